@@ -1,0 +1,57 @@
+# govmedia-monitor — every target has a "## description"; `make help` lists them.
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DB ?= data/monitor.db
+TARGETS ?= targets/example.yaml
+DEMO_PORT ?= 8765
+SERVE_PORT ?= 8001
+SPIDERS ?= feed
+export PYTHONDONTWRITEBYTECODE = 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo import crawl serve test lint fmt typecheck bench clean
+
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
+
+install: $(VENV)/.installed ## create .venv and install the dependencies (idempotent)
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+demo: install ## start the offline demo world, crawl it into data/demo/monitor.db, serve Datasette
+	$(BIN)/python -m crawler.demo.run --port $(DEMO_PORT) --serve-port $(SERVE_PORT)
+
+import: install ## import a targets registry: make import TARGETS=targets/mine.yaml
+	MONITOR_DB=$(DB) $(BIN)/scrapy import-targets $(TARGETS)
+
+crawl: install ## run every spider against the active targets in $(DB)
+	@set -e; for s in $(SPIDERS); do MONITOR_DB=$(DB) $(BIN)/scrapy crawl $$s; done
+
+serve: install ## serve $(DB) with Datasette on 127.0.0.1:$(SERVE_PORT)
+	$(BIN)/python -m db.serve $(DB) --port $(SERVE_PORT)
+
+test: install ## run the test suite (starts the demo world, Datasette, Chromium as needed)
+	$(BIN)/pytest
+
+lint: install ## ruff lint + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+fmt: install ## ruff autofix + format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+typecheck: install ## mypy on the packages
+	$(BIN)/mypy
+
+bench: install ## benchmark: bare Scrapy ceiling vs the real crawl on a generated world (bench/results.json)
+	$(BIN)/python -m bench.run
+
+clean: ## remove the venv, data/ and caches
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache test-artifacts bench/results*.json
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""govmedia-monitor: the Scrapy project package (settings, items, commands, targets, demo world)."""

@@ -1,0 +1,1 @@
+"""Custom scrapy commands: import-targets, and the ones later stages add (detect...)."""

@@ -1,0 +1,47 @@
+"""Command line for the demo world: `python -m crawler.demo serve|targets`."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+
+from crawler.clock import now, parse_as_of
+from crawler.demo.server import build_server, targets_yaml
+from crawler.demo.world import PLANTED, World
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m crawler.demo",
+        description="The offline demo world. Example: python -m crawler.demo serve --port 8765",
+    )
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    for name in ("serve", "targets"):
+        p = sub.add_parser(name)
+        p.add_argument("--as-of", help="the world's clock (ISO date/datetime; default: now)")
+        p.add_argument(
+            "--accounts",
+            type=int,
+            default=len(PLANTED),
+            help=f"feed accounts (the first {len(PLANTED)} are the planted ones)",
+        )
+        p.add_argument("--posts", type=int, default=30, help="posts per account")
+        p.add_argument("--seed", type=int, default=2024)
+    sub.choices["serve"].add_argument("--host", default="127.0.0.1")
+    sub.choices["serve"].add_argument("--port", type=int, default=8765)
+    sub.choices["targets"].add_argument("--base", default="http://127.0.0.1:8765")
+    args = parser.parse_args(argv)
+    as_of = parse_as_of(args.as_of) if args.as_of else now().replace(minute=0, second=0, microsecond=0)
+    world = World(as_of=as_of, accounts=args.accounts, posts=args.posts, seed=args.seed)
+    if args.cmd == "targets":
+        sys.stdout.write(targets_yaml(world, args.base.rstrip("/")))
+        return 0
+    server = build_server(world, args.host, args.port)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

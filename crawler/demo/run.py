@@ -1,0 +1,101 @@
+"""`make demo`: serve the demo world, import its targets, crawl it with every spider, serve Datasette."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SHIPPED_TARGETS = ROOT / "targets" / "demo.yaml"
+SHIPPED_PORT = 8765
+# Spiders run in this order; commands run after them (later stages append here).
+SPIDERS: list[str] = ["feed"]
+AFTER_CRAWL: list[list[str]] = []
+
+
+def wait_for_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing answered on 127.0.0.1:{port} after {timeout}s")
+
+
+def scrapy(*args: str, env: dict[str, str]) -> None:
+    exe = str(Path(sys.executable).with_name("scrapy"))
+    subprocess.run([exe, *args], cwd=ROOT, env=env, check=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m crawler.demo.run", description=__doc__)
+    parser.add_argument("--port", type=int, default=SHIPPED_PORT, help="demo world port")
+    parser.add_argument("--serve-port", type=int, default=8001, help="Datasette port")
+    parser.add_argument("--db", default="data/demo/monitor.db")
+    parser.add_argument("--as-of", default=None, help="the world's clock (default: now)")
+    parser.add_argument("--no-serve", action="store_true", help="stop after crawling")
+    args = parser.parse_args(argv)
+
+    db = ROOT / args.db
+    if db.parent.exists():
+        shutil.rmtree(db.parent)  # the demo starts from nothing every time
+    db.parent.mkdir(parents=True)
+    world_cmd = [sys.executable, "-m", "crawler.demo", "serve", "--port", str(args.port)]
+    if args.as_of:
+        world_cmd += ["--as-of", args.as_of]
+    env = {**os.environ, "MONITOR_DB": str(db), "MONITOR_LOCAL_WORLD": "1"}
+    if args.as_of:
+        env["MONITOR_AS_OF"] = args.as_of
+    log = (db.parent / "world.log").open("w")
+    world = subprocess.Popen(world_cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    time.monotonic()
+    try:
+        wait_for_port(args.port)
+        targets = SHIPPED_TARGETS
+        if args.port != SHIPPED_PORT:
+            targets = db.parent / "targets.yaml"
+            targets.write_text(
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "crawler.demo",
+                        "targets",
+                        "--base",
+                        f"http://127.0.0.1:{args.port}",
+                    ],
+                    cwd=ROOT,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                ).stdout,
+                encoding="utf-8",
+            )
+        scrapy("import-targets", str(targets), env=env)
+        for spider in SPIDERS:
+            scrapy("crawl", spider, "-s", "LOG_LEVEL=WARNING", env=env)
+        for command in AFTER_CRAWL:
+            scrapy(*command, env=env)
+        if args.no_serve:
+            return 0
+        from db.serve import datasette_command
+
+        with contextlib.suppress(KeyboardInterrupt):
+            subprocess.run(datasette_command(db, port=args.serve_port), cwd=ROOT, check=False)
+        return 0
+    finally:
+        world.terminate()
+        world.wait(timeout=10)
+        log.close()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,120 @@
+"""The item dataclasses every spider yields; field names equal the database column names."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Platform(StrEnum):
+    PORTAL = "portal"
+    WECHAT = "wechat"
+    WEIBO = "weibo"
+    FEED = "feed"
+    DOUYIN = "douyin"
+    TOUTIAO = "toutiao"
+    BILIBILI = "bilibili"
+    CHANNELS = "channels"
+
+
+class Level(StrEnum):
+    NATIONAL = "国家级"
+    PROVINCE = "省级"
+    CITY = "市级"
+    COUNTY = "县级"
+    TOWN = "乡镇级"
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    DELETED = "deleted"  # the account removed itself (自主注销)
+    BANNED = "banned"  # the platform blocked the account (屏蔽/封禁)
+    MIGRATED = "migrated"  # 已迁移 to a new account
+    CLOSING = "closing"  # a closure notice announced a future date
+    CLOSED = "closed"  # a closure notice's date has passed
+    BLOCKED = "blocked"  # we could not look: captcha, rate limit, anti-spider page
+    LOGIN_REQUIRED = "login_required"
+    UNREACHABLE = "unreachable"
+    UNKNOWN = "unknown"
+
+
+class CheckOutcome(StrEnum):
+    OK = "ok"
+    NOT_MODIFIED = "not_modified"
+    NOT_FOUND = "not_found"  # 404 / 410: a dead link
+    HTTP_ERROR = "http_error"  # other 4xx
+    SERVER_ERROR = "server_error"  # 5xx
+    TIMEOUT = "timeout"
+    DNS_ERROR = "dns_error"
+    REFUSED = "refused"
+    TLS_ERROR = "tls_error"
+    CONNECTION_ERROR = "connection_error"
+    BLOCKED = "blocked"
+    LOGIN_REQUIRED = "login_required"
+    GONE = "gone"  # the page says the account or content is deleted / cancelled / banned
+    MALFORMED = "malformed"  # answered, but not in the shape expected (bad XML, no list found)
+
+
+OK_OUTCOMES = frozenset({CheckOutcome.OK, CheckOutcome.NOT_MODIFIED})
+
+
+@dataclass
+class PostItem:
+    """One post, article or feed entry of a monitored account."""
+
+    target_id: int
+    platform: str
+    post_id: str
+    url: str | None = None
+    title: str | None = None
+    text: str | None = None
+    author: str | None = None
+    published_at: str | None = None
+    kind: str | None = None
+    is_original: int | None = None
+    is_repost: int | None = None
+    repost_source: str | None = None
+    is_pinned: int = 0
+    text_length: int | None = None
+    image_count: int | None = None
+    video_count: int | None = None
+    reposts_count: int | None = None
+    comments_count: int | None = None
+    likes_count: int | None = None
+    reads_count: int | None = None
+
+
+@dataclass
+class AccountItem:
+    """The observed profile state of a target's account."""
+
+    target_id: int
+    status: str = AccountStatus.ACTIVE
+    name: str | None = None
+    followers: int | None = None
+    followers_text: str | None = None
+    verified: int | None = None
+    verified_type: int | None = None
+    verified_reason: str | None = None
+    description: str | None = None
+    posts_count: int | None = None
+    status_reason: str | None = None
+    evidence_url: str | None = None
+
+
+@dataclass
+class CheckItem:
+    """One HTTP probe or fetch and what came of it."""
+
+    kind: str
+    url: str
+    outcome: str
+    target_id: int | None = None
+    http_status: int | None = None
+    latency_ms: float | None = None
+    final_url: str | None = None
+    found_on: str | None = None
+    method: str = "GET"
+    error: str | None = None
+    within_limit: int | None = None
+    checked_at: str | None = None

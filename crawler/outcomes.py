@@ -1,0 +1,50 @@
+"""Classify what came back from a fetch (status code or network failure) into a CheckOutcome."""
+
+from __future__ import annotations
+
+from scrapy import exceptions as scrapy_exc
+from twisted.internet import error as net
+from twisted.python.failure import Failure
+
+from crawler.items import CheckOutcome
+
+
+def outcome_for_status(status: int) -> CheckOutcome:
+    if status == 304:
+        return CheckOutcome.NOT_MODIFIED
+    if 200 <= status < 400:
+        return CheckOutcome.OK
+    if status in (404, 410):
+        return CheckOutcome.NOT_FOUND
+    if status in (401, 407):
+        return CheckOutcome.LOGIN_REQUIRED
+    if status in (403, 412, 418, 429, 432):
+        # 412 is the JS-challenge first answer; 418/432 are Weibo's refusals: blocked, not down.
+        return CheckOutcome.BLOCKED
+    if status >= 500:
+        return CheckOutcome.SERVER_ERROR
+    return CheckOutcome.HTTP_ERROR
+
+
+def _scrapy(name: str) -> tuple[type[BaseException], ...]:
+    exc = getattr(scrapy_exc, name, None)
+    return (exc,) if isinstance(exc, type) else ()
+
+
+def outcome_for_failure(failure: Failure) -> tuple[CheckOutcome, str]:
+    """The outcome and a short error text for a download failure."""
+    exc = failure.value
+    text = f"{type(exc).__name__}: {exc}".strip()[:500]
+    # Scrapy >= 2.19 wraps Twisted's errors in its own Download* exceptions; older ones do not.
+    if failure.check(net.DNSLookupError, *_scrapy("CannotResolveHostError")):
+        return CheckOutcome.DNS_ERROR, text
+    if failure.check(net.TimeoutError, net.TCPTimedOutError, *_scrapy("DownloadTimeoutError")):
+        return CheckOutcome.TIMEOUT, text
+    if failure.check(net.ConnectionRefusedError, *_scrapy("DownloadConnectionRefusedError")):
+        return CheckOutcome.REFUSED, text
+    name = type(exc).__name__
+    if "SSL" in name or "TLS" in name or "Certificate" in name:
+        return CheckOutcome.TLS_ERROR, text
+    if "Timeout" in name:
+        return CheckOutcome.TIMEOUT, text
+    return CheckOutcome.CONNECTION_ERROR, text

@@ -1,0 +1,69 @@
+"""Scrapy settings for govmedia-monitor; project settings carry the MONITOR_ prefix."""
+
+from __future__ import annotations
+
+import os
+
+BOT_NAME = "govmedia_monitor"
+SPIDER_MODULES = ["spiders"]
+NEWSPIDER_MODULE = "spiders"
+COMMANDS_MODULE = "crawler.commands"
+
+# --- project settings ---------------------------------------------------------------------------
+MONITOR_DB = os.environ.get("MONITOR_DB", "data/monitor.db")
+# The check time detection compares against (ISO date or datetime); empty means "now".
+MONITOR_AS_OF = os.environ.get("MONITOR_AS_OF", "")
+MONITOR_CONTACT_URL = os.environ.get(
+    "MONITOR_CONTACT_URL", "https://github.com/govmedia-monitor/govmedia-monitor"
+)
+# Items are written in batches; a batch is committed after this many items (and at close).
+MONITOR_STORE_BATCH = 500
+# A probe that has not answered within this many seconds fails the indicator's 15 s limit.
+MONITOR_OPEN_LIMIT_S = 15.0
+
+USER_AGENT = f"govmedia-monitor/0.1 (+{MONITOR_CONTACT_URL})"
+
+# Inspection is about what the public sees; robots.txt would also cost one request per site.
+ROBOTSTXT_OBEY = False
+
+# Never let a cache answer a probe or a list page: it would hide an outage.
+HTTPCACHE_ENABLED = False
+
+# Politeness: few requests per site, adaptive delay, per-platform slots for the big platforms.
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 1.0
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+DOWNLOAD_SLOTS = {
+    "m.weibo.cn": {"concurrency": 1, "delay": 8.0, "randomize_delay": True},
+    "mp.weixin.qq.com": {"concurrency": 1, "delay": 5.0, "randomize_delay": True},
+    "weixin.sogou.com": {"concurrency": 1, "delay": 15.0, "randomize_delay": True},
+}
+DOWNLOAD_TIMEOUT = 20
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+
+ITEM_PIPELINES = {
+    "pipelines.normalize.NormalizePipeline": 100,
+    "pipelines.store.StorePipeline": 800,
+}
+
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False  # no listening ports from a cron job
+LOG_LEVEL = os.environ.get("MONITOR_LOG_LEVEL", "INFO")
+FEED_EXPORT_ENCODING = "utf-8"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+# The offline demo world on loopback (make demo, tests, benchmarks): nobody to be polite to.
+if os.environ.get("MONITOR_LOCAL_WORLD") == "1":
+    DOWNLOAD_DELAY = 0
+    AUTOTHROTTLE_ENABLED = False
+    CONCURRENT_REQUESTS = 32
+    CONCURRENT_REQUESTS_PER_DOMAIN = 32
+    DOWNLOAD_SLOTS = {}
+    DOWNLOAD_TIMEOUT = 5
+    RETRY_TIMES = 1

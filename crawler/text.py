@@ -1,0 +1,32 @@
+"""Plain text from HTML fragments, whitespace folded: shared by spiders and the normalize stage."""
+
+from __future__ import annotations
+
+import re
+
+from lxml import html
+
+_SPACES = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
+_BLANK_LINES = re.compile(r"\n\s*\n+")
+_BLOCKS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "section", "blockquote")
+
+
+def clean_text(text: str | None) -> str:
+    if not text:
+        return ""
+    lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
+    return _BLANK_LINES.sub("\n", "\n".join(line for line in lines if line)).strip()
+
+
+def html_to_text(fragment: str | None) -> str:
+    """Visible text of an HTML fragment, one line per block, whitespace folded."""
+    if not fragment or not fragment.strip():
+        return ""
+    if "<" not in fragment:
+        return clean_text(fragment)
+    doc = html.fragment_fromstring(fragment, create_parent="div")
+    for bad in doc.xpath(".//script | .//style"):
+        bad.drop_tree()
+    for el in doc.iter(*_BLOCKS):
+        el.tail = "\n" + (el.tail or "")
+    return clean_text(doc.text_content())

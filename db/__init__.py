@@ -1,0 +1,177 @@
+"""The only package that writes SQL: opening the database, upserts, and the writers items land in."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+DEFAULT_DB = "data/monitor.db"
+
+
+def resolve_db_path(setting: str | None = None) -> str:
+    """The database path: explicit setting, else $MONITOR_DB, else data/monitor.db."""
+    return setting or os.environ.get("MONITOR_DB") or DEFAULT_DB
+
+
+def open_db(path: str | Path, *, migrate: bool = True) -> Database:
+    """Open (creating if needed) the SQLite file, switch on WAL and foreign keys, apply migrations."""
+    from db.migrations import migrations
+
+    path = Path(path)
+    if str(path) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    db = Database(path)
+    if str(path) != ":memory:":
+        db.enable_wal()
+    db.execute("PRAGMA foreign_keys = ON")
+    db.execute("PRAGMA busy_timeout = 10000")
+    if migrate:
+        migrations.apply(db)
+    return db
+
+
+def upsert(
+    db: Database,
+    table: str,
+    row: Mapping[str, Any],
+    *,
+    key: Sequence[str],
+    keep: Iterable[str] = (),
+) -> int:
+    """Insert ``row`` or update the row with the same natural ``key``; return its id.
+
+    Columns named in ``keep`` are written on insert only (first_seen_at, created_at...).
+    """
+    cols = list(row)
+    keep_set = set(keep) | set(key)
+    updates = ", ".join(f"[{c}] = excluded.[{c}]" for c in cols if c not in keep_set)
+    conflict = ", ".join(f"[{c}]" for c in key)
+    sql = (
+        f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in cols)}) "
+        f"VALUES ({', '.join('?' for _ in cols)}) "
+        f"ON CONFLICT ({conflict}) DO "
+        + (f"UPDATE SET {updates} " if updates else f"UPDATE SET [{key[0]}] = excluded.[{key[0]}] ")
+        + "RETURNING id"
+    )
+    return int(db.execute(sql, [row[c] for c in cols]).fetchone()[0])
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+# --- targets -------------------------------------------------------------------------------------
+
+
+def upsert_target(db: Database, row: Mapping[str, Any], *, now: str) -> tuple[int, bool]:
+    """Insert or update one target by (platform, key); return (id, created)."""
+    existing = db.execute(
+        "SELECT id FROM targets WHERE platform = ? AND key = ?", [row["platform"], row["key"]]
+    ).fetchone()
+    full = {**row, "updated_at": now, "created_at": now}
+    target_id = upsert(db, "targets", full, key=("platform", "key"), keep=("created_at",))
+    return target_id, existing is None
+
+
+def load_targets(
+    db: Database,
+    *,
+    platforms: Iterable[str] | None = None,
+    ids: Iterable[int] | None = None,
+    with_feed: bool = False,
+    active_only: bool = True,
+) -> list[dict[str, Any]]:
+    """Targets as dicts with ``tags``/``options`` decoded, in id order."""
+    where: list[str] = []
+    params: list[Any] = []
+    if active_only:
+        where.append("active = 1")
+    conds = []
+    if platforms is not None:
+        plats = list(platforms)
+        conds.append(f"platform IN ({', '.join('?' for _ in plats)})")
+        params.extend(plats)
+    if with_feed:
+        conds.append("feed_url IS NOT NULL AND feed_url != ''")
+    if conds:
+        where.append("(" + " OR ".join(conds) + ")")
+    if ids is not None:
+        id_list = list(ids)
+        where.append(f"id IN ({', '.join('?' for _ in id_list)})")
+        params.extend(id_list)
+    sql = "SELECT * FROM targets" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id"
+    rows = []
+    for row in db.query(sql, params):
+        row["tags"] = json.loads(row["tags"] or "[]")
+        row["options"] = json.loads(row["options"] or "{}")
+        rows.append(row)
+    return rows
+
+
+# --- runs ----------------------------------------------------------------------------------------
+
+
+def start_run(db: Database, *, spider: str, started_at: str, as_of: str | None) -> int:
+    return int(
+        db.table("runs").insert({"spider": spider, "started_at": started_at, "as_of": as_of}).last_pk or 0
+    )
+
+
+def finish_run(db: Database, run_id: int, *, finished_at: str, reason: str, stats: Mapping[str, Any]) -> None:
+    db.table("runs").update(
+        run_id,
+        {
+            "finished_at": finished_at,
+            "finish_reason": reason,
+            "items": stats.get("item_scraped_count", 0),
+            "requests": stats.get("downloader/request_count", 0),
+            "responses": stats.get("downloader/response_count", 0),
+            "errors": stats.get("log_count/ERROR", 0),
+            "stats": to_json(dict(stats)),
+        },
+    )
+
+
+# --- item writers (one per item class; pipelines/store.py maps classes to these) ---------------
+
+
+def upsert_post(db: Database, row: dict[str, Any]) -> int:
+    row.setdefault("updated_at", row.get("first_seen_at"))
+    return upsert(db, "posts", row, key=("target_id", "post_id"), keep=("first_seen_at",))
+
+
+def insert_check(db: Database, row: dict[str, Any]) -> int:
+    return int(db.table("checks").insert(row).last_pk or 0)
+
+
+def record_account(db: Database, row: dict[str, Any]) -> int:
+    """Append an account observation, or extend the latest one when nothing observable changed."""
+    seen_at, run_id = row.pop("seen_at"), row.get("run_id")
+    row.pop("run_id", None)
+    latest = db.execute(
+        "SELECT * FROM accounts WHERE target_id = ? ORDER BY last_seen_at DESC, id DESC LIMIT 1",
+        [row["target_id"]],
+    ).fetchone()
+    if latest is not None:
+        cols = [d[0] for d in db.execute("SELECT * FROM accounts LIMIT 0").description]
+        current = dict(zip(cols, latest, strict=True))
+        if all(current.get(k) == v for k, v in row.items()):
+            db.table("accounts").update(current["id"], {"last_seen_at": seen_at, "last_run_id": run_id})
+            return int(current["id"])
+    full = {
+        **row,
+        "first_seen_at": seen_at,
+        "last_seen_at": seen_at,
+        "first_run_id": run_id,
+        "last_run_id": run_id,
+    }
+    return int(db.table("accounts").insert(full).last_pk or 0)
+
+
+def table_counts(db: Database, tables: Iterable[str]) -> dict[str, int]:
+    return {t: db[t].count for t in tables}

@@ -1,0 +1,63 @@
+"""Serve the database with Datasette, read-only, with this project's metadata and limits."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+METADATA = Path(__file__).with_name("metadata.yml")
+PLUGINS_DIR = Path(__file__).with_name("plugins")
+
+
+def datasette_command(db_path: str | Path, *, port: int, host: str = "127.0.0.1") -> list[str]:
+    """The argv that serves ``db_path``: immutable (read-only), SQL time limit, metadata."""
+    cmd = [
+        str(Path(sys.executable).with_name("datasette")),
+        "serve",
+        "--immutable",
+        str(db_path),
+        "--metadata",
+        str(METADATA),
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--setting",
+        "sql_time_limit_ms",
+        "3000",
+        "--setting",
+        "default_page_size",
+        "50",
+        "--setting",
+        "allow_download",
+        "off",
+    ]
+    if PLUGINS_DIR.is_dir():
+        cmd += ["--plugins-dir", str(PLUGINS_DIR)]
+    return cmd
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m db.serve",
+        description="Serve the monitor database with Datasette. Example: python -m db.serve "
+        "data/monitor.db --port 8001",
+    )
+    parser.add_argument("db", nargs="?", default=os.environ.get("MONITOR_DB", "data/monitor.db"))
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--host", default="127.0.0.1")
+    args = parser.parse_args(argv)
+    if not Path(args.db).exists():
+        return 1
+    from db import open_db
+
+    open_db(args.db).close()  # bring an older file up to the current schema before serving
+    cmd = datasette_command(args.db, port=args.port, host=args.host)
+    os.execv(cmd[0], cmd)  # noqa: S606
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""One spider per platform: portal, wechat, weibo, feed."""

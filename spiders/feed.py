@@ -1,0 +1,206 @@
+"""Feed spider: RSS 2.0 and Atom, the bridge for accounts read through RSSHub / WeRSS-style feeds."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import scrapy
+from lxml import etree, html
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawler.dates import normalize_timestamp
+from crawler.items import AccountItem, AccountStatus, CheckOutcome, PostItem
+from crawler.text import html_to_text
+from db import load_targets
+from spiders.base import ERROR_STATUSES, MonitorSpider
+from spiders.pagestate import classify_page_state
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
+DC = "{http://purl.org/dc/elements/1.1/}"
+# Bridges mark 原创 / 转载 in <category>; a body opening with 来源：/ 转自 names a repost's source.
+REPOST_SOURCE = re.compile(r"^\s*(?:来源|转自|转载自|稿源)\s*[:：]\s*(?P<src>[^\s，。,]{1,30})")
+_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=False, huge_tree=False)
+
+
+class FeedError(ValueError):
+    """The body is not a feed: says why, and which check outcome that is."""
+
+    def __init__(self, outcome: CheckOutcome, reason: str, status: AccountStatus | None = None) -> None:
+        super().__init__(reason)
+        self.outcome, self.reason, self.status = outcome, reason, status
+
+
+@dataclass
+class FeedEntry:
+    post_id: str
+    title: str | None
+    url: str | None
+    published_at: str | None
+    author: str | None
+    html: str
+    categories: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Feed:
+    title: str | None
+    link: str | None
+    entries: list[FeedEntry]
+
+
+def _text(el: etree._Element | None) -> str | None:
+    if el is None or el.text is None:
+        return None
+    return el.text.strip() or None
+
+
+def parse_feed(body: bytes, url: str = "") -> Feed:
+    """Parse RSS 2.0 or Atom; raise FeedError for HTML state pages and malformed XML."""
+    head = body[:512].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        page = body.decode("utf-8", "replace")
+        state = classify_page_state(page, url)
+        if state:
+            raise FeedError(state.outcome, state.reason, state.account_status)
+        raise FeedError(CheckOutcome.MALFORMED, "an HTML page where a feed was expected")
+    try:
+        root = etree.fromstring(body, parser=_PARSER)
+    except etree.XMLSyntaxError as exc:
+        raise FeedError(CheckOutcome.MALFORMED, f"malformed XML: {exc}") from exc
+    if root.tag == f"{ATOM}feed":
+        return _parse_atom(root)
+    if root.tag == "rss" or root.tag.endswith("RDF"):
+        return _parse_rss(root)
+    raise FeedError(CheckOutcome.MALFORMED, f"not RSS or Atom (root element <{root.tag}>)")
+
+
+def _parse_rss(root: etree._Element) -> Feed:
+    channel = root.find("channel")
+    if channel is None:
+        raise FeedError(CheckOutcome.MALFORMED, "RSS without <channel>")
+    entries = []
+    for item in channel.iter("item"):
+        link = _text(item.find("link"))
+        body = _text(item.find(CONTENT)) or _text(item.find("description")) or ""
+        entries.append(
+            FeedEntry(
+                post_id=_text(item.find("guid")) or link or _text(item.find("title")) or "",
+                title=_text(item.find("title")),
+                url=link,
+                published_at=_text(item.find("pubDate")) or _text(item.find(f"{DC}date")),
+                author=_text(item.find(f"{DC}creator")) or _text(item.find("author")),
+                html=body,
+                categories=[c.text.strip() for c in item.findall("category") if c.text],
+            )
+        )
+    return Feed(_text(channel.find("title")), _text(channel.find("link")), entries)
+
+
+def _parse_atom(root: etree._Element) -> Feed:
+    def link_of(el: etree._Element) -> str | None:
+        links = el.findall(f"{ATOM}link")
+        for ln in links:
+            if ln.get("rel", "alternate") == "alternate":
+                return ln.get("href")
+        return links[0].get("href") if links else None
+
+    entries = []
+    for entry in root.iter(f"{ATOM}entry"):
+        link = link_of(entry)
+        author = entry.find(f"{ATOM}author")
+        entries.append(
+            FeedEntry(
+                post_id=_text(entry.find(f"{ATOM}id")) or link or "",
+                title=_text(entry.find(f"{ATOM}title")),
+                url=link,
+                published_at=_text(entry.find(f"{ATOM}published")) or _text(entry.find(f"{ATOM}updated")),
+                author=_text(author.find(f"{ATOM}name")) if author is not None else None,
+                html=_text(entry.find(f"{ATOM}content")) or _text(entry.find(f"{ATOM}summary")) or "",
+                categories=[c.get("term", "").strip() for c in entry.findall(f"{ATOM}category")],
+            )
+        )
+    return Feed(_text(root.find(f"{ATOM}title")), link_of(root), entries)
+
+
+def count_media(fragment: str) -> tuple[int, int]:
+    """(images, videos) in an entry's HTML."""
+    if not fragment.strip():
+        return 0, 0
+    doc = html.fragment_fromstring(fragment, create_parent="div")
+    return len(doc.xpath(".//img")), len(doc.xpath(".//video | .//iframe"))
+
+
+def entry_to_post(entry: FeedEntry, *, target_id: int, platform: str) -> PostItem:
+    images, videos = count_media(entry.html)
+    is_original = 1 if "原创" in entry.categories else 0 if "转载" in entry.categories else None
+    source = REPOST_SOURCE.match(html_to_text(entry.html))
+    return PostItem(
+        target_id=target_id,
+        platform=platform,
+        post_id=entry.post_id,
+        url=entry.url,
+        title=entry.title,
+        text=entry.html,
+        author=entry.author,
+        published_at=normalize_timestamp(entry.published_at) or entry.published_at,
+        kind="article",
+        is_original=is_original,
+        is_repost=1 if (source or is_original == 0) else 0,
+        repost_source=source["src"] if source else None,
+        image_count=images,
+        video_count=videos,
+    )
+
+
+class FeedSpider(MonitorSpider):
+    """Every active target with a feed URL (platform feed, or a WeChat/Douyin/... row with `feed`)."""
+
+    name = "feed"
+    platforms: ClassVar[tuple[str, ...]] = ("feed",)
+
+    def select_targets(self, db: Any) -> list[dict[str, Any]]:
+        return load_targets(db, platforms=self.platforms, ids=self.target_ids, with_feed=True)
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        for target in self.load_targets():
+            yield scrapy.Request(
+                target["feed_url"],
+                callback=self.parse,
+                errback=self.on_error,
+                meta={"target": target, "handle_httpstatus_list": ERROR_STATUSES},
+                dont_filter=True,
+            )
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        target = response.meta["target"]
+        tid = target["id"]
+        if response.status >= 400:
+            yield self.make_check(response, kind="feed", target_id=tid, error=f"HTTP {response.status}")
+            return
+        try:
+            feed = parse_feed(response.body, response.url)
+        except FeedError as exc:
+            self.crawler.stats.inc_value(f"monitor/feed/{exc.outcome}")
+            yield self.make_check(response, kind="feed", target_id=tid, outcome=exc.outcome, error=exc.reason)
+            if exc.status is not None:
+                yield AccountItem(
+                    target_id=tid,
+                    status=exc.status,
+                    status_reason=exc.reason,
+                    evidence_url=response.url,
+                )
+            return
+        yield self.make_check(response, kind="feed", target_id=tid)
+        yield AccountItem(target_id=tid, status=AccountStatus.ACTIVE, name=feed.title, posts_count=None)
+        platform = target["platform"]
+        for entry in feed.entries:
+            if entry.post_id:
+                yield entry_to_post(entry, target_id=tid, platform=platform)
+
+    def on_error(self, failure: Failure) -> Iterator[Any]:
+        yield self.failure_check(failure, kind="feed")
