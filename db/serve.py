@@ -50,11 +50,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     args = parser.parse_args(argv)
     if not Path(args.db).exists():
+        print(f"{args.db} does not exist yet: import targets and crawl first (see README)", file=sys.stderr)
         return 1
     from db import open_db
 
     open_db(args.db).close()  # bring an older file up to the current schema before serving
     cmd = datasette_command(args.db, port=args.port, host=args.host)
+    print(f"Datasette: http://{args.host}:{args.port}/", flush=True)
     os.execv(cmd[0], cmd)  # noqa: S606
     return 0
 

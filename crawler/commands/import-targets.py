@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any, ClassVar
 
 from scrapy.commands import ScrapyCommand
@@ -47,8 +48,9 @@ class Command(ScrapyCommand):
         assert self.settings is not None
         parsed = read_targets_file(args[0])
         if parsed.errors:
-            for _err in parsed.errors:
-                pass
+            print(f"{args[0]}: {len(parsed.errors)} problem(s); nothing was imported:", file=sys.stderr)
+            for err in parsed.errors:
+                print(f"  {args[0]}:{err}", file=sys.stderr)
             self.exitcode = 1
             return
         db = open_db(resolve_db_path(opts.db or self.settings.get("MONITOR_DB")))
@@ -70,3 +72,7 @@ class Command(ScrapyCommand):
                     if (t["platform"], t["key"]) not in keys:
                         db.table("targets").update(t["id"], {"active": 0, "updated_at": now})
                         deactivated += 1
+        print(
+            f"{args[0]}: {created} created, {updated} updated, {deactivated} deactivated "
+            f"({len(parsed.rows)} rows) -> {db.conn.execute('PRAGMA database_list').fetchone()[2]}"
+        )

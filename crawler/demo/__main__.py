@@ -38,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(targets_yaml(world, args.base.rstrip("/")))
         return 0
     server = build_server(world, args.host, args.port)
+    print(
+        f"demo world on http://{args.host}:{server.server_address[1]}/ "
+        f"(as of {world.as_of.isoformat()}, {args.accounts} accounts x {args.posts} posts)",
+        flush=True,
+    )
     with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
     return 0

@@ -56,9 +56,11 @@ def main(argv: list[str] | None = None) -> int:
         env["MONITOR_AS_OF"] = args.as_of
     log = (db.parent / "world.log").open("w")
     world = subprocess.Popen(world_cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+    started = time.monotonic()
     time.monotonic()
     try:
         wait_for_port(args.port)
+        print(f"demo world: http://127.0.0.1:{args.port}/", flush=True)
         targets = SHIPPED_TARGETS
         if args.port != SHIPPED_PORT:
             targets = db.parent / "targets.yaml"
@@ -84,10 +86,12 @@ def main(argv: list[str] | None = None) -> int:
             scrapy("crawl", spider, "-s", "LOG_LEVEL=WARNING", env=env)
         for command in AFTER_CRAWL:
             scrapy(*command, env=env)
+        print(f"crawled the demo world in {time.monotonic() - started:.1f}s -> {db}", flush=True)
         if args.no_serve:
             return 0
         from db.serve import datasette_command
 
+        print(f"\nDatasette: http://127.0.0.1:{args.serve_port}/  (Ctrl-C stops the demo)\n", flush=True)
         with contextlib.suppress(KeyboardInterrupt):
             subprocess.run(datasette_command(db, port=args.serve_port), cwd=ROOT, check=False)
         return 0
