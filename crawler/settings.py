@@ -67,3 +67,24 @@ if os.environ.get("MONITOR_LOCAL_WORLD") == "1":
     DOWNLOAD_SLOTS = {}
     DOWNLOAD_TIMEOUT = 5
     RETRY_TIMES = 1
+
+# --- Playwright: only spiders with `uses_browser = True` install its download handler (spiders/base.py),
+# and even there only requests with meta={"playwright": True} go through the browser.
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    # Debian's system Chromium: `playwright install` cannot download a browser on these machines.
+    "executable_path": os.environ.get("MONITOR_CHROMIUM", "/usr/bin/chromium"),
+    "headless": True,
+    "args": [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+    ],
+}
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 20_000
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4

@@ -20,13 +20,20 @@ def clean_text(text: str | None) -> str:
 
 def html_to_text(fragment: str | None) -> str:
     """Visible text of an HTML fragment, one line per block, whitespace folded."""
+    return summarize_html(fragment)[0]
+
+
+def summarize_html(fragment: str | None) -> tuple[str, int, int]:
+    """(visible text, image count, video count) of an HTML fragment, parsed once."""
     if not fragment or not fragment.strip():
-        return ""
+        return "", 0, 0
     if "<" not in fragment:
-        return clean_text(fragment)
+        return clean_text(fragment), 0, 0
     doc = html.fragment_fromstring(fragment, create_parent="div")
+    images = len(doc.xpath(".//img"))
+    videos = len(doc.xpath(".//video | .//iframe"))
     for bad in doc.xpath(".//script | .//style"):
         bad.drop_tree()
     for el in doc.iter(*_BLOCKS):
         el.tail = "\n" + (el.tail or "")
-    return clean_text(doc.text_content())
+    return clean_text(doc.text_content()), images, videos

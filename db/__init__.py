@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -47,18 +48,23 @@ def upsert(
 
     Columns named in ``keep`` are written on insert only (first_seen_at, created_at...).
     """
-    cols = list(row)
+    cols = tuple(row)
+    sql = _upsert_sql(table, cols, tuple(key), tuple(keep))
+    return int(db.execute(sql, [row[c] for c in cols]).fetchone()[0])
+
+
+@lru_cache(maxsize=256)
+def _upsert_sql(table: str, cols: tuple[str, ...], key: tuple[str, ...], keep: tuple[str, ...]) -> str:
     keep_set = set(keep) | set(key)
     updates = ", ".join(f"[{c}] = excluded.[{c}]" for c in cols if c not in keep_set)
     conflict = ", ".join(f"[{c}]" for c in key)
-    sql = (
+    return (
         f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in cols)}) "
         f"VALUES ({', '.join('?' for _ in cols)}) "
         f"ON CONFLICT ({conflict}) DO "
         + (f"UPDATE SET {updates} " if updates else f"UPDATE SET [{key[0]}] = excluded.[{key[0]}] ")
         + "RETURNING id"
     )
-    return int(db.execute(sql, [row[c] for c in cols]).fetchone()[0])
 
 
 def to_json(value: Any) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import fields
+from functools import lru_cache
 from typing import Any
 
 from scrapy import signals
@@ -35,6 +36,11 @@ WRITERS: dict[type, Callable[[Database, dict[str, Any]], int]] = {
 }
 
 
+@lru_cache(maxsize=64)
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
 class StorePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
@@ -63,7 +69,7 @@ class StorePipeline:
         writer = WRITERS.get(type(item))
         if writer is None or self.db is None:
             return item
-        row = asdict(item)
+        row = {name: getattr(item, name) for name in _field_names(type(item))}
         row["run_id"], row["seen_at"] = self.run_id, now_iso()
         try:
             writer(self.db, row)

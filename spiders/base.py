@@ -18,10 +18,24 @@ from db import load_targets, open_db, resolve_db_path
 ERROR_STATUSES = list(range(400, 600))
 
 
+BROWSER_HANDLERS = {
+    "http": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+    "https": "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler",
+}
+
+
 class MonitorSpider(scrapy.Spider):
     """Yields requests for the active targets of its platforms; ``-a targets=1,5`` narrows the run."""
 
     platforms: ClassVar[tuple[str, ...]] = ()
+    # True: install scrapy-playwright so requests with meta={"playwright": True} render in Chromium.
+    uses_browser: ClassVar[bool] = False
+
+    @classmethod
+    def update_settings(cls, settings: Any) -> None:
+        super().update_settings(settings)
+        if cls.uses_browser:
+            settings.set("DOWNLOAD_HANDLERS", BROWSER_HANDLERS, priority="spider")
 
     def __init__(self, *args: Any, targets: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import scrapy
-from lxml import etree, html
+from lxml import etree
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.dates import normalize_timestamp
 from crawler.items import AccountItem, AccountStatus, CheckOutcome, PostItem
-from crawler.text import html_to_text
+from crawler.text import summarize_html
 from db import load_targets
 from spiders.base import ERROR_STATUSES, MonitorSpider
 from spiders.pagestate import classify_page_state
@@ -127,25 +127,17 @@ def _parse_atom(root: etree._Element) -> Feed:
     return Feed(_text(root.find(f"{ATOM}title")), link_of(root), entries)
 
 
-def count_media(fragment: str) -> tuple[int, int]:
-    """(images, videos) in an entry's HTML."""
-    if not fragment.strip():
-        return 0, 0
-    doc = html.fragment_fromstring(fragment, create_parent="div")
-    return len(doc.xpath(".//img")), len(doc.xpath(".//video | .//iframe"))
-
-
 def entry_to_post(entry: FeedEntry, *, target_id: int, platform: str) -> PostItem:
-    images, videos = count_media(entry.html)
+    text, images, videos = summarize_html(entry.html)
     is_original = 1 if "原创" in entry.categories else 0 if "转载" in entry.categories else None
-    source = REPOST_SOURCE.match(html_to_text(entry.html))
+    source = REPOST_SOURCE.match(text)
     return PostItem(
         target_id=target_id,
         platform=platform,
         post_id=entry.post_id,
         url=entry.url,
         title=entry.title,
-        text=entry.html,
+        text=text,
         author=entry.author,
         published_at=normalize_timestamp(entry.published_at) or entry.published_at,
         kind="article",

@@ -1,0 +1,186 @@
+"""`make bench`: serve a generated demo world, time the bare-Scrapy ceiling and the real crawl.
+
+Writes bench/results.json. Later stages register more measurements in EXTRA_BENCHES: each is a
+module with ``run(ctx: BenchContext) -> dict`` whose figures are added under its name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from crawler.demo.run import wait_for_port
+from db import open_db
+from tests.helpers import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+AS_OF = "2026-06-30T12:00:00+08:00"
+EXTRA_BENCHES: list[str] = []
+
+
+@dataclass
+class BenchContext:
+    workdir: Path
+    base_url: str
+    db_path: Path  # the database the real crawl filled
+    args: argparse.Namespace
+
+
+def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
+    """Run ``cmd``; return (wall seconds, peak RSS in MiB of that process)."""
+    started = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.monotonic() - started
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr.read().decode()[-4000:]}")
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--accounts", type=int, default=2000)
+    parser.add_argument("--posts", type=int, default=30)
+    parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
+    parser.add_argument("--only", nargs="*", help="run only these extra benches")
+    args = parser.parse_args(argv)
+
+    work = Path(tempfile.mkdtemp(prefix="govmedia-bench-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    world = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "crawler.demo",
+            "serve",
+            "--port",
+            str(port),
+            "--as-of",
+            AS_OF,
+            "--accounts",
+            str(args.accounts),
+            "--posts",
+            str(args.posts),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    results: dict[str, Any] = {
+        "accounts": args.accounts,
+        "posts_per_account": args.posts,
+        "cpu_count": os.cpu_count(),
+    }
+    try:
+        wait_for_port(port)
+        db_path = work / "monitor.db"
+        env = {
+            **os.environ,
+            "MONITOR_DB": str(db_path),
+            "MONITOR_LOCAL_WORLD": "1",
+            "MONITOR_AS_OF": AS_OF,
+            "MONITOR_LOG_LEVEL": "WARNING",
+        }
+        targets = work / "targets.yaml"
+        targets.write_text(
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "crawler.demo",
+                    "targets",
+                    "--base",
+                    base,
+                    "--as-of",
+                    AS_OF,
+                    "--accounts",
+                    str(args.accounts),
+                    "--posts",
+                    str(args.posts),
+                ],
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout,
+            encoding="utf-8",
+        )
+        subprocess.run(
+            [str(BIN / "scrapy"), "import-targets", str(targets)],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        db = open_db(db_path)
+        urls = [
+            r["feed_url"]
+            for r in db.query("SELECT feed_url FROM targets WHERE feed_url IS NOT NULL ORDER BY id")
+        ]
+        db.close()
+        urls_file = work / "urls.txt"
+        urls_file.write_text("\n".join(urls), encoding="utf-8")
+
+        bare_stats = work / "bare-stats.json"
+        bare_s, bare_mem = timed(
+            [
+                str(BIN / "scrapy"),
+                "runspider",
+                str(ROOT / "bench" / "bare_spider.py"),
+                "-a",
+                f"urls_file={urls_file}",
+                "-a",
+                f"stats_file={bare_stats}",
+            ],
+            env,
+        )
+        real_s, real_mem = timed([str(BIN / "scrapy"), "crawl", "feed"], env)
+        db = open_db(db_path)
+        run = next(db.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1"))
+        bare_pages = json.loads(bare_stats.read_text())["downloader/request_count"]
+        posts = db.table("posts").count
+        db.close()
+        results["crawl"] = {
+            "command": "scrapy crawl feed (MONITOR_LOCAL_WORLD=1)",
+            "pages": run["requests"],
+            "bare_pages": bare_pages,
+            "bare_seconds": round(bare_s, 2),
+            "real_seconds": round(real_s, 2),
+            "bare_pages_per_s": round(bare_pages / bare_s, 1),
+            "real_pages_per_s": round(run["requests"] / real_s, 1),
+            "real_to_bare_ratio": round((run["requests"] / real_s) / (bare_pages / bare_s), 3),
+            "posts_stored": posts,
+            "posts_per_s": round(posts / real_s, 1),
+            "bare_peak_rss_mib": bare_mem,
+            "real_peak_rss_mib": real_mem,
+            "db_size_mib": round(db_path.stat().st_size / 2**20, 2),
+        }
+        print(json.dumps(results["crawl"], indent=2, ensure_ascii=False), flush=True)
+        ctx = BenchContext(work, base, db_path, args)
+        for name in EXTRA_BENCHES:
+            if args.only is not None and name not in args.only:
+                continue
+            module = importlib.import_module(f"bench.{name}")
+            results[name] = module.run(ctx)
+            print(json.dumps({name: results[name]}, indent=2, ensure_ascii=False), flush=True)
+    finally:
+        world.terminate()
+        world.wait(timeout=10)
+    Path(args.out).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"-> {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
