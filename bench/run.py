@@ -25,7 +25,12 @@ from tests.helpers import free_port
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 AS_OF = "2026-06-30T12:00:00+08:00"
-EXTRA_BENCHES: list[str] = []
+EXTRA_BENCHES: list[str] = [
+    # portal (issue 3)
+    # accounts (issue 4)
+    # detection (issue 5)
+    # datasette (issue 6)
+]
 
 
 @dataclass

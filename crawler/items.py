@@ -118,3 +118,12 @@ class CheckItem:
     error: str | None = None
     within_limit: int | None = None
     checked_at: str | None = None
+
+
+# --- portal items (issue 3: sites, columns, column_items, messages) ------------------------------
+
+
+# --- account platform items (issue 4: WeChat, Weibo) ---------------------------------------------
+
+
+# --- detection items (issue 5) ------------------------------------------------------------------

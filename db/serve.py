@@ -3,12 +3,51 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import os
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
-METADATA = Path(__file__).with_name("metadata.yml")
+import yaml
+
+METADATA_DIR = Path(__file__).with_name("metadata")
 PLUGINS_DIR = Path(__file__).with_name("plugins")
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def build_metadata() -> dict[str, Any]:
+    """Datasette metadata: the fragments in db/metadata/*.yml, deep-merged in file-name order.
+
+    Each stage (portal, accounts, detection, the desk) owns one fragment, so none edits another's.
+    """
+    merged: dict[str, Any] = {}
+    for path in sorted(METADATA_DIR.glob("*.yml")):
+        merged = _merge(merged, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
+    return merged
+
+
+def write_metadata() -> Path:
+    digest = hashlib.sha1(
+        json.dumps(build_metadata(), sort_keys=True).encode(), usedforsecurity=False
+    ).hexdigest()[:12]
+    path = Path(tempfile.gettempdir()) / f"govmedia-monitor-metadata-{digest}.json"
+    if not path.exists():
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(build_metadata(), ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(path)
+    return path
 
 
 def datasette_command(db_path: str | Path, *, port: int, host: str = "127.0.0.1") -> list[str]:
@@ -19,7 +58,7 @@ def datasette_command(db_path: str | Path, *, port: int, host: str = "127.0.0.1"
         "--immutable",
         str(db_path),
         "--metadata",
-        str(METADATA),
+        str(write_metadata()),
         "--host",
         host,
         "--port",

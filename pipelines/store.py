@@ -33,6 +33,9 @@ WRITERS: dict[type, Callable[[Database, dict[str, Any]], int]] = {
     PostItem: _post,
     CheckItem: _check,
     AccountItem: store.record_account,
+    # portal writers (issue 3)
+    # account platform writers (issue 4)
+    # detection writers (issue 5)
 }
 
 

@@ -16,8 +16,14 @@ ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_TARGETS = ROOT / "targets" / "demo.yaml"
 SHIPPED_PORT = 8765
 # Spiders run in this order; commands run after them (later stages append here).
-SPIDERS: list[str] = ["feed"]
-AFTER_CRAWL: list[list[str]] = []
+SPIDERS: list[str] = [
+    "feed",
+    # portal (issue 3)
+    # wechat, weibo (issue 4)
+]
+AFTER_CRAWL: list[list[str]] = [
+    # detect (issue 5)
+]
 
 
 def wait_for_port(port: int, timeout: float = 15.0) -> None:

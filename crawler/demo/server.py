@@ -13,7 +13,11 @@ from crawler.demo.http import Request, Response, Router, make_server
 from crawler.demo.world import World
 
 # Each platform module offers routes(world, router) and targets(world, base) -> list[dict].
-PLATFORM_MODULES: list[Any] = [feeds]
+PLATFORM_MODULES: list[Any] = [
+    feeds,
+    # portal (issue 3)
+    # wechat, weibo, js pages (issue 4)
+]
 
 
 def all_targets(world: World, base: str) -> list[dict[str, Any]]:
