@@ -123,6 +123,106 @@ class CheckItem:
 # --- portal items (issue 3: sites, columns, column_items, messages) ------------------------------
 
 
+class ColumnKind(StrEnum):
+    NEWS = "动态要闻"
+    NOTICE = "通知公告"
+    POLICY = "政策文件"
+    PERSONNEL = "人事"
+    PLAN = "规划计划"
+    INTERACTION = "互动"
+    SERVICE = "服务"
+    OTHER = "其他"
+
+
+class ColumnStatus(StrEnum):
+    OK = "ok"
+    BLANK = "blank"  # the list is there and has no item
+    PARSE_FAILED = "parse_failed"  # no list markup found: never to be read as blank
+    UNREACHABLE = "unreachable"
+
+
+class BoardKind(StrEnum):
+    CONSULTATION = "consultation"
+    PETITION = "petition"  # 信访: excluded from the unanswered-message veto
+    DISCIPLINE = "discipline"  # 纪检举报: excluded too
+    INTERVIEW = "interview"
+    SURVEY = "survey"
+    OTHER = "other"
+
+
+@dataclass
+class SiteItem:
+    """A portal's identity and homepage freshness, as the homepage shows them."""
+
+    target_id: int
+    homepage_url: str
+    final_url: str | None = None
+    site_name: str | None = None
+    site_domain: str | None = None
+    site_id_code: str | None = None
+    site_id_code_valid: int | None = None
+    encoding: str | None = None
+    cms: str | None = None
+    icp: str | None = None
+    police_record: str | None = None
+    organizer: str | None = None
+    homepage_items: int | None = None
+    homepage_undated: int | None = None
+    homepage_newest_at: str | None = None
+    checked_at: str | None = None
+
+
+@dataclass
+class ColumnItem:
+    """One portal column (栏目) and what its list showed in this run."""
+
+    target_id: int
+    url: str
+    name: str | None = None
+    kind: str = ColumnKind.OTHER
+    kind_rule: str | None = None
+    column_type: str | None = None
+    source: str | None = None
+    status: str = ColumnStatus.OK
+    item_count: int | None = None
+    undated_count: int | None = None
+    newest_item_at: str | None = None
+    pages_followed: int | None = None
+    rendered: int = 0
+    error: str | None = None
+    checked_at: str | None = None
+
+
+@dataclass
+class ColumnEntryItem:
+    """One row of a column list; the writer finds the column's id by (target_id, column_url)."""
+
+    target_id: int
+    column_url: str
+    url: str
+    title: str | None = None
+    published_at: str | None = None
+    date_source: str = "list"  # list / pubdate_meta / page / none
+
+
+@dataclass
+class MessageItem:
+    """One citizen message on a board (领导信箱 / 政民互动 / 网上咨询)."""
+
+    target_id: int
+    board_url: str
+    board_kind: str
+    message_id: str
+    url: str | None = None
+    title: str | None = None
+    category: str | None = None
+    unit: str | None = None
+    status: str | None = None
+    asked_at: str | None = None
+    answered_at: str | None = None  # None: still open
+    reply_text: str | None = None
+
+
 # --- account platform items (issue 4: WeChat, Weibo) ---------------------------------------------
 
 

@@ -88,3 +88,22 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
 }
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 20_000
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+
+# --- portal monitoring (issue 3) -----------------------------------------------------------------
+# Pages of one column list followed at most (index_1.html, createPageHTML, ?page=, Hanweb dataproxy.jsp).
+MONITOR_PORTAL_MAX_PAGES = 5
+MONITOR_PORTAL_MAX_COLUMNS = 60
+# Undated list rows whose article page is opened for its PubDate (per column).
+MONITOR_PORTAL_ARTICLE_DATES = 30
+# Dated articles per column opened anyway, so their attachments and links get checked (depth 3).
+MONITOR_PORTAL_LINK_ARTICLES = 2
+# 1 = homepage links only, 2 = + column pages, 3 = + the opened article pages.
+MONITOR_PORTAL_LINK_DEPTH = 3
+MONITOR_PORTAL_CHECK_LINKS = True
+MONITOR_PORTAL_LINK_TIMEOUT_S = 10.0
+MONITOR_PORTAL_MAX_MESSAGES = 50
+# Extra column classification rules checked before the built-in table (spiders/portal.py
+# DEFAULT_COLUMN_RULES), as JSON: [["my.rule", "name", "政务公开", "政策文件"], ...]
+MONITOR_PORTAL_COLUMN_RULES = os.environ.get("MONITOR_PORTAL_COLUMN_RULES", "")
+if os.environ.get("MONITOR_LOCAL_WORLD") == "1":
+    MONITOR_PORTAL_LINK_TIMEOUT_S = 2.0

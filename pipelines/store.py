@@ -15,7 +15,8 @@ from sqlite_utils import Database
 
 import db as store
 from crawler.clock import now_iso, parse_as_of
-from crawler.items import AccountItem, CheckItem, PostItem
+from crawler.items import AccountItem, CheckItem, ColumnEntryItem, ColumnItem, MessageItem, PostItem, SiteItem
+from db import portal as portal_store
 
 
 def _post(database: Database, row: dict[str, Any]) -> int:
@@ -34,6 +35,10 @@ WRITERS: dict[type, Callable[[Database, dict[str, Any]], int]] = {
     CheckItem: _check,
     AccountItem: store.record_account,
     # portal writers (issue 3)
+    SiteItem: portal_store.upsert_site,
+    ColumnItem: portal_store.upsert_column,
+    ColumnEntryItem: portal_store.upsert_column_item,
+    MessageItem: portal_store.upsert_message,
     # account platform writers (issue 4)
     # detection writers (issue 5)
 }

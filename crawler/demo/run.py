@@ -19,6 +19,7 @@ SHIPPED_PORT = 8765
 SPIDERS: list[str] = [
     "feed",
     # portal (issue 3)
+    "portal",
     # wechat, weibo (issue 4)
 ]
 AFTER_CRAWL: list[list[str]] = [

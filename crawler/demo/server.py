@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from crawler.demo import feeds
+from crawler.demo import feeds, portal
 from crawler.demo.http import Request, Response, Router, make_server
 from crawler.demo.world import World
 
@@ -16,6 +16,7 @@ from crawler.demo.world import World
 PLATFORM_MODULES: list[Any] = [
     feeds,
     # portal (issue 3)
+    portal,
     # wechat, weibo, js pages (issue 4)
 ]
 
