@@ -1,0 +1,228 @@
+"""`scrapy crawl portal` and `scrapy crawl probe` against the demo world: every planted defect recorded."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crawler.clock import parse_iso
+from crawler.demo import portal as demo_portal
+from db import open_db, table_counts
+from tests.helpers import AS_OF, DemoWorld, run_scrapy
+
+PORTAL_TABLES = ("sites", "columns", "column_items", "messages")
+
+
+def rows(db_path: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
+    db = open_db(db_path)
+    try:
+        return list(db.query(sql, params or []))
+    finally:
+        db.close()
+
+
+def target_id(db_path: Path, name: str) -> int:
+    return int(rows(db_path, "SELECT id FROM targets WHERE name = ?", [name])[0]["id"])
+
+
+@pytest.fixture
+def crawled(demo_world: DemoWorld, db_path: Path) -> tuple[DemoWorld, Path, list[dict[str, Any]]]:
+    run_scrapy("import-targets", str(demo_world.targets_file), db_path=db_path)
+    run_scrapy("crawl", "portal", db_path=db_path)
+    return demo_world, db_path, demo_portal.planted(demo_world.world, demo_world.base)
+
+
+def portal_ids(db_path: Path) -> list[int]:
+    return [r["id"] for r in rows(db_path, "SELECT id FROM targets WHERE platform = 'portal'")]
+
+
+def test_portal_crawl_records_every_planted_defect(
+    crawled: tuple[DemoWorld, Path, list[dict[str, Any]]],
+) -> None:
+    dw, db_path, planted = crawled
+    as_of = parse_iso(AS_OF)
+    kinds = {p["kind"] for p in planted}
+    assert {"dead_link", "stale_column", "blank_column", "unanswered_message", "homepage_stale"} <= kinds
+
+    for p in planted:
+        if p["kind"] == "dead_link":
+            found = rows(
+                db_path,
+                "SELECT outcome, found_on FROM checks WHERE kind = 'link' AND url = ?",
+                [p["url"]],
+            )
+            assert found == [{"outcome": p["outcome"], "found_on": p["found_on"]}], p
+        elif p["kind"] == "stale_column":
+            col = rows(db_path, "SELECT * FROM columns WHERE url = ?", [p["url"]])[0]
+            assert col["status"] == "ok"
+            # Lists show the day only: the newest date is the planted day.
+            assert col["newest_item_at"][:10] == p["newest_at"][:10], p
+            age = (as_of - parse_iso(col["newest_item_at"])).days
+            assert age >= p["threshold_days"]
+        elif p["kind"] == "blank_column":
+            col = rows(
+                db_path, "SELECT status, item_count, newest_item_at FROM columns WHERE url = ?", [p["url"]]
+            )
+            assert col == [{"status": "blank", "item_count": 0, "newest_item_at": None}]
+        elif p["kind"] == "unanswered_message":
+            msg = rows(
+                db_path,
+                "SELECT board_kind, asked_at, answered_at, url FROM messages WHERE message_id = ?",
+                [p["message_id"]],
+            )[0]
+            assert msg["answered_at"] is None
+            assert msg["board_kind"] == p["board_kind"]
+            assert msg["asked_at"] == p["asked_at"]
+            assert (as_of - parse_iso(msg["asked_at"])).days == p["age_days"] > 90
+        elif p["kind"] == "homepage_stale":
+            site = rows(db_path, "SELECT homepage_newest_at FROM sites WHERE final_url = ?", [p["url"]])[0]
+            assert site["homepage_newest_at"][:10] == p["newest_at"][:10]
+            assert (as_of - parse_iso(site["homepage_newest_at"])).days > 14
+        elif p["kind"] == "invalid_site_id_code":
+            site = rows(
+                db_path, "SELECT site_id_code, site_id_code_valid FROM sites WHERE final_url = ?", [p["url"]]
+            )
+            assert site == [{"site_id_code": p["site_id_code"], "site_id_code_valid": 0}]
+        elif p["kind"] == "js_rendered_column":
+            col = rows(db_path, "SELECT * FROM columns WHERE url = ?", [p["url"]])[0]
+            assert (col["status"], col["rendered"], col["item_count"]) == ("ok", 1, p["items"])
+            assert col["newest_item_at"][:10] == p["newest_at"][:10]
+        elif p["kind"] == "paginated_column":
+            col = rows(db_path, "SELECT * FROM columns WHERE url = ?", [p["url"]])[0]
+            assert (col["status"], col["item_count"], col["pages_followed"]) == (
+                "ok",
+                p["items"],
+                p["pages"],
+            ), p
+            assert col["newest_item_at"][:10] == p["newest_at"][:10]
+        elif p["kind"] == "unreachable":
+            tid = target_id(db_path, p["target"])
+            probes = rows(
+                db_path, "SELECT outcome, within_limit, error FROM checks WHERE target_id = ?", [tid]
+            )
+            assert probes
+            assert {r["outcome"] for r in probes} == {"refused"}
+            assert all(r["within_limit"] == 0 for r in probes)
+            for table in PORTAL_TABLES:
+                assert rows(db_path, f"SELECT * FROM [{table}] WHERE target_id = ?", [tid]) == []
+
+    # The 信访 board's open message is stored, and told apart from consultation.
+    assert {p["board_kind"] for p in planted if p["kind"] == "unanswered_message"} == {
+        "consultation",
+        "petition",
+    }
+
+
+def test_healthy_portal_has_no_defect(crawled: tuple[DemoWorld, Path, list[dict[str, Any]]]) -> None:
+    _, db_path, planted = crawled
+    healthy = next(p for p in planted if p["kind"] == "healthy_portal")
+    assert healthy["target"] == "临江市人民政府门户网站"
+    tid = target_id(db_path, healthy["target"])
+    as_of = parse_iso(AS_OF)
+    site = rows(db_path, "SELECT * FROM sites WHERE target_id = ?", [tid])[0]
+    assert site["site_id_code"] == "9901000001"
+    assert site["site_id_code_valid"] == 1
+    assert site["icp"] and site["police_record"] and site["organizer"] == "临江市人民政府办公室"
+    assert (as_of - parse_iso(site["homepage_newest_at"])).days < 2
+
+    checks = rows(db_path, "SELECT kind, url, outcome FROM checks WHERE target_id = ?", [tid])
+    assert [c for c in checks if c["outcome"] != "ok"] == []
+    assert sum(1 for c in checks if c["kind"] == "link") > 50
+    assert {c["kind"] for c in checks} == {"probe", "page", "link"}
+
+    columns = rows(db_path, "SELECT * FROM columns WHERE target_id = ?", [tid])
+    assert len(columns) == 7
+    limits = {"动态要闻": 14, "通知公告": 183, "政策文件": 183, "人事": 366, "规划计划": 366, "互动": 366}
+    for col in columns:
+        assert col["status"] == "ok", col
+        assert col["item_count"] > 0
+        assert col["undated_count"] == 0, col
+        assert (as_of - parse_iso(col["newest_item_at"])).days <= limits[col["kind"]], col
+    # 人事信息 lists no dates: they came from each article's PubDate meta.
+    sources = rows(
+        db_path,
+        "SELECT ci.date_source FROM column_items ci JOIN columns c ON c.id = ci.column_id WHERE c.name = '人事信息'"
+        " AND c.target_id = ?",
+        [tid],
+    )
+    assert {r["date_source"] for r in sources} == {"pubdate_meta"}
+
+    messages = rows(db_path, "SELECT * FROM messages WHERE target_id = ?", [tid])
+    assert len(messages) == 4
+    assert all(m["answered_at"] and m["board_kind"] == "consultation" for m in messages)
+
+
+def test_gbk_titles_and_rerun_does_not_duplicate(
+    crawled: tuple[DemoWorld, Path, list[dict[str, Any]]],
+) -> None:
+    dw, db_path, _ = crawled
+    hekou = target_id(db_path, "河口县人民政府门户网站")
+    site = rows(db_path, "SELECT encoding, cms FROM sites WHERE target_id = ?", [hekou])[0]
+    assert site == {"encoding": "gb18030", "cms": "trs"}
+    titles = {
+        r["title"] for r in rows(db_path, "SELECT title FROM column_items WHERE target_id = ?", [hekou])
+    }
+    world_titles = {
+        a.title
+        for p in demo_portal.portals(dw.world)
+        if p.slug == "hekou"
+        for c in p.columns
+        for a in c.articles
+    }
+    assert titles == world_titles
+    urls = [r["url"] for r in rows(db_path, "SELECT url FROM column_items WHERE target_id = ?", [hekou])]
+    assert all(re.search(r"/\d{6}/t\d{8}_\d+\.html$", u) for u in urls), urls
+
+    db = open_db(db_path)
+    before = table_counts(db, PORTAL_TABLES)
+    first_seen = dict(db.execute("SELECT url, first_seen_at FROM column_items").fetchall())
+    db.close()
+    run_scrapy("crawl", "portal", db_path=db_path)
+    db = open_db(db_path)
+    assert table_counts(db, PORTAL_TABLES) == before
+    assert dict(db.execute("SELECT url, first_seen_at FROM column_items").fetchall()) == first_seen
+    runs = list(db.query("SELECT id, stats FROM runs WHERE spider = 'portal' ORDER BY id"))
+    assert len(runs) == 2
+    last = runs[-1]["id"]
+    assert {r["run_id"] for r in db.query("SELECT run_id FROM columns")} == {last}
+    assert db.execute("SELECT count(*) FROM messages WHERE last_seen_at > first_seen_at").fetchone()[0] > 0
+    stats = json.loads(runs[-1]["stats"])
+    assert stats["monitor/probe/ok"] == 4
+    assert stats["monitor/probe/refused"] == 1
+    db.close()
+
+
+def test_probe_spider(demo_world: DemoWorld, db_path: Path) -> None:
+    run_scrapy("import-targets", str(demo_world.targets_file), db_path=db_path)
+    run_scrapy("crawl", "probe", db_path=db_path)
+    probes = rows(
+        db_path,
+        "SELECT t.name, c.kind, c.outcome, c.http_status, c.latency_ms, c.within_limit, c.final_url, c.error "
+        "FROM checks c JOIN targets t ON t.id = c.target_id ORDER BY t.id",
+    )
+    assert len(probes) == 5
+    assert {p["kind"] for p in probes} == {"probe"}
+    ok = [p for p in probes if p["outcome"] == "ok"]
+    assert len(ok) == 4
+    assert all(p["http_status"] == 200 and p["within_limit"] == 1 and p["latency_ms"] >= 0 for p in ok)
+    assert all(p["final_url"].endswith("/") for p in ok)
+    failed = [p for p in probes if p["outcome"] != "ok"]
+    assert failed[0]["name"] == "河口县石桥镇人民政府网站"
+    assert failed[0]["outcome"] == "refused"
+    assert failed[0]["within_limit"] == 0
+    assert "Refused" in failed[0]["error"]
+    # A probe run writes checks only: no site or column data.
+    db = open_db(db_path)
+    assert table_counts(db, PORTAL_TABLES) == dict.fromkeys(PORTAL_TABLES, 0)
+    # The failure ratio over a window is a query.
+    ratio = db.execute(
+        "SELECT 1.0 * sum(ok = 0) / count(*) FROM checks WHERE kind = 'probe' AND target_id = ?",
+        [failed_id := target_id(db_path, failed[0]["name"])],
+    ).fetchone()[0]
+    assert failed_id
+    assert ratio == 1.0
+    db.close()
