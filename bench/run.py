@@ -27,6 +27,7 @@ BIN = Path(sys.executable).parent
 AS_OF = "2026-06-30T12:00:00+08:00"
 EXTRA_BENCHES: list[str] = [
     # portal (issue 3)
+    "portal",
     # accounts (issue 4)
     # detection (issue 5)
     # datasette (issue 6)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +14,10 @@ import pytest
 
 from crawler.clock import parse_iso
 from crawler.demo import portal as demo_portal
+from crawler.demo.run import wait_for_port
 from db import open_db, table_counts
-from tests.helpers import AS_OF, DemoWorld, run_scrapy
+from db.serve import datasette_command
+from tests.helpers import AS_OF, ROOT, DemoWorld, free_port, run_scrapy
 
 PORTAL_TABLES = ("sites", "columns", "column_items", "messages")
 
@@ -43,7 +48,7 @@ def portal_ids(db_path: Path) -> list[int]:
 def test_portal_crawl_records_every_planted_defect(
     crawled: tuple[DemoWorld, Path, list[dict[str, Any]]],
 ) -> None:
-    dw, db_path, planted = crawled
+    _, db_path, planted = crawled
     as_of = parse_iso(AS_OF)
     kinds = {p["kind"] for p in planted}
     assert {"dead_link", "stale_column", "blank_column", "unanswered_message", "homepage_stale"} <= kinds
@@ -126,7 +131,9 @@ def test_healthy_portal_has_no_defect(crawled: tuple[DemoWorld, Path, list[dict[
     site = rows(db_path, "SELECT * FROM sites WHERE target_id = ?", [tid])[0]
     assert site["site_id_code"] == "9901000001"
     assert site["site_id_code_valid"] == 1
-    assert site["icp"] and site["police_record"] and site["organizer"] == "临江市人民政府办公室"
+    assert site["icp"] == "示ICP备000001号-1"
+    assert site["police_record"] == "示公网安备9901000200001号"
+    assert site["organizer"] == "临江市人民政府办公室"
     assert (as_of - parse_iso(site["homepage_newest_at"])).days < 2
 
     checks = rows(db_path, "SELECT kind, url, outcome FROM checks WHERE target_id = ?", [tid])
@@ -145,8 +152,8 @@ def test_healthy_portal_has_no_defect(crawled: tuple[DemoWorld, Path, list[dict[
     # 人事信息 lists no dates: they came from each article's PubDate meta.
     sources = rows(
         db_path,
-        "SELECT ci.date_source FROM column_items ci JOIN columns c ON c.id = ci.column_id WHERE c.name = '人事信息'"
-        " AND c.target_id = ?",
+        "SELECT ci.date_source FROM column_items ci JOIN columns c ON c.id = ci.column_id"
+        " WHERE c.name = '人事信息' AND c.target_id = ?",
         [tid],
     )
     assert {r["date_source"] for r in sources} == {"pubdate_meta"}
@@ -226,3 +233,27 @@ def test_probe_spider(demo_world: DemoWorld, db_path: Path) -> None:
     assert failed_id
     assert ratio == 1.0
     db.close()
+
+
+def test_portal_tables_in_datasette(crawled: tuple[DemoWorld, Path, list[dict[str, Any]]]) -> None:
+    _, db_path, planted = crawled
+    port = free_port()
+    proc = subprocess.Popen(
+        datasette_command(db_path, port=port), cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    try:
+        wait_for_port(port, timeout=30)
+        base = f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(f"{base}/-/metadata.json", timeout=30) as resp:
+            meta = json.loads(resp.read())
+        tables = meta["databases"]["monitor"]["tables"]
+        assert tables["columns"]["title"] == "栏目 · portal columns"
+        assert tables["messages"]["columns"]["answered_at"].startswith("答复时间")
+        sql = "SELECT url FROM columns WHERE status = 'blank' ORDER BY url"
+        query = urllib.parse.urlencode({"sql": sql, "_shape": "array"})
+        with urllib.request.urlopen(f"{base}/monitor.json?{query}", timeout=30) as resp:
+            blank = [r["url"] for r in json.loads(resp.read())]
+        assert blank == sorted(p["url"] for p in planted if p["kind"] == "blank_column")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
