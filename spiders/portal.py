@@ -916,12 +916,25 @@ class PortalSpider(MonitorSpider):
             name=col.name, url=col.url, column_type=column_type, rules=response.meta["rules"]
         )
         links = extract_links(sel, page.url)
-        if kind == ColumnKind.INTERACTION:
-            async for item in self.parse_board(sel, page.url, target, col, kind, rule, column_type):
-                yield item
-        else:
-            async for item in self.parse_list(page, target, col, kind, rule, column_type, links):
-                yield item
+        try:
+            if kind == ColumnKind.INTERACTION:
+                async for item in self.parse_board(sel, page.url, target, col, kind, rule, column_type):
+                    yield item
+            else:
+                async for item in self.parse_list(page, target, col, kind, rule, column_type, links):
+                    yield item
+        except Exception as exc:  # a page shaped like nothing seen before: recorded, not a crash
+            self.logger.exception("column %s could not be parsed", col.url)
+            self.crawler.stats.inc_value("monitor/portal/parse_failed")
+            yield self.column_item(
+                tid,
+                col,
+                kind,
+                rule,
+                column_type,
+                ColumnStatus.PARSE_FAILED,
+                error=f"{type(exc).__name__}: {exc}",
+            )
         for req in self.link_requests(links, found_on=page.url, target=target, depth=2, root=root):
             yield req
 
@@ -938,11 +951,16 @@ class PortalSpider(MonitorSpider):
         tid = target["id"]
         rendered = bool(page.meta.get("playwright"))
         parsed = parse_column_page(page.selector, page.url, self.as_of)
+        browser_error = None
         if parsed.needs_browser and not rendered:
             got = await self.fetch(page.url, playwright=True)
             rendered = True
             if isinstance(got, Response) and got.status < 400:
                 parsed = parse_column_page(ensure_encoding(got).selector, page.url, self.as_of)
+            else:
+                browser_error = (
+                    outcome_for_failure(got)[1] if isinstance(got, Failure) else f"HTTP {got.status}"
+                )
             self.crawler.stats.inc_value("monitor/portal/rendered")
         entries = list(parsed.entries)
         pages = 1
@@ -982,7 +1000,7 @@ class PortalSpider(MonitorSpider):
         undated = [e for e in entries if e.published_at is None][: self.article_dates]
         deep = [e for e in entries if e.published_at is not None][: self.link_articles]
         for entry in undated + deep:
-            if not is_internal(entry.url, site_root(target["url"])):
+            if not is_internal(entry.url, page.meta.get("root") or site_root(target["url"])):
                 continue
             got = await self.fetch(entry.url)
             if isinstance(got, Failure) or got.status >= 400:
@@ -1016,6 +1034,8 @@ class PortalSpider(MonitorSpider):
             rendered=int(rendered),
             error=None
             if status != ColumnStatus.PARSE_FAILED
+            else f"list written by script; rendering failed: {browser_error}"
+            if browser_error
             else f"no list found by the {parsed.adapter} adapter",
         )
         for e in entries:
@@ -1098,9 +1118,11 @@ class PortalSpider(MonitorSpider):
         if not self.check_links or depth > self.link_depth:
             return
         for url in urls:
-            if url in self.links_seen:
+            # Once per run and site: a link shared by two portals is recorded for each.
+            key = f"{target['id']} {url}"
+            if key in self.links_seen:
                 continue
-            self.links_seen.add(url)
+            self.links_seen.add(key)
             yield self.link_request(url, "HEAD", found_on=found_on, target=target)
 
     def link_request(self, url: str, method: str, *, found_on: str, target: dict[str, Any]) -> scrapy.Request:

@@ -51,7 +51,19 @@ def test_portal_crawl_records_every_planted_defect(
     _, db_path, planted = crawled
     as_of = parse_iso(AS_OF)
     kinds = {p["kind"] for p in planted}
-    assert {"dead_link", "stale_column", "blank_column", "unanswered_message", "homepage_stale"} <= kinds
+    assert {
+        "dead_link",
+        "stale_column",
+        "blank_column",
+        "unanswered_message",
+        "homepage_stale",
+        "invalid_site_id_code",
+        "js_rendered_column",
+        "paginated_column",
+        "parse_failed_column",
+        "unreachable_column",
+        "unreachable",
+    } == kinds - {"healthy_portal"}
 
     for p in planted:
         if p["kind"] == "dead_link":
@@ -104,6 +116,19 @@ def test_portal_crawl_records_every_planted_defect(
                 p["pages"],
             ), p
             assert col["newest_item_at"][:10] == p["newest_at"][:10]
+        elif p["kind"] == "parse_failed_column":
+            col = rows(db_path, "SELECT status, item_count, error FROM columns WHERE url = ?", [p["url"]])[0]
+            assert col["status"] == "parse_failed"
+            assert col["error"].startswith("no list found")
+        elif p["kind"] == "unreachable_column":
+            col = rows(
+                db_path,
+                "SELECT status, item_count, newest_item_at, error FROM columns WHERE url = ?",
+                [p["url"]],
+            )
+            assert col == [
+                {"status": "unreachable", "item_count": None, "newest_item_at": None, "error": "HTTP 503"}
+            ]
         elif p["kind"] == "unreachable":
             tid = target_id(db_path, p["target"])
             probes = rows(

@@ -294,6 +294,8 @@ def _portals(as_of: datetime) -> tuple[Portal, ...]:
             arts(hekou, "zcwj/", 23, n=14, newest_days=60, step=10),
             pager="count",
         ),
+        # A hub page (pictures, paragraphs, no list): a parse failure, never a blank column.
+        Column("xxgk/", "政府信息公开", "信息公开", "hub"),
     ]
 
     qingshan = Portal(
@@ -326,6 +328,8 @@ def _portals(as_of: datetime) -> tuple[Portal, ...]:
             per_page=15,
             colid=1002,
         ),
+        # The CMS answers 503 for this column: unreachable, not blank and not stale.
+        Column("col/col1003/", "政策解读", "政策解读", "down", colid=1003),
     ]
     return linjiang, yunchuan, hekou, qingshan
 
@@ -472,6 +476,11 @@ def render_column(p: Portal, c: Column, n: int, base: str) -> str | None:
     crumb = f'<div class="crumb">当前位置：<a href="{p.root}">首页</a> &gt; {escape(c.name)}</div>'
     if c.style == "blank":
         main = '<ul class="list"></ul><div class="empty">暂无信息</div>'
+    elif c.style == "hub":
+        main = (
+            f'<div class="xxgk-hub"><p>{escape(p.name)}政府信息公开指南、制度与年度报告。</p>'
+            f'<img src="{p.root}images/xxgk.png" alt="信息公开"></div>'
+        )
     elif c.style == "js":
         data = [
             {"aT": a.title, "aPd": f"{a.published_at:%Y-%m-%d}", "aU": _href(p, a.path)} for a in c.articles
@@ -614,6 +623,8 @@ def serve_site(world: World, req: Request) -> Response:
     if rest.startswith("slow/"):
         time.sleep(SLOW_SECONDS)
         return Response(200, b"<html><body>slow</body></html>")
+    if any(c.style == "down" and rest.startswith(c.path) for c in p.columns):
+        return Response(503, b"<h1>503 Service Unavailable</h1>")
     ext = rest.rsplit(".", 1)[-1]
     if rest.split("/", 1)[0] in ("css", "js", "images", "files") and ext in STATIC_TYPES:
         return Response(200, b"demo", STATIC_TYPES[ext])
@@ -692,8 +703,15 @@ def planted(world: World, base: str) -> list[dict[str, Any]]:
             out.append(
                 {"kind": "healthy_portal", "target": p.name, "url": root, "site_id_code": p.site_id_code}
             )
+        for c in p.columns:
+            if c.style == "hub":
+                out.append({"kind": "parse_failed_column", "target": p.name, "url": f"{root}{c.path}"})
+            elif c.style == "down":
+                out.append({"kind": "unreachable_column", "target": p.name, "url": f"{root}{c.path}"})
         if p.archetype == "gbk_trs" or p.archetype == "hanweb":
             for c in p.columns:
+                if not c.articles:
+                    continue
                 out.append(
                     {
                         "kind": "paginated_column",
