@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlite_utils import Database
 
+from crawler.items import ColumnEntryItem, ColumnItem, MessageItem, SiteItem
 from db import upsert
 
 
@@ -35,3 +37,12 @@ def upsert_column_item(db: Database, row: dict[str, Any]) -> int:
 def upsert_message(db: Database, row: dict[str, Any]) -> int:
     row["first_seen_at"] = row["last_seen_at"] = row.pop("seen_at")
     return upsert(db, "messages", row, key=("target_id", "message_id"), keep=("first_seen_at",))
+
+
+# Item class -> writer; pipelines/store.py merges this into its WRITERS.
+WRITERS: dict[type, Callable[[Database, dict[str, Any]], int]] = {
+    SiteItem: upsert_site,
+    ColumnItem: upsert_column,
+    ColumnEntryItem: upsert_column_item,
+    MessageItem: upsert_message,
+}

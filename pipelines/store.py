@@ -15,7 +15,7 @@ from sqlite_utils import Database
 
 import db as store
 from crawler.clock import now_iso, parse_as_of
-from crawler.items import AccountItem, CheckItem, ColumnEntryItem, ColumnItem, MessageItem, PostItem, SiteItem
+from crawler.items import AccountItem, CheckItem, PostItem
 from db import portal as portal_store
 
 
@@ -35,10 +35,7 @@ WRITERS: dict[type, Callable[[Database, dict[str, Any]], int]] = {
     CheckItem: _check,
     AccountItem: store.record_account,
     # portal writers (issue 3)
-    SiteItem: portal_store.upsert_site,
-    ColumnItem: portal_store.upsert_column,
-    ColumnEntryItem: portal_store.upsert_column_item,
-    MessageItem: portal_store.upsert_message,
+    **portal_store.WRITERS,
     # account platform writers (issue 4)
     # detection writers (issue 5)
 }
