@@ -15,7 +15,8 @@ from sqlite_utils import Database
 
 import db as store
 from crawler.clock import now_iso, parse_as_of
-from crawler.items import AccountItem, CheckItem, PostItem
+from crawler.items import AccountItem, AccountSeenItem, CheckItem, PostItem, ValidatorItem
+from db import accounts as accounts_db
 
 
 def _post(database: Database, row: dict[str, Any]) -> int:
@@ -35,6 +36,8 @@ WRITERS: dict[type, Callable[[Database, dict[str, Any]], int]] = {
     AccountItem: store.record_account,
     # portal writers (issue 3)
     # account platform writers (issue 4)
+    ValidatorItem: accounts_db.upsert_validator,
+    AccountSeenItem: accounts_db.touch_account,
     # detection writers (issue 5)
 }
 
