@@ -99,8 +99,8 @@ def parse_article_page(html: str, url: str) -> Article | PageState:
         scripts = " ".join(sel.css("script::text").getall())
         state = classify_page_state(f"{visible}\n{scripts}", url)
         if state is None:
-            title = clean_text(sel.css("title::text").get())
-            return PageState(CheckOutcome.MALFORMED, None, f"not an article page (title {title!r})")
+            page_title = clean_text(sel.css("title::text").get())
+            return PageState(CheckOutcome.MALFORMED, None, f"not an article page (title {page_title!r})")
         return state
     query = parse_qs(urlsplit(url).query)
 

@@ -393,11 +393,12 @@ class WeiboSpider(MonitorSpider):
                 yield req
             else:
                 yield self.new_post(post)
-        more = bool(timeline.mblogs) and (
-            timeline.since_id is not None or (timeline.total or 0) > page * len(timeline.mblogs)
-        )
+        seen = response.meta.get("seen", 0) + sum(1 for m in timeline.mblogs if not is_pinned(m))
+        more = bool(timeline.mblogs) and (timeline.since_id is not None or (timeline.total or 0) > seen)
         if not reached_known and more and page < self.max_pages:
-            yield self.timeline_request(target, response.meta["containerid"], page + 1, timeline.since_id)
+            req = self.timeline_request(target, response.meta["containerid"], page + 1, timeline.since_id)
+            req.meta["seen"] = seen
+            yield req
         if page == 1:
             if new and tid not in self.profiled:
                 req = self.profile_request(target)

@@ -20,6 +20,8 @@ SPIDERS: list[str] = [
     "feed",
     # portal (issue 3)
     # wechat, weibo (issue 4)
+    "wechat",
+    "weibo",
 ]
 AFTER_CRAWL: list[list[str]] = [
     # detect (issue 5)

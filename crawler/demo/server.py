@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from crawler.demo import feeds
+from crawler.demo import feeds, wechat, weibo
 from crawler.demo.http import Request, Response, Router, make_server
 from crawler.demo.world import World
 
@@ -17,6 +17,8 @@ PLATFORM_MODULES: list[Any] = [
     feeds,
     # portal (issue 3)
     # wechat, weibo, js pages (issue 4)
+    wechat,
+    weibo,
 ]
 
 
