@@ -39,7 +39,8 @@ def js_unescape(text: str) -> str:
 
 def script_var(html: str, name: str) -> str | None:
     """First non-empty string of ``var NAME = "" || "x"`` (also ``window.NAME =``, ``htmlDecode("x")``)."""
-    for m in re.finditer(rf"(?:\bvar\s+|window\.){re.escape(name)}\s*=\s*([^;\n]*)", html):
+    pattern = rf"(?:\bvar\s+|window\.){re.escape(name)}\s*=\s*([^\n]*?)(?:;(?=\s|$)|\n|$)"
+    for m in re.finditer(pattern, html):
         for q in _QUOTED.finditer(m[1]):
             if q[2].strip():
                 return js_unescape(q[2].strip())
