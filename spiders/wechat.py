@@ -16,6 +16,7 @@ from parsel import Selector
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from crawler.clock import now_iso
 from crawler.dates import normalize_timestamp, parse_timestamp
 from crawler.items import AccountItem, AccountSeenItem, AccountStatus, CheckItem, CheckOutcome, PostItem
 from crawler.text import clean_text, summarize_html
@@ -492,6 +493,7 @@ class WechatSpider(MonitorSpider):
                 outcome=CheckOutcome.LOGIN_REQUIRED,
                 target_id=target["id"],
                 error="MONITOR_WECHAT_TOKEN and MONITOR_WECHAT_COOKIE must be set for mode mp",
+                checked_at=now_iso(),
             )
             return
         yield self.mp_request(target, 0)

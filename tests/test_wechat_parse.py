@@ -87,7 +87,9 @@ def test_poster_only_article() -> None:
         ("state_verification.html", CheckOutcome.BLOCKED, None),
     ],
 )
-def test_state_pages_are_never_articles(name: str, outcome: CheckOutcome, status: AccountStatus | None) -> None:
+def test_state_pages_are_never_articles(
+    name: str, outcome: CheckOutcome, status: AccountStatus | None
+) -> None:
     result = parse_article_page(page(name), URL)
     assert isinstance(result, PageState)
     assert (result.outcome, result.account_status) == (outcome, status)
@@ -100,7 +102,9 @@ def test_migrated_page_gives_the_new_account() -> None:
 
 
 def test_captcha_url_is_blocked_whatever_the_body() -> None:
-    result = parse_article_page("<html><body>请稍候</body></html>", "https://mp.weixin.qq.com/mp/wappoc_appmsgcaptcha?x=1")
+    result = parse_article_page(
+        "<html><body>请稍候</body></html>", "https://mp.weixin.qq.com/mp/wappoc_appmsgcaptcha?x=1"
+    )
     assert isinstance(result, PageState)
     assert result.outcome == CheckOutcome.BLOCKED
 
@@ -109,7 +113,9 @@ def test_real_article_page() -> None:
     """The real 2018 page (shared fixtures) when present; else our own page in the same shape."""
     real = SHARED_REAL / "wechat_article_gongchandangyuan_2018.html"
     if real.exists():
-        a = parse_article_page(real.read_text(encoding="utf-8"), "https://mp.weixin.qq.com/s?__biz=MzA4ODUzNjAxOA==")
+        a = parse_article_page(
+            real.read_text(encoding="utf-8"), "https://mp.weixin.qq.com/s?__biz=MzA4ODUzNjAxOA=="
+        )
         assert isinstance(a, Article)
         assert a.title == "【视频】石榴花开"
         assert a.nickname == "共产党员"
@@ -128,7 +134,9 @@ def test_real_article_page() -> None:
 
 
 def test_script_var_forms() -> None:
-    html = 'var biz = "" || "QUJD"; var copyright_stat = "11" * 1; var nickname = htmlDecode("临江&amp;发布");'
+    html = (
+        'var biz = "" || "QUJD"; var copyright_stat = "11" * 1; var nickname = htmlDecode("临江&amp;发布");'
+    )
     assert script_var(html, "biz") == "QUJD"
     assert script_var(html, "copyright_stat") == "11"
     assert script_var(html, "nickname") == "临江&发布"
@@ -152,7 +160,10 @@ def test_mp_publish_page_nested_json() -> None:
 
 @pytest.mark.parametrize(
     ("name", "outcome"),
-    [("mp_freq_control.json", CheckOutcome.BLOCKED), ("mp_session_expired.json", CheckOutcome.LOGIN_REQUIRED)],
+    [
+        ("mp_freq_control.json", CheckOutcome.BLOCKED),
+        ("mp_session_expired.json", CheckOutcome.LOGIN_REQUIRED),
+    ],
 )
 def test_mp_errors(name: str, outcome: CheckOutcome) -> None:
     with pytest.raises(MpError) as err:
@@ -161,7 +172,9 @@ def test_mp_errors(name: str, outcome: CheckOutcome) -> None:
 
 
 def test_sogou_results() -> None:
-    accounts = parse_sogou_accounts(page("sogou_results.html"), "https://weixin.sogou.com/weixin?type=1&query=x")
+    accounts = parse_sogou_accounts(
+        page("sogou_results.html"), "https://weixin.sogou.com/weixin?type=1&query=x"
+    )
     assert isinstance(accounts, list)
     assert [(a.name, a.wechat_id) for a in accounts] == [
         ("示范发布", "shifanfabugov"),
@@ -193,5 +206,7 @@ def test_modes_and_redaction() -> None:
     assert wechat_mode({"options": {"article_urls": ["u"]}}) == "urls"
     assert wechat_mode({"render": "js", "url": "https://x/album", "options": {}}) == "page"
     assert wechat_mode({"options": {}}) == "sogou"
-    assert "token" not in redact("https://mp.weixin.qq.com/cgi-bin/appmsgpublish?sub=list&token=123456&f=json")
+    assert "token" not in redact(
+        "https://mp.weixin.qq.com/cgi-bin/appmsgpublish?sub=list&token=123456&f=json"
+    )
     assert url_post_id("https://mp.weixin.qq.com/s?__biz=QUJD&amp;mid=12&amp;idx=2&amp;sn=x") == "QUJD_12_2"

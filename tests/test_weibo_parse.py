@@ -56,7 +56,14 @@ def test_parse_weibo_time_rejects_junk() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(1363591, 1363591), ("145.5万", 1455000), ("1.2亿", 120000000), ("10万+", 100000), ("1,234", 1234), ("", None)],
+    [
+        (1363591, 1363591),
+        ("145.5万", 1455000),
+        ("1.2亿", 120000000),
+        ("10万+", 100000),
+        ("1,234", 1234),
+        ("", None),
+    ],
 )
 def test_parse_count(value: object, expected: int | None) -> None:
     assert parse_count(value) == expected
