@@ -28,6 +28,7 @@ AS_OF = "2026-06-30T12:00:00+08:00"
 EXTRA_BENCHES: list[str] = [
     # portal (issue 3)
     # accounts (issue 4)
+    "accounts",
     # detection (issue 5)
     # datasette (issue 6)
 ]
