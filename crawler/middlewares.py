@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 from collections import defaultdict
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -20,6 +21,7 @@ from db.accounts import record_run_targets
 
 BLOCK_STATUSES = frozenset({403, 412, 418, 432})
 BLOCK_URL_MARKS = ("antispider", "captcha", "passport.weibo.cn/signin", "/login")
+PER_TARGET = re.compile(r"monitor/(?P<key>requests|not_modified|new_posts|blocked)_per_target/(?P<id>\d+)")
 # Environment variables that hold credentials: their values never reach a log line.
 SECRET_ENV = ("MONITOR_WECHAT_TOKEN", "MONITOR_WECHAT_COOKIE", "MONITOR_WEIBO_COOKIE")
 
@@ -101,7 +103,6 @@ class AccountingMiddleware:
         self.crawler = crawler
         self.stats = crawler.stats
         self.db_path = resolve_db_path(crawler.settings.get("MONITOR_DB"))
-        self.costs: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         install_secret_filter()
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -111,12 +112,9 @@ class AccountingMiddleware:
 
     def _count(self, request: Request, key: str) -> None:
         target = request.meta.get("target") or {}
-        tid = target.get("id")
-        if tid is None:
-            return
-        self.costs[tid][key] += 1
-        assert self.stats is not None
-        self.stats.inc_value(f"monitor/{key}_per_target/{tid}")
+        if target.get("id") is not None:
+            assert self.stats is not None
+            self.stats.inc_value(f"monitor/{key}_per_target/{target['id']}")
 
     def process_response(self, request: Request, response: Response) -> Response:
         self._count(request, "requests")
@@ -134,17 +132,20 @@ class AccountingMiddleware:
         self._count(request, "requests")
 
     def spider_closed(self, spider: Any, reason: str) -> None:
+        """Persist the per-target counters (``monitor/<key>_per_target/<id>`` stats) in run_targets."""
         assert self.stats is not None
-        run_id = self.stats.get_value("monitor/run_id")
-        new_posts = self.stats.get_stats()
-        for key, value in new_posts.items():
-            if key.startswith("monitor/new_posts_per_target/"):
-                self.costs[int(key.rsplit("/", 1)[1])]["new_posts"] = int(value)
-        if run_id is None or not self.costs:
+        stats = self.stats.get_stats()
+        run_id = stats.get("monitor/run_id")
+        costs: dict[int, dict[str, int]] = defaultdict(dict)
+        for name, value in stats.items():
+            m = PER_TARGET.fullmatch(name)
+            if m:
+                costs[int(m["id"])][m["key"]] = int(value)
+        if run_id is None or not costs:
             return
         db = open_db(self.db_path)
         try:
-            record_run_targets(db, int(run_id), spider.name, self.costs)
+            record_run_targets(db, int(run_id), spider.name, costs)
         finally:
             db.close()
 

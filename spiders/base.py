@@ -100,6 +100,12 @@ class MonitorSpider(scrapy.Spider):
     def is_known(self, target_id: int, post_id: str) -> bool:
         return post_id in self.known_posts.get(target_id, set())
 
+    def count_blocked(self, target_id: int | None) -> None:
+        """A refusal the page body shows (the middleware counts the ones the status or URL shows)."""
+        if target_id is not None:
+            self.crawler.stats.inc_value(f"monitor/blocked_per_target/{target_id}")  # type: ignore[union-attr]
+            self.crawler.stats.inc_value("monitor/blocked")  # type: ignore[union-attr]
+
     def new_post(self, post: PostItem) -> PostItem:
         """Remember a post as stored and count it for the target (stats monitor/new_posts_per_target/<id>)."""
         known = self.known_posts.setdefault(post.target_id, set())

@@ -456,12 +456,12 @@ class WechatSpider(MonitorSpider):
             yield from self.start_article_urls(target, [str(u) for u in options.get("article_urls") or []])
         elif mode == "page":
             url = str(options.get("list_url") or target.get("url"))
-            yield self.request(url, target, self.parse_list_page, kind="page", conditional=True)
+            yield self.request(url, target, self.parse_list_page, kind="api", conditional=True)
         else:
             base = str(options.get("sogou_base") or self.sogou_base).rstrip("/")
             query = options.get("sogou_query") or target["name"]
             url = f"{base}/weixin?{urlencode({'type': 1, 'query': query, 'ie': 'utf8'})}"
-            yield self.request(url, target, self.parse_sogou, kind="search", conditional=True)
+            yield self.request(url, target, self.parse_sogou, kind="api", conditional=True)
 
     # --- mode mp ------------------------------------------------------------------------------
 
@@ -566,11 +566,11 @@ class WechatSpider(MonitorSpider):
         target = response.meta["target"]
         tid = target["id"]
         if response.status == 304:
-            yield self.check(response, "page")
+            yield self.check(response, "api")
             yield AccountSeenItem(target_id=tid)
             return
         if response.status >= 400:
-            yield self.check(response, "page", error=f"HTTP {response.status}")
+            yield self.check(response, "api", error=f"HTTP {response.status}")
             return
         links = [
             urljoin(response.url, h)
@@ -584,7 +584,7 @@ class WechatSpider(MonitorSpider):
                 response, "page", outcome=outcome, error=state.reason if state else "no article links"
             )
             return
-        yield self.check(response, "page")
+        yield self.check(response, "api")
         fresh = [u for u in dict.fromkeys(links) if not self.is_known(tid, url_post_id(u) or u)]
         for url in fresh:
             yield self.request(url, target, self.parse_article, kind="article")
@@ -636,16 +636,16 @@ class WechatSpider(MonitorSpider):
         target = response.meta["target"]
         tid = target["id"]
         if response.status == 304:
-            yield self.check(response, "search")
+            yield self.check(response, "api")
             yield AccountSeenItem(target_id=tid)
             return
         if response.status >= 400:
-            yield self.check(response, "search", error=f"HTTP {response.status}")
+            yield self.check(response, "api", error=f"HTTP {response.status}")
             return
         result = parse_sogou_accounts(response.text, response.url)
         if isinstance(result, PageState):
             self.crawler.stats.inc_value(f"monitor/wechat/sogou_{result.outcome}")  # type: ignore[union-attr]
-            yield self.check(response, "search", outcome=result.outcome, error=result.reason)
+            yield self.check(response, "api", outcome=result.outcome, error=result.reason)
             return
         handle = (target.get("handle") or "").strip()
         match = next((a for a in result if handle and a.wechat_id == handle), None) or next(
@@ -654,12 +654,12 @@ class WechatSpider(MonitorSpider):
         if match is None:
             yield self.check(
                 response,
-                "search",
+                "api",
                 outcome=CheckOutcome.NOT_FOUND,
                 error=f"no account {target['name']!r} in results",
             )
             return
-        yield self.check(response, "search")
+        yield self.check(response, "api")
         yield AccountItem(
             target_id=tid,
             status=AccountStatus.ACTIVE,
@@ -695,10 +695,12 @@ class WechatSpider(MonitorSpider):
         item.url, item.final_url = redact(item.url), redact(item.final_url or "") or None
         if outcome is None and response.meta.get("block_reason"):
             item.outcome, item.error = CheckOutcome.BLOCKED, response.meta["block_reason"]
+        elif outcome == CheckOutcome.BLOCKED:
+            self.count_blocked(item.target_id)  # a refusal in the body (200013, anti-spider page…)
         return item
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
-        item = self.failure_check(failure, kind=failure.request.meta.get("kind", "page"))  # type: ignore[attr-defined]
+        item = self.failure_check(failure, kind=failure.request.meta.get("kind", "api"))  # type: ignore[attr-defined]
         item.url = redact(item.url)
         if item.error:
             for secret in (self.token, self.cookie):

@@ -232,7 +232,7 @@ class WeiboSpider(MonitorSpider):
         super().__init__(*args, **kwargs)
         self.base = "https://m.weibo.cn"
         self.max_pages = 10
-        self.user_agent = ""
+        self.mobile_ua = ""
         self.cookie = os.environ.get("MONITOR_WEIBO_COOKIE", "").strip()
         self.profiled: set[int] = set()
 
@@ -242,7 +242,7 @@ class WeiboSpider(MonitorSpider):
         spider.base = crawler.settings.get("MONITOR_WEIBO_BASE", spider.base).rstrip("/")
         spider.max_pages = crawler.settings.getint("MONITOR_LIST_MAX_PAGES", 10)
         # The mobile API answers mobile browsers; the project's name and contact stay in the UA.
-        spider.user_agent = f"Mozilla/5.0 (Linux; Android 13; Mobile) {crawler.settings.get('USER_AGENT')}"
+        spider.mobile_ua = f"Mozilla/5.0 (Linux; Android 13; Mobile) {crawler.settings.get('USER_AGENT')}"
         return spider
 
     def base_of(self, target: dict[str, Any]) -> str:
@@ -256,7 +256,7 @@ class WeiboSpider(MonitorSpider):
         url = f"{base}{path}?{urlencode(params)}"
         uid = target["handle"]
         headers = {
-            "User-Agent": self.user_agent,
+            "User-Agent": self.mobile_ua,
             "MWeibo-Pwa": "1",
             "X-Requested-With": "XMLHttpRequest",
             "Referer": f"{base}/u/{uid}",
@@ -432,6 +432,8 @@ class WeiboSpider(MonitorSpider):
         )
         if outcome is None and response.meta.get("block_reason"):
             item.outcome, item.error = CheckOutcome.BLOCKED, response.meta["block_reason"]
+        elif outcome == CheckOutcome.BLOCKED and not response.meta.get("block_reason"):
+            self.count_blocked(item.target_id)  # ok 0 / -100 in a 200 answer
         return item
 
     def on_error(self, failure: Failure) -> Iterator[Any]:

@@ -131,11 +131,21 @@ def test_wechat_first_crawl(crawled: Crawled) -> None:
         assert outcome in s[state]["outcomes"], state
         assert (s[state]["account"] or {}).get("status") == status, state
     assert "TkVXQklaMjAyNg==" in s["migrated"]["account"]["status_reason"]
+    first = crawled.runs["wechat"][0]["targets"]
+    for state in ("freq_control", "verification", "antispider"):
+        assert first[s[state]["target"]["id"]]["blocked"] == 1, state
+    assert first[s["active"]["target"]["id"]] == {
+        **first[s["active"]["target"]["id"]],
+        "requests": 10,  # two list pages and eight article pages
+        "new_posts": 8,
+        "blocked": 0,
+    }
     # Sogou: the latest article time is enough for staleness
     sogou_stale = next(v for k, v in s.items() if v["target"]["tags"].count("wechat_sogou") and "stale" in k)
     assert sogou_stale["newest"] == "2026-06-10T12:00:00+08:00"
 
 
+@pytest.mark.browser
 def test_js_page_rendered_in_chromium(crawled: Crawled) -> None:
     s = by_state(crawled.db_path, "wechat")
     page = next(v for v in s.values() if v["target"]["render"] == "js")
@@ -172,6 +182,7 @@ def test_weibo_first_crawl(crawled: Crawled) -> None:
         assert all(reason in c["error"] for c in s[state]["checks"]), state
         assert s[state]["posts"] == []
         assert s[state]["account"] is None  # a refusal says nothing about the account
+        assert crawled.runs["weibo"][0]["targets"][s[state]["target"]["id"]]["blocked"] == 1, state
 
 
 def test_second_crawl_costs_one_request_per_account(crawled: Crawled) -> None:
