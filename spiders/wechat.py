@@ -527,6 +527,10 @@ class WechatSpider(MonitorSpider):
         except (MpError, ValueError) as exc:
             outcome = exc.outcome if isinstance(exc, MpError) else CheckOutcome.MALFORMED
             reason = exc.reason if isinstance(exc, MpError) else f"not JSON: {exc}"
+            if outcome == CheckOutcome.LOGIN_REQUIRED:
+                self.logger.error(
+                    "WeChat MP session expired: renew MONITOR_WECHAT_TOKEN / MONITOR_WECHAT_COOKIE"
+                )
             yield self.check(response, "api", outcome=outcome, error=reason)
             return
         yield self.check(response, "api")

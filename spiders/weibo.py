@@ -195,7 +195,7 @@ def mblog_to_post(mblog: dict[str, Any], *, target_id: int, now: datetime, base:
         post_id=str(mblog.get("id") or mblog.get("mid")),
         url=f"{base}/status/{mblog.get('bid') or mblog.get('id')}",
         text=html_to_text(mblog.get("text")),
-        published_at=iso(published) if published else mblog.get("created_at"),
+        published_at=iso(published) if published else None,  # unknown form: keep the post, not a guess
         kind="retweet" if retweet else "weibo",
         is_original=0 if retweet else 1,
         is_repost=1 if retweet else 0,

@@ -250,3 +250,18 @@ def test_missing_credentials_is_a_clear_check(crawled: Crawled, tmp_path: Path) 
     assert check["outcome"] == "login_required"
     assert "MONITOR_WECHAT_TOKEN" in check["error"]
     assert db["posts"].count == 0
+
+
+def test_planted_lists_name_real_targets() -> None:
+    from crawler.clock import parse_iso
+    from crawler.demo import wechat, weibo
+    from crawler.demo.world import World
+    from tests.helpers import AS_OF
+
+    world = World(as_of=parse_iso(AS_OF))
+    for module in (wechat, weibo):
+        names = {t["name"] for t in module.targets(world, "http://127.0.0.1:1")}
+        planted = module.planted(world, "http://127.0.0.1:1")
+        assert {p["target"] for p in planted} == names
+        kinds = {p["kind"] for p in planted}
+        assert {"active", "stale", "zombie", "closed"} <= kinds
