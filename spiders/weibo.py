@@ -335,7 +335,8 @@ class WeiboSpider(MonitorSpider):
             yield self.check(response)
             yield AccountSeenItem(target_id=tid)
             return
-        if response.status >= 400:
+        if response.status >= 400 or response.meta.get("block_reason"):
+            # 403/418/432, or redirected to passport.weibo.cn: blocked, with the reason
             yield self.check(response, error=f"HTTP {response.status}")
             return
         try:
@@ -359,7 +360,8 @@ class WeiboSpider(MonitorSpider):
             yield self.check(response)
             yield AccountSeenItem(target_id=tid)
             return
-        if response.status >= 400:
+        if response.status >= 400 or response.meta.get("block_reason"):
+            # 403/418/432, or redirected to passport.weibo.cn: blocked, with the reason
             yield self.check(response, error=f"HTTP {response.status}")
             return
         try:
