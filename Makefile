@@ -6,7 +6,7 @@ DB ?= data/monitor.db
 TARGETS ?= targets/example.yaml
 DEMO_PORT ?= 8765
 SERVE_PORT ?= 8001
-SPIDERS ?= feed portal
+SPIDERS ?= feed portal wechat weibo
 export PYTHONDONTWRITEBYTECODE = 1
 
 .DEFAULT_GOAL := help

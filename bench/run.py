@@ -29,6 +29,7 @@ EXTRA_BENCHES: list[str] = [
     # portal (issue 3)
     "portal",
     # accounts (issue 4)
+    "accounts",
     # detection (issue 5)
     # datasette (issue 6)
 ]

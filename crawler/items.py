@@ -226,4 +226,24 @@ class MessageItem:
 # --- account platform items (issue 4: WeChat, Weibo) ---------------------------------------------
 
 
+@dataclass
+class ValidatorItem:
+    """HTTP validators of a fetched URL (ETag / Last-Modified), kept for the next conditional request.
+
+    Yielded only after the response was fully processed, so a failed parse never hides content behind a 304.
+    """
+
+    url: str
+    target_id: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass
+class AccountSeenItem:
+    """The account was re-checked and nothing changed (HTTP 304, or no new post): move last_seen_at."""
+
+    target_id: int
+
+
 # --- detection items (issue 5) ------------------------------------------------------------------

@@ -107,3 +107,28 @@ MONITOR_PORTAL_MAX_MESSAGES = 50
 MONITOR_PORTAL_COLUMN_RULES = os.environ.get("MONITOR_PORTAL_COLUMN_RULES", "")
 if os.environ.get("MONITOR_LOCAL_WORLD") == "1":
     MONITOR_PORTAL_LINK_TIMEOUT_S = 2.0
+
+# --- account platforms (issue 4: WeChat, Weibo) ---------------------------------------------------
+# Platform base URLs; a target's options (mp_base, sogou_base, weibo_base) override them, which is how
+# the demo world's targets point the same spiders at 127.0.0.1.
+MONITOR_WECHAT_MP_BASE = "https://mp.weixin.qq.com"
+MONITOR_SOGOU_BASE = "https://weixin.sogou.com"
+MONITOR_WEIBO_BASE = "https://m.weibo.cn"
+# Credentials are NOT settings: the spiders read MONITOR_WECHAT_TOKEN, MONITOR_WECHAT_COOKIE and
+# MONITOR_WEIBO_COOKIE from the environment, so Scrapy never logs them as overridden settings.
+# List paging: at most this many pages per account on a first crawl (later crawls stop at a known post).
+MONITOR_LIST_MAX_PAGES = 10
+# WeChat: also fetch each new article page (text length, images, 原创 mark, repost source...).
+MONITOR_WECHAT_FETCH_ARTICLES = True
+# Retries: wait Retry-After (capped) on 429/503, else base * 2**attempt seconds on 5xx/429.
+MONITOR_RETRY_AFTER_MAX = 120.0
+MONITOR_RETRY_BACKOFF_BASE = 2.0
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,
+    # Next to the downloader: sees every attempt, retries included.
+    "crawler.middlewares.AccountingMiddleware": 950,
+}
+if os.environ.get("MONITOR_LOCAL_WORLD") == "1":
+    MONITOR_RETRY_AFTER_MAX = 2.0
+    MONITOR_RETRY_BACKOFF_BASE = 0.0

@@ -15,7 +15,8 @@ from sqlite_utils import Database
 
 import db as store
 from crawler.clock import now_iso, parse_as_of
-from crawler.items import AccountItem, CheckItem, PostItem
+from crawler.items import AccountItem, AccountSeenItem, CheckItem, PostItem, ValidatorItem
+from db import accounts as accounts_db
 from db import portal as portal_store
 
 
@@ -37,6 +38,8 @@ WRITERS: dict[type, Callable[[Database, dict[str, Any]], int]] = {
     # portal writers (issue 3)
     **portal_store.WRITERS,
     # account platform writers (issue 4)
+    ValidatorItem: accounts_db.upsert_validator,
+    AccountSeenItem: accounts_db.touch_account,
     # detection writers (issue 5)
 }
 

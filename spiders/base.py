@@ -9,13 +9,16 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.clock import now_iso
-from crawler.items import CheckItem, CheckOutcome
+from crawler.clock import now_iso, parse_as_of
+from crawler.items import CheckItem, CheckOutcome, PostItem, ValidatorItem
 from crawler.outcomes import outcome_for_failure, outcome_for_status
 from db import load_targets, open_db, resolve_db_path
+from db.accounts import load_accounts_seen, load_known_posts, load_validators
 
 # Let error statuses reach the callback (they are findings), while redirects are still followed.
 ERROR_STATUSES = list(range(400, 600))
+# ... and 304, the answer to a conditional request for an unchanged page.
+CONDITIONAL_STATUSES = [304, *ERROR_STATUSES]
 
 
 BROWSER_HANDLERS = {
@@ -42,20 +45,74 @@ class MonitorSpider(scrapy.Spider):
         self.target_ids = [int(t) for t in targets.split(",")] if targets else None
         self.db_path = ""
         self.open_limit_s = 15.0
+        self.as_of = parse_as_of(None)
+        # Incremental state, loaded once at start (load_state): post ids per target, HTTP validators.
+        self.known_posts: dict[int, set[str]] = {}
+        self.validators: dict[str, tuple[str | None, str | None]] = {}
+        self.accounts_seen: set[int] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MonitorSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.db_path = resolve_db_path(crawler.settings.get("MONITOR_DB"))
         spider.open_limit_s = crawler.settings.getfloat("MONITOR_OPEN_LIMIT_S", 15.0)
+        spider.as_of = parse_as_of(crawler.settings.get("MONITOR_AS_OF"))
         return spider
 
     def load_targets(self) -> list[dict[str, Any]]:
+        """The active targets of this spider, and the incremental state for them (known posts, validators)."""
         db = open_db(self.db_path)
         try:
-            return self.select_targets(db)
+            targets = self.select_targets(db)
+            ids = [t["id"] for t in targets]
+            self.known_posts = load_known_posts(db, ids)
+            self.validators = load_validators(db, ids)
+            self.accounts_seen = load_accounts_seen(db, ids)
+            return targets
         finally:
             db.close()
+
+    # --- incremental crawling: conditional requests, known posts, per-target accounting ----------
+
+    def conditional_headers(self, key: str) -> dict[str, str]:
+        """If-None-Match / If-Modified-Since for a URL fetched before (key: the URL without secrets)."""
+        etag, last_modified = self.validators.get(key, (None, None))
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        return headers
+
+    def validator_item(self, response: Response, *, key: str, target_id: int | None) -> ValidatorItem | None:
+        """Validators to store once the response has been fully processed (None if it sent none)."""
+        etag = response.headers.get("ETag")
+        last_modified = response.headers.get("Last-Modified")
+        if response.status != 200 or not (etag or last_modified):
+            return None
+        return ValidatorItem(
+            url=key,
+            target_id=target_id,
+            etag=etag.decode("latin-1") if etag else None,
+            last_modified=last_modified.decode("latin-1") if last_modified else None,
+        )
+
+    def is_known(self, target_id: int, post_id: str) -> bool:
+        return post_id in self.known_posts.get(target_id, set())
+
+    def count_blocked(self, target_id: int | None) -> None:
+        """A refusal the page body shows (the middleware counts the ones the status or URL shows)."""
+        if target_id is not None:
+            self.crawler.stats.inc_value(f"monitor/blocked_per_target/{target_id}")  # type: ignore[union-attr]
+            self.crawler.stats.inc_value("monitor/blocked")  # type: ignore[union-attr]
+
+    def new_post(self, post: PostItem) -> PostItem:
+        """Remember a post as stored and count it for the target (stats monitor/new_posts_per_target/<id>)."""
+        known = self.known_posts.setdefault(post.target_id, set())
+        if post.post_id not in known:
+            known.add(post.post_id)
+            self.crawler.stats.inc_value(f"monitor/new_posts_per_target/{post.target_id}")  # type: ignore[union-attr]
+        return post
 
     def select_targets(self, db: Any) -> list[dict[str, Any]]:
         return load_targets(db, platforms=self.platforms, ids=self.target_ids)

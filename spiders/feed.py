@@ -13,10 +13,10 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.dates import normalize_timestamp
-from crawler.items import AccountItem, AccountStatus, CheckOutcome, PostItem
+from crawler.items import AccountItem, AccountSeenItem, AccountStatus, CheckOutcome, PostItem
 from crawler.text import summarize_html
 from db import load_targets
-from spiders.base import ERROR_STATUSES, MonitorSpider
+from spiders.base import CONDITIONAL_STATUSES, MonitorSpider
 from spiders.pagestate import classify_page_state
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -160,17 +160,23 @@ class FeedSpider(MonitorSpider):
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for target in self.load_targets():
+            # Conditional: an unchanged feed answers 304 and costs no parsing (validators from earlier runs).
             yield scrapy.Request(
                 target["feed_url"],
                 callback=self.parse,
                 errback=self.on_error,
-                meta={"target": target, "handle_httpstatus_list": ERROR_STATUSES},
+                headers=self.conditional_headers(target["feed_url"]),
+                meta={"target": target, "handle_httpstatus_list": CONDITIONAL_STATUSES},
                 dont_filter=True,
             )
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         target = response.meta["target"]
         tid = target["id"]
+        if response.status == 304:
+            yield self.make_check(response, kind="feed", target_id=tid)
+            yield AccountSeenItem(target_id=tid)
+            return
         if response.status >= 400:
             yield self.make_check(response, kind="feed", target_id=tid, error=f"HTTP {response.status}")
             return
@@ -192,7 +198,10 @@ class FeedSpider(MonitorSpider):
         platform = target["platform"]
         for entry in feed.entries:
             if entry.post_id:
-                yield entry_to_post(entry, target_id=tid, platform=platform)
+                yield self.new_post(entry_to_post(entry, target_id=tid, platform=platform))
+        validator = self.validator_item(response, key=target["feed_url"], target_id=tid)
+        if validator is not None:
+            yield validator
 
     def on_error(self, failure: Failure) -> Iterator[Any]:
         yield self.failure_check(failure, kind="feed")

@@ -21,6 +21,8 @@ SPIDERS: list[str] = [
     # portal (issue 3)
     "portal",
     # wechat, weibo (issue 4)
+    "wechat",
+    "weibo",
 ]
 AFTER_CRAWL: list[list[str]] = [
     # detect (issue 5)
@@ -59,6 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.as_of:
         world_cmd += ["--as-of", args.as_of]
     env = {**os.environ, "MONITOR_DB": str(db), "MONITOR_LOCAL_WORLD": "1"}
+    # The demo MP session (issue 4): the world's /cgi-bin/appmsgpublish accepts exactly these.
+    from crawler.demo.wechat import DEMO_COOKIE, DEMO_TOKEN
+
+    env.setdefault("MONITOR_WECHAT_TOKEN", DEMO_TOKEN)
+    env.setdefault("MONITOR_WECHAT_COOKIE", DEMO_COOKIE)
     if args.as_of:
         env["MONITOR_AS_OF"] = args.as_of
     log = (db.parent / "world.log").open("w")

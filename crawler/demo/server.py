@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from crawler.demo import feeds, portal
+from crawler.demo import feeds, portal, wechat, weibo
 from crawler.demo.http import Request, Response, Router, make_server
 from crawler.demo.world import World
 
@@ -18,6 +18,8 @@ PLATFORM_MODULES: list[Any] = [
     # portal (issue 3)
     portal,
     # wechat, weibo, js pages (issue 4)
+    wechat,
+    weibo,
 ]
 
 

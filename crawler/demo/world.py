@@ -130,8 +130,24 @@ class World:
             account.posts = self._make_posts(account, random.Random(f"{self.seed}:{slug}"))
         return account
 
-    def _make_posts(self, acc: DemoAccount, rng: random.Random) -> list[DemoPost]:
-        as_of, m = self.as_of, max(self.posts, 1)
+    def make_account(
+        self, slug: str, archetype: str, region_i: int, bureau_i: int | None, *, posts: int
+    ) -> DemoAccount:
+        """An account of another platform (WeChat, Weibo) with this world's archetypes and clock."""
+        code, region_name, level, place = REGIONS[region_i]
+        if bureau_i is None:
+            name = f"{place}发布" if level != "乡镇级" else f"{place}镇政务"
+            org = f"{region_name}人民政府办公室" if level != "乡镇级" else f"{region_name}人民政府"
+        else:
+            short, full = BUREAUS[bureau_i]
+            name, org = f"{place}{short}", f"{region_name}{full}"
+        account = DemoAccount(slug, archetype, name, org, code, region_name, level)
+        if archetype in POSTING:
+            account.posts = self._make_posts(account, random.Random(f"{self.seed}:{slug}"), posts)
+        return account
+
+    def _make_posts(self, acc: DemoAccount, rng: random.Random, count: int | None = None) -> list[DemoPost]:
+        as_of, m = self.as_of, max(self.posts if count is None else count, 1)
         place = acc.region_name
         posts: list[DemoPost] = []
 

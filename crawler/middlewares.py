@@ -1,0 +1,183 @@
+"""Cross-cutting HTTP concerns: block detection, per-target request accounting, Retry-After, secrets."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+from collections import defaultdict
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.http import Response
+
+from crawler.clock import now
+from db import open_db, resolve_db_path
+from db.accounts import record_run_targets
+
+BLOCK_STATUSES = frozenset({403, 412, 418, 432})
+BLOCK_URL_MARKS = ("antispider", "captcha", "passport.weibo.cn/signin", "/login")
+PER_TARGET = re.compile(r"monitor/(?P<key>requests|not_modified|new_posts|blocked)_per_target/(?P<id>\d+)")
+# Environment variables that hold credentials: their values never reach a log line.
+SECRET_ENV = ("MONITOR_WECHAT_TOKEN", "MONITOR_WECHAT_COOKIE", "MONITOR_WEIBO_COOKIE")
+
+
+def block_reason(response: Response) -> str | None:
+    """Why a response is a refusal (status or a verification URL), or None."""
+    if response.status in BLOCK_STATUSES:
+        return f"HTTP {response.status}"
+    url = response.url.lower()
+    for mark in BLOCK_URL_MARKS:
+        if mark in url:
+            return f"redirected to a verification/login page ({mark})"
+    return None
+
+
+def retry_after_seconds(value: bytes | str | None, *, default: float) -> float:
+    """Seconds to wait from a Retry-After header (delta seconds or an HTTP date)."""
+    if not value:
+        return default
+    text = value.decode("latin-1") if isinstance(value, bytes) else value
+    text = text.strip()
+    if text.isdigit():
+        return float(text)
+    try:
+        return max((parsedate_to_datetime(text) - now()).total_seconds(), 0.0)
+    except (TypeError, ValueError):
+        return default
+
+
+class SecretFilter(logging.Filter):
+    """Masks credential values in every log record a handler emits."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if len(s) >= 4]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        if any(s in message for s in self.secrets):
+            for secret in self.secrets:
+                message = message.replace(secret, "***")
+            record.msg, record.args = message, ()
+        return True
+
+
+def secret_values() -> list[str]:
+    """The credential values to mask: each variable whole, and each value inside a cookie string."""
+    values = []
+    for name in SECRET_ENV:
+        raw = os.environ.get(name, "").strip()
+        if not raw:
+            continue
+        values.append(raw)
+        for part in raw.split(";"):
+            _, _, value = part.partition("=")
+            if len(value.strip()) >= 6:
+                values.append(value.strip())
+    return values
+
+
+def install_secret_filter() -> None:
+    secrets = secret_values()
+    if not secrets:
+        return
+    flt = SecretFilter(secrets)
+    for handler in logging.getLogger().handlers:
+        if not any(isinstance(f, SecretFilter) for f in handler.filters):
+            handler.addFilter(flt)
+
+
+class AccountingMiddleware:
+    """Counts each download attempt per target (stats ``monitor/requests_per_target/<id>``), 304s and
+    refusals, and writes them to ``run_targets`` when the spider closes."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.stats = crawler.stats
+        self.db_path = resolve_db_path(crawler.settings.get("MONITOR_DB"))
+        install_secret_filter()
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> AccountingMiddleware:
+        return cls(crawler)
+
+    def _count(self, request: Request, key: str) -> None:
+        target = request.meta.get("target") or {}
+        if target.get("id") is not None:
+            assert self.stats is not None
+            self.stats.inc_value(f"monitor/{key}_per_target/{target['id']}")
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        self._count(request, "requests")
+        if response.status == 304:
+            self._count(request, "not_modified")
+        reason = block_reason(response)
+        if reason:
+            self._count(request, "blocked")
+            assert self.stats is not None
+            self.stats.inc_value("monitor/blocked")
+            request.meta["block_reason"] = reason
+        return response
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        self._count(request, "requests")
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        """Persist the per-target counters (``monitor/<key>_per_target/<id>`` stats) in run_targets."""
+        assert self.stats is not None
+        stats = self.stats.get_stats()
+        run_id = stats.get("monitor/run_id")
+        costs: dict[int, dict[str, int]] = defaultdict(dict)
+        for name, value in stats.items():
+            m = PER_TARGET.fullmatch(name)
+            if m:
+                costs[int(m["id"])][m["key"]] = int(value)
+        if run_id is None or not costs:
+            return
+        db = open_db(self.db_path)
+        try:
+            record_run_targets(db, int(run_id), spider.name, costs)
+        finally:
+            db.close()
+
+
+class RetryAfterMiddleware(RetryMiddleware):
+    """Scrapy's retries, but waiting first: Retry-After on 429/503, else exponential backoff on 5xx/429."""
+
+    def __init__(self, settings: Any) -> None:
+        super().__init__(settings)
+        self.max_wait = settings.getfloat("MONITOR_RETRY_AFTER_MAX", 120.0)
+        self.backoff = settings.getfloat("MONITOR_RETRY_BACKOFF_BASE", 2.0)
+
+    def wait_for(self, request: Request, response: Response) -> float:
+        tries = request.meta.get("retry_times", 0)
+        default = self.backoff * (2**tries)
+        if response.status in (429, 503):
+            return min(
+                retry_after_seconds(response.headers.get("Retry-After"), default=default), self.max_wait
+            )
+        return min(default, self.max_wait)
+
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response
+    ) -> Request | Response:
+        if (
+            response.status in self.retry_http_codes
+            and not request.meta.get("dont_retry", False)
+            and request.meta.get("retry_times", 0) < request.meta.get("max_retry_times", self.max_retry_times)
+        ):
+            wait = self.wait_for(request, response)
+            if wait > 0:
+                assert self.crawler.stats is not None
+                self.crawler.stats.inc_value("monitor/retry_waits")
+                await asyncio.sleep(wait)
+        return super().process_response(request, response)

@@ -1,0 +1,442 @@
+"""Weibo through the mobile JSON API (m.weibo.cn): profile, paged timeline, long text, pinned posts."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar, cast
+from urllib.parse import urlencode
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from crawler.clock import CHINA_TZ, iso, to_china
+from crawler.items import AccountItem, AccountSeenItem, AccountStatus, CheckItem, CheckOutcome, PostItem
+from crawler.text import html_to_text
+from spiders.base import CONDITIONAL_STATUSES, MonitorSpider
+
+_RELATIVE = re.compile(r"^(?P<n>\d+)\s*(?P<unit>秒|分钟|小时|天)前$")
+_CLOCK = re.compile(r"(?P<H>\d{1,2}):(?P<M>\d{2})")
+
+
+def parse_weibo_time(text: str | None, now: datetime) -> datetime | None:
+    """created_at in every form the API has used: ``Sat Jun 01 10:00:00 +0800 2024``, 刚刚, N分钟前,
+    N小时前, 今天/昨天 HH:MM, MM-DD (this year; last year if that is in the future), YYYY-MM-DD."""
+    if not text:
+        return None
+    text = text.strip()
+    now = to_china(now)
+    try:
+        return to_china(datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y"))
+    except ValueError:
+        pass
+    if text == "刚刚":
+        return now
+    m = _RELATIVE.match(text)
+    if m:
+        unit = {"秒": "seconds", "分钟": "minutes", "小时": "hours", "天": "days"}[m["unit"]]
+        return now - timedelta(**{unit: int(m["n"])})
+    clock = _CLOCK.search(text)
+    hour, minute = (int(clock["H"]), int(clock["M"])) if clock else (0, 0)
+    for word, days in (("今天", 0), ("昨天", 1), ("前天", 2)):
+        if text.startswith(word):
+            day = now - timedelta(days=days)
+            return day.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    m = re.match(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})", text)
+    if m:
+        return datetime(int(m["y"]), int(m["m"]), int(m["d"]), hour, minute, tzinfo=CHINA_TZ)
+    m = re.match(r"^(?P<m>\d{1,2})-(?P<d>\d{1,2})", text)
+    if m:
+        when = datetime(now.year, int(m["m"]), int(m["d"]), hour, minute, tzinfo=CHINA_TZ)
+        return when.replace(year=now.year - 1) if when > now else when
+    return None
+
+
+def parse_count(value: Any) -> int | None:
+    """Counts as the API writes them: 1363591, "145.5万", "1.2亿", "10万+", "1,234"."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float):
+        return int(value)
+    text = str(value).strip().replace(",", "").rstrip("+")
+    scale = 1
+    if text.endswith("万"):
+        scale, text = 10_000, text[:-1]
+    elif text.endswith("亿"):
+        scale, text = 100_000_000, text[:-1]
+    try:
+        return round(float(text) * scale)
+    except ValueError:
+        return None
+
+
+class WeiboError(ValueError):
+    """An answer that is not data: ok 0 / -100, or a shape we do not know."""
+
+    def __init__(self, outcome: CheckOutcome, reason: str) -> None:
+        super().__init__(reason)
+        self.outcome, self.reason = outcome, reason
+
+
+def check_ok(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise WeiboError(CheckOutcome.MALFORMED, "answer is not a JSON object")
+    ok = data.get("ok")
+    if ok == 1:
+        return data.get("data") or {}
+    if ok == -100:
+        url = data.get("url") or (data.get("data") or {}).get("url") or ""
+        raise WeiboError(CheckOutcome.BLOCKED, f"ok -100: login/verification required {url}".strip())
+    msg = data.get("msg") or ""
+    # 这里还没有内容 comes for a bad uid and for a refused guest alike: not proof the account closed.
+    raise WeiboError(CheckOutcome.BLOCKED, f"ok {ok}: {msg or 'no data'} (bad uid or refused; not a closure)")
+
+
+@dataclass
+class Profile:
+    uid: str
+    screen_name: str | None
+    followers: int | None
+    followers_text: str | None
+    verified: int | None
+    verified_type: int | None
+    verified_reason: str | None
+    description: str | None
+    statuses_count: int | None
+    timeline_containerid: str
+
+
+def parse_profile(data: Any) -> Profile:
+    body = check_ok(data)
+    user = body.get("userInfo")
+    if not isinstance(user, dict) or "id" not in user:
+        raise WeiboError(CheckOutcome.MALFORMED, "no data.userInfo in the profile answer")
+    uid = str(user["id"])
+    tabs = (body.get("tabsInfo") or {}).get("tabs") or []
+    timeline = next((str(t["containerid"]) for t in tabs if t.get("tabKey") == "weibo"), f"107603{uid}")
+    followers = user.get("followers_count")
+    return Profile(
+        uid=uid,
+        screen_name=user.get("screen_name"),
+        followers=parse_count(followers),
+        followers_text=str(user.get("followers_count_str") or followers) if followers is not None else None,
+        verified=int(bool(user["verified"])) if "verified" in user else None,
+        verified_type=user.get("verified_type"),
+        verified_reason=user.get("verified_reason") or None,
+        description=user.get("description") or None,
+        statuses_count=parse_count(user.get("statuses_count")),
+        timeline_containerid=timeline,
+    )
+
+
+def profile_to_account(profile: Profile, *, target_id: int) -> AccountItem:
+    return AccountItem(
+        target_id=target_id,
+        status=AccountStatus.ACTIVE,
+        name=profile.screen_name,
+        followers=profile.followers,
+        followers_text=profile.followers_text,
+        verified=profile.verified,
+        verified_type=profile.verified_type,
+        verified_reason=profile.verified_reason,
+        description=profile.description,
+        posts_count=profile.statuses_count,
+    )
+
+
+@dataclass
+class Timeline:
+    mblogs: list[dict[str, Any]] = field(default_factory=list)
+    total: int | None = None
+    since_id: str | None = None
+
+
+def parse_timeline(data: Any) -> Timeline:
+    """The mblogs of a timeline page, in page order; cards other than type 9 are skipped."""
+    body = check_ok(data)
+    cards = body.get("cards")
+    if not isinstance(cards, list):
+        raise WeiboError(CheckOutcome.MALFORMED, "no data.cards in the timeline answer")
+    info = body.get("cardlistInfo") or {}
+    since = info.get("since_id")
+    return Timeline(
+        mblogs=[c["mblog"] for c in cards if c.get("card_type") == 9 and isinstance(c.get("mblog"), dict)],
+        total=parse_count(info.get("total")),
+        since_id=str(since) if since not in (None, "", 0) else None,
+    )
+
+
+def is_pinned(mblog: dict[str, Any]) -> bool:
+    title = (mblog.get("title") or {}).get("text") if isinstance(mblog.get("title"), dict) else None
+    return bool(mblog.get("isTop")) or mblog.get("mblogtype") == 2 or title == "置顶"
+
+
+def mblog_to_post(mblog: dict[str, Any], *, target_id: int, now: datetime, base: str) -> PostItem:
+    """One post; text with HTML stripped; a retweet names its source (or says the source is deleted)."""
+    retweet = mblog.get("retweeted_status")
+    source = None
+    if isinstance(retweet, dict):
+        if str(retweet.get("deleted")) == "1":
+            source = "(已删除)"
+        else:
+            source = (retweet.get("user") or {}).get("screen_name") or "(未知)"
+    page = mblog.get("page_info") or {}
+    published = parse_weibo_time(mblog.get("created_at"), now)
+    return PostItem(
+        target_id=target_id,
+        platform="weibo",
+        post_id=str(mblog.get("id") or mblog.get("mid")),
+        url=f"{base}/status/{mblog.get('bid') or mblog.get('id')}",
+        text=html_to_text(mblog.get("text")),
+        published_at=iso(published) if published else None,  # unknown form: keep the post, not a guess
+        kind="retweet" if retweet else "weibo",
+        is_original=0 if retweet else 1,
+        is_repost=1 if retweet else 0,
+        repost_source=source,
+        is_pinned=1 if is_pinned(mblog) else 0,
+        image_count=parse_count(mblog.get("pic_num")) or len(mblog.get("pics") or []),
+        video_count=1 if page.get("type") == "video" else 0,
+        reposts_count=parse_count(mblog.get("reposts_count")),
+        comments_count=parse_count(mblog.get("comments_count")),
+        likes_count=parse_count(mblog.get("attitudes_count")),
+    )
+
+
+def parse_long_text(data: Any) -> str:
+    body = check_ok(data)
+    text = body.get("longTextContent")
+    if not isinstance(text, str):
+        raise WeiboError(CheckOutcome.MALFORMED, "no data.longTextContent")
+    return html_to_text(text)
+
+
+# --- the spider -----------------------------------------------------------------------------------
+
+
+class WeiboSpider(MonitorSpider):
+    """Weibo targets (handle = numeric uid). Re-check: timeline page 1 only, conditional; the profile is
+    read on the first check and whenever the timeline shows new posts."""
+
+    name = "weibo"
+    platforms: ClassVar[tuple[str, ...]] = ("weibo",)
+    uses_browser: ClassVar[bool] = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.base = "https://m.weibo.cn"
+        self.max_pages = 10
+        self.mobile_ua = ""
+        self.cookie = os.environ.get("MONITOR_WEIBO_COOKIE", "").strip()
+        self.profiled: set[int] = set()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> WeiboSpider:
+        spider = cast(WeiboSpider, super().from_crawler(crawler, *args, **kwargs))
+        spider.base = crawler.settings.get("MONITOR_WEIBO_BASE", spider.base).rstrip("/")
+        spider.max_pages = crawler.settings.getint("MONITOR_LIST_MAX_PAGES", 10)
+        # The mobile API answers mobile browsers; the project's name and contact stay in the UA.
+        spider.mobile_ua = f"Mozilla/5.0 (Linux; Android 13; Mobile) {crawler.settings.get('USER_AGENT')}"
+        return spider
+
+    def base_of(self, target: dict[str, Any]) -> str:
+        return str((target.get("options") or {}).get("weibo_base") or self.base).rstrip("/")
+
+    def api(
+        self, target: dict[str, Any], callback: Any, *, kind: str, conditional: bool, **params: Any
+    ) -> Any:
+        base = self.base_of(target)
+        path = params.pop("path", "/api/container/getIndex")
+        url = f"{base}{path}?{urlencode(params)}"
+        uid = target["handle"]
+        headers = {
+            "User-Agent": self.mobile_ua,
+            "MWeibo-Pwa": "1",
+            "X-Requested-With": "XMLHttpRequest",
+            "Referer": f"{base}/u/{uid}",
+            "Accept": "application/json, text/plain, */*",
+        }
+        if self.cookie:
+            headers["Cookie"] = self.cookie
+        js = target.get("render") == "js"
+        if conditional and not js:
+            headers.update(self.conditional_headers(url))
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=self.on_error,
+            headers=headers,
+            meta={
+                "target": target,
+                "kind": kind,
+                "validator_key": url if conditional and not js else None,
+                "handle_httpstatus_list": CONDITIONAL_STATUSES,
+                "playwright": js,
+                "dont_merge_cookies": bool(self.cookie),
+            },
+            dont_filter=True,
+        )
+
+    def profile_request(self, target: dict[str, Any]) -> Any:
+        self.profiled.add(target["id"])
+        uid = target["handle"]
+        return self.api(
+            target,
+            self.parse_profile,
+            kind="api",
+            conditional=True,
+            type="uid",
+            value=uid,
+            containerid=f"100505{uid}",
+        )
+
+    def timeline_request(
+        self, target: dict[str, Any], containerid: str, page: int, since_id: str | None = None
+    ) -> Any:
+        uid = target["handle"]
+        params: dict[str, Any] = {"type": "uid", "value": uid, "containerid": containerid}
+        if since_id:
+            params["since_id"] = since_id
+        elif page > 1:
+            params["page"] = page
+        req = self.api(target, self.parse_timeline, kind="api", conditional=page == 1, **params)
+        req.meta.update(page=page, containerid=containerid)
+        return req
+
+    async def start(self) -> AsyncIterator[Any]:
+        for target in self.load_targets():
+            if target["id"] not in self.accounts_seen:
+                yield self.profile_request(target)
+            else:
+                yield self.timeline_request(target, f"107603{target['handle']}", 1)
+
+    def json_or_error(self, response: Response) -> Any:
+        text = response.text.strip()
+        if text.startswith("<"):
+            # Rendered in Chromium (render: js): the browser wraps a JSON answer in <pre>.
+            text = "".join(response.css("pre::text").getall()) or "".join(
+                response.css("body ::text").getall()
+            )
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise WeiboError(CheckOutcome.MALFORMED, f"not JSON: {exc}") from exc
+
+    def parse_profile(self, response: Response) -> Iterator[Any]:
+        target = response.meta["target"]
+        tid = target["id"]
+        if response.status == 304:
+            yield self.check(response)
+            yield AccountSeenItem(target_id=tid)
+            return
+        if response.status >= 400 or response.meta.get("block_reason"):
+            # 403/418/432, or redirected to passport.weibo.cn: blocked, with the reason
+            yield self.check(response, error=f"HTTP {response.status}")
+            return
+        try:
+            profile = parse_profile(self.json_or_error(response))
+        except WeiboError as exc:
+            self.crawler.stats.inc_value(f"monitor/weibo/{exc.outcome}")  # type: ignore[union-attr]
+            yield self.check(response, outcome=exc.outcome, error=exc.reason)
+            return
+        yield self.check(response)
+        yield profile_to_account(profile, target_id=tid)
+        if not response.meta.get("after_timeline"):  # else the timeline was read already in this run
+            yield self.timeline_request(target, profile.timeline_containerid, 1)
+        v = self.validator_item(response, key=response.meta["validator_key"], target_id=tid)
+        if v:
+            yield v
+
+    def parse_timeline(self, response: Response) -> Iterator[Any]:
+        target, page = response.meta["target"], response.meta["page"]
+        tid = target["id"]
+        if response.status == 304:
+            yield self.check(response)
+            yield AccountSeenItem(target_id=tid)
+            return
+        if response.status >= 400 or response.meta.get("block_reason"):
+            # 403/418/432, or redirected to passport.weibo.cn: blocked, with the reason
+            yield self.check(response, error=f"HTTP {response.status}")
+            return
+        try:
+            timeline = parse_timeline(self.json_or_error(response))
+        except WeiboError as exc:
+            self.crawler.stats.inc_value(f"monitor/weibo/{exc.outcome}")  # type: ignore[union-attr]
+            yield self.check(response, outcome=exc.outcome, error=exc.reason)
+            return
+        yield self.check(response)
+        base = self.base_of(target)
+        reached_known, new = False, 0
+        for mblog in timeline.mblogs:
+            post = mblog_to_post(mblog, target_id=tid, now=self.as_of, base=base)
+            if self.is_known(tid, post.post_id):
+                if post.is_pinned:
+                    continue  # a pinned post heads every page 1: it says nothing about what is new
+                reached_known = True
+                break
+            new += 1
+            if mblog.get("isLongText"):
+                req = self.api(
+                    target,
+                    self.parse_long_text,
+                    kind="api",
+                    conditional=False,
+                    path="/statuses/extend",
+                    id=mblog.get("mid") or mblog.get("id"),
+                )
+                req.meta["post"] = post
+                req.errback = self.long_text_failed
+                yield req
+            else:
+                yield self.new_post(post)
+        seen = response.meta.get("seen", 0) + sum(1 for m in timeline.mblogs if not is_pinned(m))
+        more = bool(timeline.mblogs) and (timeline.since_id is not None or (timeline.total or 0) > seen)
+        if not reached_known and more and page < self.max_pages:
+            req = self.timeline_request(target, response.meta["containerid"], page + 1, timeline.since_id)
+            req.meta["seen"] = seen
+            yield req
+        if page == 1:
+            if new and tid not in self.profiled:
+                req = self.profile_request(target)
+                req.meta["after_timeline"] = True
+                yield req
+            elif not new:
+                yield AccountSeenItem(target_id=tid)
+            v = self.validator_item(response, key=response.meta["validator_key"], target_id=tid)
+            if v:
+                yield v
+
+    def parse_long_text(self, response: Response) -> Iterator[Any]:
+        post: PostItem = response.meta["post"]
+        try:
+            if response.status >= 400:
+                raise WeiboError(CheckOutcome.BLOCKED, f"HTTP {response.status}")
+            post.text = parse_long_text(self.json_or_error(response))
+        except WeiboError as exc:
+            yield self.check(response, outcome=exc.outcome, error=f"long text not expanded: {exc.reason}")
+        yield self.new_post(post)  # truncated text rather than no post
+
+    def long_text_failed(self, failure: Failure) -> Iterator[Any]:
+        yield from self.on_error(failure)
+        yield self.new_post(failure.request.meta["post"])  # type: ignore[attr-defined]
+
+    def check(
+        self, response: Response, *, outcome: CheckOutcome | None = None, error: str | None = None
+    ) -> CheckItem:
+        item = self.make_check(
+            response, kind="api", target_id=response.meta["target"]["id"], outcome=outcome, error=error
+        )
+        if outcome is None and response.meta.get("block_reason"):
+            item.outcome, item.error = CheckOutcome.BLOCKED, response.meta["block_reason"]
+        elif outcome == CheckOutcome.BLOCKED and not response.meta.get("block_reason"):
+            self.count_blocked(item.target_id)  # ok 0 / -100 in a 200 answer
+        return item
+
+    def on_error(self, failure: Failure) -> Iterator[Any]:
+        yield self.failure_check(failure, kind="api")
