@@ -30,6 +30,7 @@ EXTRA_BENCHES: list[str] = [
     # accounts (issue 4)
     # detection (issue 5)
     # datasette (issue 6)
+    "datasette",
 ]
 
 

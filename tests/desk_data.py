@@ -139,14 +139,14 @@ def add_standin_portal(db_path: Path, base: str) -> dict[str, Any]:
         (f"{home}slow.pdf", f"{home}政策文件/", "timeout", None, 0, _ago(1)),
         (f"{home}guarded.html", home, "blocked", 403, 0, _ago(1)),  # anti-bot, not a dead link
     ]
-    for url, found_on, outcome, status, ok, when in links:
+    for url, found_on, outcome, http_status, ok, when in links:
         db.table("checks").insert(
             {
                 "target_id": tid,
                 "kind": "link",
                 "url": url,
                 "found_on": found_on,
-                "http_status": status,
+                "http_status": http_status,
                 "outcome": outcome,
                 "ok": ok,
                 "checked_at": when,

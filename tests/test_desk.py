@@ -369,3 +369,123 @@ def test_xss_post_stored_as_text(desk: Desk) -> None:
     page = get(desk.base, f"/monitor/posts/{rows[0]['id']}").decode()
     assert "<script>window.__pwned" not in page
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page
+
+
+# --- a real browser -------------------------------------------------------------------------------
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+CHARTS = (
+    "stale_by_level",
+    "stale_by_region",
+    "closures_per_month",
+    "findings_over_time",
+    "dead_links_per_site",
+)
+# a chart rendered when its card holds an SVG with marks, or a canvas with painted pixels
+PAINTED = """(el) => {
+  const svg = el.querySelector('svg');
+  if (svg && svg.querySelectorAll('path, rect').length > 0) return true;
+  const c = el.querySelector('canvas');
+  if (!c || !c.width || !c.height) return false;
+  const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let painted = 0;
+  for (let i = 3; i < data.length; i += 4) if (data[i] > 0) painted++;
+  return painted > 500;
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1100}, locale="zh-CN")
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda exc: errors.append(str(exc)))
+    pg.errors = errors
+    yield pg
+    context.close()
+
+
+def shot(page: Any, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"desk-{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def not_pwned(page: Any) -> None:
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+
+
+@pytest.mark.browser
+def test_browser_dashboard_renders_charts(desk: Desk, page: Any) -> None:
+    page.goto(f"{desk.base}/-/dashboards/desk", wait_until="networkidle")
+    for slug in CHARTS:
+        card = page.locator(f"#chart-{slug}")
+        card.locator("svg, canvas").first.wait_for(timeout=20_000)
+        page.wait_for_function(f"({PAINTED})(document.querySelector('#chart-{slug}'))", timeout=20_000)
+    # the metric cards show the planted numbers
+    assert page.locator("#chart-stale_count").inner_text().strip() == "3"
+    assert page.locator("#chart-closures_count").inner_text().strip() == "3"
+    # a filter narrows every chart: 临江市 has no closure notice but 青山住建's (临江市青山区)
+    page.select_option("select#region", "临江市")
+    page.locator("input[type=submit]").click()
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function("document.querySelector('#chart-closures_count').innerText.trim() === '1'")
+    assert "region=" in page.url
+    shot(page, "dashboard")
+    not_pwned(page)
+    assert page.errors == []
+
+
+@pytest.mark.browser
+def test_browser_facets_search_and_escaping(desk: Desk, page: Any) -> None:
+    page.goto(f"{desk.base}/monitor/open_findings", wait_until="networkidle")
+    facets = page.locator(".facet-info")
+    assert facets.count() >= 5
+    level_facet = page.locator(".facet-info[data-column=level]")
+    assert "县级" in level_facet.inner_text()
+    page.locator(".facet-info[data-column=level] a", has_text="县级").first.click()
+    page.wait_for_load_state("networkidle")
+    assert "level=" in page.url
+    assert "6 rows" in page.locator("h3").first.inner_text()
+    shot(page, "open-findings-facets")
+
+    page.goto(f"{desk.base}/monitor/search_posts?q=停止发布信息", wait_until="networkidle")
+    marks = page.locator("td mark")
+    assert marks.count() == 1
+    assert marks.first.inner_text() == "停止发布信息"
+    shot(page, "search")
+
+    # the script-bearing post: table search, search query, row page, findings feed — shown, never run
+    for url in (
+        f"{desk.base}/monitor/posts?_search=防汛救灾工作简报",
+        f"{desk.base}/monitor/search_posts?q=防汛救灾工作简报",
+        f"{desk.base}/monitor/findings_feed?rule=account.update_gaps",
+        f"{desk.base}/monitor/findings_feed.atom",
+    ):
+        page.goto(url, wait_until="networkidle")
+        not_pwned(page)
+        assert "window.__pwned=1" in page.content()  # present as text
+    page.goto(f"{desk.base}/monitor/posts?_search=防汛救灾工作简报", wait_until="networkidle")
+    assert page.get_by_text("<script>window.__pwned=1</script>防汛救灾工作简报").count() >= 1
+    shot(page, "xss-post-escaped")
+    not_pwned(page)
+    assert page.errors == []
