@@ -327,6 +327,7 @@ def test_dashboard_queries_answer(desk: Desk) -> None:
 def test_time_limit_and_read_only(desk: Desk) -> None:
     settings = json.loads(get(desk.base, "/-/settings.json"))
     assert settings["sql_time_limit_ms"] <= 3000
+    assert settings["suggest_facets"] is False  # too slow at scale; facets are configured per table
     plugins = {p["name"] for p in json.loads(get(desk.base, "/-/plugins.json"))}
     assert not {p for p in plugins if "write" in p or "upload" in p or "insert" in p}
     with pytest.raises(urllib.error.HTTPError) as err:
@@ -467,6 +468,13 @@ def test_browser_facets_search_and_escaping(desk: Desk, page: Any) -> None:
     assert "level=" in page.url
     assert "6 rows" in page.locator("h3").first.inner_text()
     shot(page, "open-findings-facets")
+
+    page.goto(f"{desk.base}/monitor/closure_notices", wait_until="networkidle")
+    assert page.locator("table.rows-and-columns tbody tr").count() == 3
+    shot(page, "closure-notices")
+    page.goto(f"{desk.base}/monitor/scorecard", wait_until="networkidle")
+    assert "不合格" in page.locator("table.rows-and-columns").inner_text()
+    shot(page, "scorecard")
 
     page.goto(f"{desk.base}/monitor/search_posts?q=停止发布信息", wait_until="networkidle")
     marks = page.locator("td mark")
