@@ -71,7 +71,7 @@ SELECT
   t.region_name AS region_name,
   t.level AS level,
   f.rule AS rule,
-  coalesce(r.label, f.label) AS rule_label,
+  coalesce(r.label, f.rule) AS rule_label,
   f.severity AS severity,
   CASE WHEN f.resolved_at IS NULL THEN 'open' ELSE 'resolved' END AS state,
   f.subject AS subject,
