@@ -32,6 +32,7 @@ EXTRA_BENCHES: list[str] = [
     "accounts",
     # detection (issue 5)
     # datasette (issue 6)
+    "datasette",
 ]
 
 
