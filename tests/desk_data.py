@@ -57,7 +57,15 @@ def _ago(days: float) -> str:
 
 
 def _target(db: Any, name: str) -> int:
-    return int(next(db.query("SELECT id FROM targets WHERE name = ?", [name]))["id"])
+    # Feed accounts first: WeChat/Weibo demo targets reuse some names, and only feeds are crawled here.
+    return int(
+        next(
+            db.query(
+                "SELECT id FROM targets WHERE name = ? ORDER BY platform != 'feed', platform != 'portal', id",
+                [name],
+            )
+        )["id"]
+    )
 
 
 def _newest_post(db: Any, target_id: int) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from db.rules import RULES
 # Latest fetch that says whether the account itself answered (article fetches and link checks do not).
 _ACCOUNT_CHECK_KINDS = "('feed', 'api', 'page', 'probe')"
 # Account states meaning "we cannot see it", not "it stopped posting".
-UNAVAILABLE_STATES = "('deleted', 'banned', 'blocked')"
+UNAVAILABLE_STATES = "('deleted', 'banned', 'blocked', 'migrated', 'login_required', 'unreachable')"
 # Link-check outcomes that make a link dead (错链死链); blocked/login answers are not the link's fault.
 DEAD_OUTCOMES = "('not_found', 'gone', 'server_error', 'timeout', 'dns_error', 'refused')"
 
@@ -49,9 +49,10 @@ SELECT
   (SELECT a.status FROM accounts a
     WHERE a.target_id = t.id ORDER BY a.last_seen_at DESC, a.id DESC LIMIT 1) AS account_state,
   CASE
+    -- Never checked (or the latest check failed): no data is not "stale".
     WHEN coalesce((SELECT c.ok FROM checks c
                     WHERE c.target_id = t.id AND c.kind IN {_ACCOUNT_CHECK_KINDS}
-                    ORDER BY c.checked_at DESC, c.id DESC LIMIT 1), 1) = 0 THEN 0
+                    ORDER BY c.checked_at DESC, c.id DESC LIMIT 1), 0) = 0 THEN 0
     WHEN (SELECT a.status FROM accounts a
            WHERE a.target_id = t.id ORDER BY a.last_seen_at DESC, a.id DESC LIMIT 1)
          IN {UNAVAILABLE_STATES} THEN 0
