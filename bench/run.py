@@ -29,6 +29,7 @@ EXTRA_BENCHES: list[str] = [
     # portal (issue 3)
     # accounts (issue 4)
     # detection (issue 5)
+    "detection",
     # datasette (issue 6)
 ]
 

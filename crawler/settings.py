@@ -88,3 +88,12 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
 }
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 20_000
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+
+# --- detection (issue 5) -------------------------------------------------------------------------
+# The rules file (thresholds, labels, severities, profiles); empty means pipelines/rules/indicators.yaml.
+MONITOR_RULES = os.environ.get("MONITOR_RULES", "")
+# Judge every target under this profile instead of its own (targets.profile / region); empty = per target.
+MONITOR_PROFILE = os.environ.get("MONITOR_PROFILE", "")
+# Run detection for the crawled targets when a crawl ends (pipelines.detect.DetectPipeline).
+MONITOR_DETECT_ON_CLOSE = os.environ.get("MONITOR_DETECT_ON_CLOSE", "1") == "1"
+ITEM_PIPELINES = {**ITEM_PIPELINES, "pipelines.detect.DetectPipeline": 300}

@@ -6,6 +6,7 @@ import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 
 def months_before(as_of: datetime, months: int) -> datetime:
@@ -50,7 +51,7 @@ def gap_stats(
     points = [*times, as_of]
     longest = out = 0.0
     over = 0
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in pairwise(points):
         gap = (b - a).total_seconds() / 86400
         longest = max(longest, gap)
         if gap > max_gap_days:
