@@ -24,8 +24,13 @@ def time_detect(db_path: Path) -> float:
 
     env = {**os.environ, "MONITOR_DB": str(db_path), "MONITOR_AS_OF": AS_OF}
     started = time.monotonic()
-    subprocess.run([str(BIN / "scrapy"), "detect", "--db", str(db_path)], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [str(BIN / "scrapy"), "detect", "--db", str(db_path)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return time.monotonic() - started
 
 

@@ -237,17 +237,23 @@ def portal_columns(db: Database, target_ids: Sequence[int] | None) -> dict[int, 
 
 
 def open_messages(
-    db: Database, *, kinds: Sequence[str], since: str, older_than: str, target_ids: Sequence[int] | None
+    db: Database,
+    *,
+    kinds: Sequence[str],
+    since: str,
+    older_than: str,
+    max_days: float,
+    target_ids: Sequence[int] | None,
 ) -> list[dict[str, Any]]:
     """Messages asked in the window and unanswered for longer than allowed (open, or answered late)."""
     where, params = _scope(target_ids, "target_id")
     return list(
         db.query(
-            "SELECT target_id, message_id, url, title, board_url, asked_at, answered_at, status FROM messages "
+            "SELECT target_id, message_id, url, title, board_url, asked_at, answered_at, status FROM messages "  # noqa: E501
             f"WHERE board_kind IN ({_in(kinds)}) AND asked_at >= ? AND asked_at < ? "
             "AND (answered_at IS NULL OR answered_at = '' OR julianday(answered_at) - julianday(asked_at) > "
-            "julianday(?) - julianday(?)){where}",
-            [*kinds, since, older_than, since, older_than, *params],
+            f"?){where}",
+            [*kinds, since, older_than, max_days, *params],
         )
     )
 
@@ -273,7 +279,7 @@ def dead_links(db: Database, target_ids: Sequence[int] | None) -> dict[int, list
 def write_rules(db: Database, rules: Mapping[str, Mapping[str, Any]]) -> None:
     for rule_id, r in rules.items():
         db.execute(
-            "INSERT INTO rules (id, label, severity, indicator, points, cap, settings) VALUES (?,?,?,?,?,?,?) "
+            "INSERT INTO rules (id, label, severity, indicator, points, cap, settings) VALUES (?,?,?,?,?,?,?) "  # noqa: E501
             "ON CONFLICT (id) DO UPDATE SET label = excluded.label, severity = excluded.severity, "
             "indicator = excluded.indicator, points = excluded.points, cap = excluded.cap, "
             "settings = excluded.settings",
@@ -300,13 +306,13 @@ def record_closure_state(
     ).fetchone()
     if row is None:
         db.execute(
-            "INSERT INTO accounts (target_id, status, status_reason, evidence_url, first_seen_at, last_seen_at, "
+            "INSERT INTO accounts (target_id, status, status_reason, evidence_url, first_seen_at, last_seen_at, "  # noqa: E501
             "first_run_id, last_run_id) VALUES (?,?,?,?,?,?,?,?)",
             [target_id, status, reason, evidence_url, at, at, run_id, run_id],
         )
     else:
         db.execute(
-            "UPDATE accounts SET status = ?, status_reason = ?, last_seen_at = ?, last_run_id = ? WHERE id = ?",
+            "UPDATE accounts SET status = ?, status_reason = ?, last_seen_at = ?, last_run_id = ? WHERE id = ?",  # noqa: E501
             [status, reason, at, run_id, row[0]],
         )
 
@@ -349,7 +355,7 @@ def sync_findings(
         values = [f["label"], f["severity"], f["indicator"], evidence, f.get("points"), f.get("profile")]
         if row is None:
             cur = db.execute(
-                "INSERT INTO findings (target_id, rule, subject, label, severity, indicator, evidence, points, "
+                "INSERT INTO findings (target_id, rule, subject, label, severity, indicator, evidence, points, "  # noqa: E501
                 "profile, first_seen_at, last_seen_at, first_run_id, last_run_id) VALUES "
                 "(?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 [
@@ -368,7 +374,7 @@ def sync_findings(
             continue
         fid, old_evidence, resolved_at = row[0], row[1], row[2]
         db.execute(
-            "UPDATE findings SET label = ?, severity = ?, indicator = ?, evidence = ?, points = ?, profile = ?, "
+            "UPDATE findings SET label = ?, severity = ?, indicator = ?, evidence = ?, points = ?, profile = ?, "  # noqa: E501
             "last_seen_at = ?, last_run_id = ?, resolved_at = NULL WHERE id = ?",
             [*values, as_of, run_id, fid],
         )

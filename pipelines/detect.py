@@ -139,12 +139,19 @@ def detect(
     rules: RuleSet | None = None,
     profile: str | None = None,
     target_ids: Sequence[int] | None = None,
+    run_id: int | None = None,
 ) -> DetectSummary:
-    """Evaluate every rule for the targets (all active ones by default) and sync the findings."""
+    """Evaluate every rule for the targets (all active ones by default) and sync the findings.
+
+    With ``run_id`` (a crawl's run, when detection runs at its end) the findings are attributed to
+    that run; otherwise a `detect` run is recorded.
+    """
     started = datetime.now().astimezone()
     rules = rules or load_rules()
     as_of_iso = iso(as_of)
-    run_id = store.start_run(database, spider="detect", started_at=now_iso(), as_of=as_of_iso)
+    own_run = run_id is None
+    if run_id is None:
+        run_id = store.start_run(database, spider="detect", started_at=now_iso(), as_of=as_of_iso)
     q.write_rules(database, rules.rules)
     targets = q.load_detect_targets(database, target_ids)
     ids = [t["id"] for t in targets] if target_ids is not None else None
@@ -185,13 +192,14 @@ def detect(
         hashed,
         round(elapsed, 3),
     )
-    store.finish_run(
-        database,
-        run_id,
-        finished_at=now_iso(),
-        reason="finished",
-        stats={"item_scraped_count": len(col.found), "monitor/detect": asdict(summary)},
-    )
+    if own_run:
+        store.finish_run(
+            database,
+            run_id,
+            finished_at=now_iso(),
+            reason="finished",
+            stats={"item_scraped_count": len(col.found), "monitor/detect": asdict(summary)},
+        )
     database.conn.commit()
     return summary
 
@@ -209,7 +217,6 @@ def _detect_accounts(
     profiles = {t["id"]: col.rules.profile_for(t, override) for t in accounts}
     settings = {p: col.rules.resolved(p) for p in set(profiles.values())}
     as_of_iso = iso(as_of)
-    content_days = max(s[r]["window_days"] for s in settings.values() for r in ACCOUNT_CONTENT)
     gap_days = max(s["account.update_gaps"]["window_days"] for s in settings.values())
     lookback = max(s["account.closure_notice"]["lookback_days"] for s in settings.values())
     year_days = base["account.zombie"]["notice_only_window_days"]
@@ -507,6 +514,7 @@ def _detect_portals(
         kinds=um["board_kinds"],
         since=iso(as_of - timedelta(days=um["window_days"])),
         older_than=iso(months_before(as_of, um["months"])),
+        max_days=(as_of - months_before(as_of, um["months"])).total_seconds() / 86400,
         target_ids=ids,
     ):
         messages[m["target_id"]].append(m)
@@ -563,6 +571,7 @@ class DetectPipeline:
                 rules=load_rules(self.rules_path),
                 profile=self.profile,
                 target_ids=sorted(self.targets),
+                run_id=self.crawler.stats.get_value("monitor/run_id") if self.crawler.stats else None,
             )
         finally:
             database.close()

@@ -1,4 +1,4 @@
-"""End to end: crawl the demo world, `scrapy detect` as a subprocess, compare findings with what was planted."""
+"""End to end: crawl the demo world, run `scrapy detect` as a subprocess, compare with what was planted."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ def test_detect_matches_planted_and_lifecycle(demo_world: DemoWorld, db_path: Pa
     proc = run_scrapy("detect", "--as-of", AS_OF, db_path=db_path)
     assert "findings" in proc.stdout
     expected = {
-        (p["target"], rule) for p in planted(demo_world.world, demo_world.base) for rule in p["details"]["rules"]
+        (p["target"], rule)
+        for p in planted(demo_world.world, demo_world.base)
+        for rule in p["details"]["rules"]
     }
     found = open_findings(db_path)
     assert set(found) == expected
@@ -80,8 +82,17 @@ def test_detect_matches_planted_and_lifecycle(demo_world: DemoWorld, db_path: Pa
     # Later, the account falls silent again: the same finding re-opens and keeps its history.
     run_scrapy("detect", "--as-of", "2026-07-20T12:00:00+08:00", db_path=db_path)
     db = open_db(db_path)
-    events = [r["event"] for r in db.query("SELECT event FROM finding_events WHERE finding_id = ? ORDER BY id", [stale_id])]
+    events = [
+        r["event"]
+        for r in db.query("SELECT event FROM finding_events WHERE finding_id = ? ORDER BY id", [stale_id])
+    ]
     assert events == ["opened", "resolved", "reopened"]
-    assert db.execute("SELECT count(*) FROM findings WHERE rule = 'account.no_update_14d' AND target_id = "
-                      "(SELECT target_id FROM findings WHERE id = ?)", [stale_id]).fetchone()[0] == 1
+    assert (
+        db.execute(
+            "SELECT count(*) FROM findings WHERE rule = 'account.no_update_14d' AND target_id = "
+            "(SELECT target_id FROM findings WHERE id = ?)",
+            [stale_id],
+        ).fetchone()[0]
+        == 1
+    )
     db.close()

@@ -42,7 +42,9 @@ def test_gap_stats() -> None:
     assert stats.longest_days == 20
     assert stats.gaps_over == 1
     assert stats.days_out_of_compliance == 13
-    assert gap_stats(posts, as_of=AS_OF, window_start=AS_OF - timedelta(days=90), max_gap_days=20).gaps_over == 0
+    assert (
+        gap_stats(posts, as_of=AS_OF, window_start=AS_OF - timedelta(days=90), max_gap_days=20).gaps_over == 0
+    )
 
 
 def test_profiles_and_region_mapping() -> None:
@@ -66,13 +68,15 @@ def test_contract_rule_ids_and_severities() -> None:
     sev = {k: v["severity"] for k, v in RULES.rules.items()}
     assert sev["account.no_update_14d"] == sev["account.zombie"] == sev["account.no_interaction"] == "veto"
     assert sev["account.idle_not_deregistered"] == sev["account.migration_target_stale"] == "deduction"
-    assert sev["portal.unreachable"] == sev["portal.unanswered_message"] == sev["portal.blank_columns"] == "veto"
+    assert (
+        sev["portal.unreachable"] == sev["portal.unanswered_message"] == sev["portal.blank_columns"] == "veto"
+    )
     assert sev["portal.unreachable_warn"] == sev["portal.column_stale"] == "info"
     assert sev["portal.dead_link_homepage"] == sev["portal.invalid_site_id_code"] == "deduction"
 
 
 def test_simhash_near_duplicates_with_banding() -> None:
-    base = "近日，临江市教育局围绕安全生产工作进行专题部署，要求各单位压实责任、狠抓落实。会议指出，要坚持以人民为中心。"
+    base = "近日，临江市教育局围绕安全生产工作进行专题部署，要求各单位压实责任、狠抓落实。会议指出，要坚持以人民为中心。"  # noqa: E501
     other = "市民如有疑问，可拨打12345政务服务便民热线咨询。下一步，云川市将持续推进垃圾分类工作。"
     a, b, c = simhash(base), simhash(base + "！"), simhash(other)
     assert hamming(a, b) <= 3 < hamming(a, c)
@@ -93,15 +97,28 @@ def test_poster_and_meeting_predicates() -> None:
 
 
 def site(**kw: object) -> dict:
-    return {"homepage_url": "http://x.gov.cn/", "homepage_items": 10, "homepage_undated": 0,
-            "homepage_newest_at": iso(AS_OF - timedelta(days=1)), "site_id_code": "9901000001",
-            "site_id_code_valid": 1, **kw}
+    return {
+        "homepage_url": "http://x.gov.cn/",
+        "homepage_items": 10,
+        "homepage_undated": 0,
+        "homepage_newest_at": iso(AS_OF - timedelta(days=1)),
+        "site_id_code": "9901000001",
+        "site_id_code_valid": 1,
+        **kw,
+    }
 
 
 def column(i: int, kind: str, age_days: float | None, status: str = "ok") -> dict:
     newest = iso(AS_OF - timedelta(days=age_days)) if age_days is not None else None
-    return {"url": f"http://x.gov.cn/c{i}/", "name": f"栏目{i}", "kind": kind, "status": status,
-            "newest_item_at": newest, "item_count": 5, "undated_count": 0}
+    return {
+        "url": f"http://x.gov.cn/c{i}/",
+        "name": f"栏目{i}",
+        "kind": kind,
+        "status": status,
+        "newest_item_at": newest,
+        "item_count": 5,
+        "undated_count": 0,
+    }
 
 
 def rules_of(result: object) -> list[str]:
@@ -109,13 +126,20 @@ def rules_of(result: object) -> list[str]:
 
 
 def evaluate(**kw: object) -> object:
-    args = {"probes": {"probes": 140, "failed": 0, "latest_ok": 1}, "site": site(), "columns": [],
-            "dead_links": [], "messages": []}
+    args = {
+        "probes": {"probes": 140, "failed": 0, "latest_ok": 1},
+        "site": site(),
+        "columns": [],
+        "dead_links": [],
+        "messages": [],
+    }
     args.update(kw)
     return evaluate_portal(NATIONAL, as_of=AS_OF, **args)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("failed", "rule"), [(4, []), (5, ["portal.unreachable_warn"]), (7, ["portal.unreachable"])])
+@pytest.mark.parametrize(
+    ("failed", "rule"), [(4, []), (5, ["portal.unreachable_warn"]), (7, ["portal.unreachable"])]
+)
 def test_unreachable_thresholds(failed: int, rule: list[str]) -> None:
     # 140 probes in 7 days: 5 failed = 3.6 % (warn), 7 failed = 5 % (veto), 4 = 2.9 % (nothing)
     assert rules_of(evaluate(probes={"probes": 140, "failed": failed, "latest_ok": 1})) == rule
@@ -148,10 +172,15 @@ def test_column_rules_and_counts() -> None:
 
 
 def test_no_conclusion_from_missing_data() -> None:
-    failed = [column(i, "动态要闻", None, status=s) for i, s in enumerate(["unreachable", "parse_failed"] * 3)]
+    failed = [
+        column(i, "动态要闻", None, status=s) for i, s in enumerate(["unreachable", "parse_failed"] * 3)
+    ]
     assert rules_of(evaluate(columns=failed)) == []
-    down = evaluate(probes={"probes": 140, "failed": 140, "latest_ok": 0}, columns=[column(1, "动态要闻", 99)],
-                    site=site(homepage_newest_at=None, homepage_undated=3))
+    down = evaluate(
+        probes={"probes": 140, "failed": 140, "latest_ok": 0},
+        columns=[column(1, "动态要闻", 99)],
+        site=site(homepage_newest_at=None, homepage_undated=3),
+    )
     assert rules_of(down) == ["portal.unreachable"]
 
 
@@ -159,12 +188,20 @@ def test_links_site_id_and_messages() -> None:
     links = [
         {"url": "http://x.gov.cn/a.pdf", "found_on": "http://x.gov.cn/", "outcome": "not_found"},
         {"url": "http://x.gov.cn/b", "found_on": "http://x.gov.cn/", "outcome": "timeout"},
-        *({"url": f"http://x.gov.cn/d{i}", "found_on": "http://x.gov.cn/c/", "outcome": "not_found"} for i in range(3)),
+        *(
+            {"url": f"http://x.gov.cn/d{i}", "found_on": "http://x.gov.cn/c/", "outcome": "not_found"}
+            for i in range(3)
+        ),
     ]
-    result = evaluate(dead_links=links, site=site(site_id_code="123", site_id_code_valid=0),
-                      messages=[{"message_id": "m1", "asked_at": iso(AS_OF - timedelta(days=120))}])
+    result = evaluate(
+        dead_links=links,
+        site=site(site_id_code="123", site_id_code_valid=0),
+        messages=[{"message_id": "m1", "asked_at": iso(AS_OF - timedelta(days=120))}],
+    )
     assert rules_of(result) == ["portal.dead_link_homepage"] * 2 + [
-        "portal.dead_links", "portal.invalid_site_id_code", "portal.unanswered_message"
+        "portal.dead_links",
+        "portal.invalid_site_id_code",
+        "portal.unanswered_message",
     ]
     dl = next(f for f in result.findings if f.rule == "portal.dead_links")  # type: ignore[attr-defined]
     assert (dl.evidence["count"], dl.points) == (3, 0.3)

@@ -64,6 +64,6 @@ class Command(ScrapyCommand):
             return
         print(
             f"detect run {summary.run_id} as of {summary.as_of}: {summary.targets} targets, "
-            f"{summary.findings} findings ({', '.join(f'{k} {v}' for k, v in summary.by_rule.items()) or 'none'}); "
+            f"{summary.findings} findings ({', '.join(f'{k} {v}' for k, v in summary.by_rule.items()) or 'none'}); "  # noqa: E501
             f"lifecycle {summary.lifecycle}; {summary.seconds:.2f}s"
         )

@@ -118,8 +118,8 @@ def extract_effective_date(text: str, posted: date) -> tuple[date, str, date | N
             d = _safe_date(posted.year + 1, d.month, d.day)
         if d is not None:
             found.append((m.start(), d, "month_day"))
-    if (m := IMMEDIATE.search(text)) is not None:
-        found.append((m.start(), posted, "immediate"))
+    if (im := IMMEDIATE.search(text)) is not None:
+        found.append((im.start(), posted, "immediate"))
     found.sort(key=lambda f: f[0])
     after = AFTER_DAYS.search(text)
     if found:
