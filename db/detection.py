@@ -111,34 +111,82 @@ def _days_before_iso(as_of: str, days: int) -> str:
     return iso(parse_iso(as_of) - timedelta(days=days))
 
 
-def post_times(
-    db: Database, *, since: str, as_of: str, target_ids: Sequence[int] | None
-) -> dict[int, list[str]]:
-    """Publication times of non-pinned posts in the window, per target (index range scan)."""
+def gap_aggregates(
+    db: Database, *, since: str, as_of: str, max_gap_days: float, target_ids: Sequence[int] | None
+) -> dict[int, tuple[float, float, int, float]]:
+    """Per target, over gaps between consecutive non-pinned posts in the window (window functions):
+    (longest gap, days beyond ``max_gap_days`` summed, gaps over, newest post as a Julian day).
+    The trailing gap up to as_of is the caller's (pipelines.rules.freshness.gap_stats_days agrees).
+    """
     where, params = _scope(target_ids, "target_id")
-    out: dict[int, list[str]] = {}
-    for tid, at in db.execute(
-        "SELECT target_id, published_at FROM posts WHERE published_at >= ? AND published_at <= ? "
-        f"AND coalesce(is_pinned, 0) = 0{where}",
-        [since, as_of, *params],
-    ):
-        out.setdefault(tid, []).append(at)
-    return out
+    rows = db.conn.execute(
+        "SELECT target_id, coalesce(max(gap), 0), coalesce(sum(max(gap - ?, 0)), 0), "
+        "coalesce(sum(gap > ? + 1e-9), 0), max(jd) FROM ("
+        " SELECT target_id, jd, jd - lag(jd) OVER (PARTITION BY target_id ORDER BY jd) AS gap FROM ("
+        "  SELECT target_id, julianday(published_at) AS jd FROM posts"
+        "  WHERE published_at >= ? AND published_at <= ? AND coalesce(is_pinned, 0) = 0"
+        f"{where})) GROUP BY target_id",
+        [max_gap_days, max_gap_days, since, as_of, *params],
+    )
+    return {r[0]: (r[1], r[2], int(r[3]), r[4]) for r in rows}
 
 
-def notice_candidates(
+def classify_new_posts(
+    db: Database,
+    *,
+    since: str,
+    classify: Callable[[dict[str, Any]], str | None],
+    target_ids: Sequence[int] | None,
+) -> int:
+    """Judge each post of the window once: SQL keeps only posts holding a closure verb for ``classify``.
+
+    Returns how many posts were judged (0 on a re-run with no new or edited posts).
+    """
+    where, params = _scope(target_ids, "p.target_id")
+    hit = " OR ".join("instr(s, ?)" for _ in NOTICE_WORDS)
+    # The queue (post_features.notice_checked = 0, filled by triggers) says which posts are unjudged;
+    # only their text is read, and only verb-holding ones reach Python.
+    rows = db.conn.execute(
+        "SELECT id, target_id, published_at, CASE WHEN " + hit + " THEN title END, "
+        "CASE WHEN " + hit + " THEN text END FROM ("
+        "SELECT p.id, p.target_id, p.published_at, p.title, p.text, "
+        "coalesce(p.title, '') || coalesce(p.text, '') AS s FROM post_features f "
+        "JOIN posts p ON p.id = f.post_rowid "
+        f"WHERE f.notice_checked = 0 AND f.published_at >= ?{where.replace('p.target_id', 'f.target_id')})",
+        [*NOTICE_WORDS, *NOTICE_WORDS, since, *params],
+    ).fetchall()
+    db.conn.executemany(
+        "INSERT INTO post_features (post_rowid, target_id, published_at, notice_checked, notice) "
+        "VALUES (?, ?, ?, 1, ?) ON CONFLICT (post_rowid) DO UPDATE SET notice_checked = 1, "
+        "notice = excluded.notice",
+        (
+            (
+                pid,
+                tid,
+                at,
+                classify({"title": title, "text": text, "published_at": at})
+                if title is not None or text is not None
+                else None,
+            )
+            for pid, tid, at, title, text in rows
+        ),
+    )
+    return len(rows)
+
+
+def stored_notices(
     db: Database, *, since: str, as_of: str, target_ids: Sequence[int] | None
 ) -> list[dict[str, Any]]:
-    """Posts in the lookback whose title or text holds a closure verb (the classifier decides)."""
-    like = " OR ".join("title LIKE ? OR text LIKE ?" for _ in NOTICE_WORDS)
-    where, params = _scope(target_ids, "target_id")
-    return list(
-        db.query(
-            "SELECT id, target_id, post_id, url, title, text, published_at FROM posts "
-            f"WHERE published_at >= ? AND published_at <= ? AND ({like}){where} ORDER BY published_at",
-            [since, as_of, *(f"%{w}%" for w in NOTICE_WORDS for _ in (0, 1)), *params],
+    where, params = _scope(target_ids, "f.target_id")
+    return [
+        {**r, "notice": json.loads(r["notice"])}
+        for r in db.query(
+            "SELECT f.target_id, f.notice, p.post_id, p.url, p.title, p.published_at FROM post_features f "
+            "JOIN posts p ON p.id = f.post_rowid WHERE f.notice IS NOT NULL AND f.published_at >= ? "
+            f"AND f.published_at <= ?{where} ORDER BY f.published_at",
+            [since, as_of, *params],
         )
-    )
+    ]
 
 
 def _signed(h: int) -> int:
@@ -147,14 +195,15 @@ def _signed(h: int) -> int:
 
 def update_simhashes(db: Database, *, since: str, compute: Callable[[str], int]) -> int:
     """Hash posts of the window that have no SimHash yet; return how many were hashed."""
-    rows = db.execute(
+    rows = db.conn.execute(
         "SELECT p.id, p.target_id, p.published_at, coalesce(p.title, '') || coalesce(p.text, '') "
-        "FROM posts p LEFT JOIN post_simhashes s ON s.post_rowid = p.id "
-        "WHERE p.published_at >= ? AND s.post_rowid IS NULL",
+        "FROM post_features f JOIN posts p ON p.id = f.post_rowid "
+        "WHERE f.simhash IS NULL AND f.published_at >= ?",
         [since],
     ).fetchall()
     db.conn.executemany(
-        "INSERT INTO post_simhashes (post_rowid, target_id, published_at, simhash) VALUES (?, ?, ?, ?)",
+        "INSERT INTO post_features (post_rowid, target_id, published_at, simhash) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (post_rowid) DO UPDATE SET simhash = excluded.simhash",
         ((pid, tid, at, _signed(compute(text))) for pid, tid, at, text in rows),
     )
     return len(rows)
@@ -164,9 +213,9 @@ def simhashes(db: Database, *, since: str, as_of: str) -> list[tuple[int, int, i
     """(post rowid, target_id, unsigned simhash) for posts in the window."""
     return [
         (pid, tid, h + (1 << 64) if h < 0 else h)
-        for pid, tid, h in db.execute(
-            "SELECT post_rowid, target_id, simhash FROM post_simhashes WHERE published_at >= ? "
-            "AND published_at <= ?",
+        for pid, tid, h in db.conn.execute(
+            "SELECT post_rowid, target_id, simhash FROM post_features WHERE published_at >= ? "
+            "AND published_at <= ? AND simhash IS NOT NULL",
             [since, as_of],
         )
     ]
@@ -317,6 +366,20 @@ def record_closure_state(
         )
 
 
+def _existing_findings(db: Database, target_ids: Iterable[int]) -> dict[tuple[int, str, str], tuple]:
+    ids = sorted(set(target_ids))
+    out: dict[tuple[int, str, str], tuple] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for row in db.conn.execute(
+            "SELECT target_id, rule, subject, id, evidence, resolved_at FROM findings "
+            f"WHERE target_id IN ({_in(chunk)})",
+            chunk,
+        ):
+            out[(row[0], row[1], row[2])] = row[3:]
+    return out
+
+
 def sync_findings(
     db: Database,
     *,
@@ -328,75 +391,64 @@ def sync_findings(
     """Upsert current findings, reopen resolved ones, resolve what was in scope and is gone.
 
     ``scope`` names, per target, the rules that were evaluated this run: a rule that could not be
-    evaluated (no data) neither opens nor resolves anything.
+    evaluated (no data) neither opens nor resolves anything. Set-based: a few statements per run.
     """
+    found = list(found)
     counts = {"opened": 0, "reopened": 0, "changed": 0, "unchanged": 0, "resolved": 0}
+    existing = _existing_findings(db, [*scope, *(f["target_id"] for f in found)])
     seen: set[tuple[int, str, str]] = set()
-
-    def event(fid: int, f: Mapping[str, Any], kind: str, evidence: str | None) -> None:
-        db.execute(
-            "INSERT INTO finding_events (finding_id, target_id, rule, subject, event, at, run_id, evidence) "
-            "VALUES (?,?,?,?,?,?,?,?)",
-            [fid, f["target_id"], f["rule"], f["subject"], kind, as_of, run_id, evidence],
-        )
-        counts[kind] += 1
-
+    events: list[tuple] = []
+    touched: list[tuple] = []
+    untouched: list[tuple] = []
     for f in found:
         key = (f["target_id"], f["rule"], f["subject"])
         if key in seen:
             continue
         seen.add(key)
         evidence = to_json(f["evidence"])
-        row = db.execute(
-            "SELECT id, evidence, resolved_at, points, label, severity FROM findings "
-            "WHERE target_id = ? AND rule = ? AND subject = ?",
-            list(key),
-        ).fetchone()
-        values = [f["label"], f["severity"], f["indicator"], evidence, f.get("points"), f.get("profile")]
-        if row is None:
-            cur = db.execute(
+        values = (f["label"], f["severity"], f["indicator"], evidence, f.get("points"), f.get("profile"))
+        old = existing.get(key)
+        if old is None:
+            cur = db.conn.execute(
                 "INSERT INTO findings (target_id, rule, subject, label, severity, indicator, evidence, points, "  # noqa: E501
                 "profile, first_seen_at, last_seen_at, first_run_id, last_run_id) VALUES "
                 "(?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [
-                    *key,
-                    *values[:3],
-                    evidence,
-                    f.get("points"),
-                    f.get("profile"),
-                    as_of,
-                    as_of,
-                    run_id,
-                    run_id,
-                ],
+                [*key, *values, as_of, as_of, run_id, run_id],
             )
-            event(int(cur.lastrowid or 0), f, "opened", evidence)
+            events.append((cur.lastrowid, *key, "opened", as_of, run_id, evidence))
+            counts["opened"] += 1
             continue
-        fid, old_evidence, resolved_at = row[0], row[1], row[2]
-        db.execute(
-            "UPDATE findings SET label = ?, severity = ?, indicator = ?, evidence = ?, points = ?, profile = ?, "  # noqa: E501
-            "last_seen_at = ?, last_run_id = ?, resolved_at = NULL WHERE id = ?",
-            [*values, as_of, run_id, fid],
-        )
-        if resolved_at is not None:
-            event(fid, f, "reopened", evidence)
-        elif old_evidence != evidence:
-            event(fid, f, "changed", evidence)
+        fid, old_evidence, resolved_at = old
+        if resolved_at is not None or old_evidence != evidence:
+            kind = "reopened" if resolved_at is not None else "changed"
+            events.append((fid, *key, kind, as_of, run_id, evidence))
+            counts[kind] += 1
+            touched.append((*values, as_of, run_id, fid))
         else:
             counts["unchanged"] += 1
-    for target_id, rules in scope.items():
-        if not rules:
-            continue
-        for fid, rule, subject in db.execute(
-            f"SELECT id, rule, subject FROM findings WHERE target_id = ? AND resolved_at IS NULL "
-            f"AND rule IN ({_in(list(rules))})",
-            [target_id, *rules],
-        ).fetchall():
-            if (target_id, rule, subject) not in seen:
-                db.execute(
-                    "UPDATE findings SET resolved_at = ?, last_run_id = ? WHERE id = ?", [as_of, run_id, fid]
-                )
-                event(fid, {"target_id": target_id, "rule": rule, "subject": subject}, "resolved", None)
+            untouched.append((as_of, run_id, fid))
+    db.conn.executemany(
+        "UPDATE findings SET label = ?, severity = ?, indicator = ?, evidence = ?, points = ?, profile = ?, "
+        "last_seen_at = ?, last_run_id = ?, resolved_at = NULL WHERE id = ?",
+        touched,
+    )
+    db.conn.executemany("UPDATE findings SET last_seen_at = ?, last_run_id = ? WHERE id = ?", untouched)
+    resolved = [
+        (key, old[0])
+        for key, old in existing.items()
+        if old[2] is None and key not in seen and key[1] in scope.get(key[0], ())
+    ]
+    db.conn.executemany(
+        "UPDATE findings SET resolved_at = ?, last_run_id = ? WHERE id = ?",
+        [(as_of, run_id, fid) for _, fid in resolved],
+    )
+    events.extend((fid, *key, "resolved", as_of, run_id, None) for key, fid in resolved)
+    counts["resolved"] = len(resolved)
+    db.conn.executemany(
+        "INSERT INTO finding_events (finding_id, target_id, rule, subject, event, at, run_id, evidence) "
+        "VALUES (?,?,?,?,?,?,?,?)",
+        events,
+    )
     return counts
 
 

@@ -22,8 +22,8 @@ import db as store
 from crawler.clock import iso, now_iso, parse_as_of, parse_iso
 from db import detection as q
 from pipelines.rules.config import RuleSet, load_rules
-from pipelines.rules.freshness import gap_stats, is_stale, is_zombie, months_before
-from pipelines.rules.notice import Notice, classify_notice
+from pipelines.rules.freshness import combine_gaps, is_stale, is_zombie, months_before
+from pipelines.rules.notice import Notice, classify_notice, notice_from_json, notice_to_json
 from pipelines.rules.quality import cluster_near_duplicates, simhash
 
 UNAVAILABLE_OUTCOMES = {
@@ -217,7 +217,7 @@ def _detect_accounts(
     profiles = {t["id"]: col.rules.profile_for(t, override) for t in accounts}
     settings = {p: col.rules.resolved(p) for p in set(profiles.values())}
     as_of_iso = iso(as_of)
-    gap_days = max(s["account.update_gaps"]["window_days"] for s in settings.values())
+    as_of_jd = as_of.timestamp() / 86400 + 2440587.5  # Julian day, as SQLite's julianday() counts
     lookback = max(s["account.closure_notice"]["lookback_days"] for s in settings.values())
     year_days = base["account.zombie"]["notice_only_window_days"]
     poster = base["account.poster_only"]
@@ -232,16 +232,31 @@ def _detect_accounts(
         meeting_words=base["account.meeting_heavy"]["title_words"],
         target_ids=ids,
     )
-    times = q.post_times(
-        database, since=iso(as_of - timedelta(days=gap_days)), as_of=as_of_iso, target_ids=ids
-    )
-    notices: dict[int, list[tuple[dict[str, Any], Notice]]] = defaultdict(list)
-    for post in q.notice_candidates(
-        database, since=iso(as_of - timedelta(days=lookback)), as_of=as_of_iso, target_ids=ids
-    ):
+    gap_settings = {
+        (x["account.update_gaps"]["window_days"], x["account.update_gaps"]["max_gap_days"])
+        for x in settings.values()
+    }
+    gaps = {
+        (window, max_gap): q.gap_aggregates(
+            database,
+            since=iso(as_of - timedelta(days=window)),
+            as_of=as_of_iso,
+            max_gap_days=max_gap,
+            target_ids=ids,
+        )
+        for window, max_gap in gap_settings
+    }
+    since_notice = iso(as_of - timedelta(days=lookback))
+
+    def judge(post: dict[str, Any]) -> str | None:
         n = classify_notice(post["title"], post["text"], parse_iso(post["published_at"]))
-        if n is not None:
-            notices[post["target_id"]].append((post, n))
+        return notice_to_json(n) if n is not None else None
+
+    with database.conn:
+        q.classify_new_posts(database, since=since_notice, classify=judge, target_ids=ids)
+    notices: dict[int, list[tuple[dict[str, Any], Notice]]] = defaultdict(list)
+    for post in q.stored_notices(database, since=since_notice, as_of=as_of_iso, target_ids=ids):
+        notices[post["target_id"]].append((post, notice_from_json(post["notice"])))
     dup_days = base["account.duplicate_posts"]["window_days"]
     with database.conn:
         hashed = q.update_simhashes(database, since=iso(as_of - timedelta(days=dup_days)), compute=simhash)
@@ -355,11 +370,8 @@ def _detect_accounts(
             )
         else:
             g = s["account.update_gaps"]
-            stats = gap_stats(
-                (parse_iso(x) for x in times.get(tid, [])),
-                as_of=as_of,
-                window_start=as_of - timedelta(days=g["window_days"]),
-                max_gap_days=g["max_gap_days"],
+            stats = combine_gaps(
+                gaps[(g["window_days"], g["max_gap_days"])].get(tid), as_of_jd, g["max_gap_days"]
             )
             if stats.gaps_over:
                 col.add(

@@ -307,3 +307,41 @@ def test_portal_rules_over_portal_tables(db: Database) -> None:
     assert score["score"] is None
     region = list(db.query("SELECT * FROM level_scores"))
     assert region[0]["targets"] == 3
+
+
+def test_edited_post_is_judged_again(db: Database) -> None:
+    tid = target(db, "改稿号")
+    for i in range(3):
+        post(db, tid, i, 1 + i)
+    check(db, tid, "ok")
+    detect(db, as_of=AS_OF)
+    assert findings(db) == set()
+    db.execute(
+        "UPDATE posts SET title = ?, text = ? WHERE post_id = ?",
+        ["停更公告", "即日起，本订阅号停止更新。感谢大家的陪伴。", f"{tid}-0"],
+    )
+    detect(db, as_of=AS_OF)
+    assert findings(db) == {("改稿号", "account.closure_notice")}
+    ev = json.loads(next(db.query("SELECT evidence FROM findings"))["evidence"])
+    assert (ev["status"], ev["effective_date"]) == ("closed", ago(1)[:10])
+
+
+def test_sql_gap_aggregate_agrees_with_pure_function(db: Database) -> None:
+    import random
+
+    from db.detection import gap_aggregates
+    from pipelines.rules.freshness import combine_gaps, gap_stats
+
+    rng = random.Random(5)
+    tid = target(db, "随机号")
+    ages = sorted(rng.uniform(0, 120) for _ in range(25))
+    for i, a in enumerate(ages):
+        post(db, tid, i, a)
+    start = AS_OF - timedelta(days=90)
+    for max_gap in (3, 7, 14):
+        pure = gap_stats(
+            [AS_OF - timedelta(days=a) for a in ages], as_of=AS_OF, window_start=start, max_gap_days=max_gap
+        )
+        agg = gap_aggregates(db, since=iso(start), as_of=NOW, max_gap_days=max_gap, target_ids=[tid])
+        jd = AS_OF.timestamp() / 86400 + 2440587.5
+        assert combine_gaps(agg[tid], jd, max_gap) == pure

@@ -47,14 +47,43 @@ def gap_stats(
 
     Days out of compliance sum, over every gap longer than allowed, the days beyond the allowance.
     """
-    times = sorted(t for t in published if window_start <= t <= as_of)
-    points = [*times, as_of]
+    day = 86400.0
+    return gap_stats_days(
+        (t.timestamp() / day for t in published),
+        as_of=as_of.timestamp() / day,
+        window_start=window_start.timestamp() / day,
+        max_gap_days=max_gap_days,
+    )
+
+
+def gap_stats_days(
+    published: Iterable[float], *, as_of: float, window_start: float, max_gap_days: float
+) -> GapStats:
+    """gap_stats on times given as day numbers (Julian days from SQL): no datetime parsing at scale."""
+    points = [*sorted(t for t in published if window_start <= t <= as_of), as_of]
     longest = out = 0.0
     over = 0
     for a, b in pairwise(points):
-        gap = (b - a).total_seconds() / 86400
+        gap = b - a
         longest = max(longest, gap)
-        if gap > max_gap_days:
+        if gap > max_gap_days + 1e-9:
             over += 1
             out += gap - max_gap_days
     return GapStats(round(longest, 2), round(out, 2), over)
+
+
+def combine_gaps(
+    between: tuple[float, float, int, float] | None, as_of: float, max_gap_days: float
+) -> GapStats:
+    """Add the trailing gap (newest post to as_of) to SQL's aggregate of the gaps between posts.
+
+    ``between`` = (longest, days over, gaps over, newest post) in day numbers, or None for no post.
+    """
+    if between is None:
+        return GapStats(0.0, 0.0, 0)
+    longest, out, over, newest = between
+    trailing = as_of - newest
+    if trailing > max_gap_days + 1e-9:
+        over += 1
+        out += trailing - max_gap_days
+    return GapStats(round(max(longest, trailing), 2), round(out, 2), over)

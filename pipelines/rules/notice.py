@@ -7,9 +7,11 @@ ordinary service posts (营业执照, 户口, 道路, 停水…) between them.
 
 from __future__ import annotations
 
+import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 _MEDIA = (
     r"(?:微信公众号|公众号|微信号|订阅号|服务号|官方微信|政务微信|官方微博|政务微博|微博号|微博|抖音号|快手号|"
@@ -223,3 +225,18 @@ def classify_notice(title: str | None, text: str | None, posted_at: datetime | d
         shutdown_date=shutdown,
         targets=[t for t in extract_targets(f"{title}。{text}") if t.name != name],
     )
+
+
+def notice_to_json(n: Notice) -> str:
+    data = asdict(n)
+    data["effective_date"] = n.effective_date.isoformat()
+    data["shutdown_date"] = n.shutdown_date.isoformat() if n.shutdown_date else None
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
+
+
+def notice_from_json(data: str | dict[str, Any]) -> Notice:
+    d = json.loads(data) if isinstance(data, str) else dict(data)
+    d["effective_date"] = date.fromisoformat(d["effective_date"])
+    d["shutdown_date"] = date.fromisoformat(d["shutdown_date"]) if d.get("shutdown_date") else None
+    d["targets"] = [MigrationTarget(**t) for t in d.get("targets") or []]
+    return Notice(**d)
