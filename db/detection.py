@@ -143,35 +143,30 @@ def classify_new_posts(
     Returns how many posts were judged (0 on a re-run with no new or edited posts).
     """
     where, params = _scope(target_ids, "p.target_id")
-    hit = " OR ".join("instr(s, ?)" for _ in NOTICE_WORDS)
+    scope = where.replace("p.target_id", "f.target_id")
+    if not db.conn.in_transaction:
+        db.conn.execute("BEGIN IMMEDIATE")  # no crawl may queue a post between the read and the mark
+    hit = " OR ".join("instr(p.title, ?) OR instr(p.text, ?)" for _ in NOTICE_WORDS)
     # The queue (post_features.notice_checked = 0, filled by triggers) says which posts are unjudged;
-    # only their text is read, and only verb-holding ones reach Python.
+    # SQL reads their text once and hands only verb-holding ones to Python.
     rows = db.conn.execute(
-        "SELECT id, target_id, published_at, CASE WHEN " + hit + " THEN title END, "
-        "CASE WHEN " + hit + " THEN text END FROM ("
-        "SELECT p.id, p.target_id, p.published_at, p.title, p.text, "
-        "coalesce(p.title, '') || coalesce(p.text, '') AS s FROM post_features f "
+        "SELECT p.id, p.published_at, p.title, p.text FROM post_features f "
         "JOIN posts p ON p.id = f.post_rowid "
-        f"WHERE f.notice_checked = 0 AND f.published_at >= ?{where.replace('p.target_id', 'f.target_id')})",
-        [*NOTICE_WORDS, *NOTICE_WORDS, since, *params],
+        f"WHERE f.notice_checked = 0 AND f.published_at >= ?{scope} AND ({hit})",
+        [since, *params, *(w for w in NOTICE_WORDS for _ in (0, 1))],
     ).fetchall()
+    verdicts = [
+        (classify({"title": title, "text": text, "published_at": at}), pid) for pid, at, title, text in rows
+    ]
+    judged = db.conn.execute(
+        f"UPDATE post_features AS f SET notice_checked = 1, notice = NULL WHERE notice_checked = 0 "
+        f"AND published_at >= ?{scope}",
+        [since, *params],
+    ).rowcount
     db.conn.executemany(
-        "INSERT INTO post_features (post_rowid, target_id, published_at, notice_checked, notice) "
-        "VALUES (?, ?, ?, 1, ?) ON CONFLICT (post_rowid) DO UPDATE SET notice_checked = 1, "
-        "notice = excluded.notice",
-        (
-            (
-                pid,
-                tid,
-                at,
-                classify({"title": title, "text": text, "published_at": at})
-                if title is not None or text is not None
-                else None,
-            )
-            for pid, tid, at, title, text in rows
-        ),
+        "UPDATE post_features SET notice = ? WHERE post_rowid = ?", [v for v in verdicts if v[0] is not None]
     )
-    return len(rows)
+    return judged
 
 
 def stored_notices(
@@ -196,15 +191,14 @@ def _signed(h: int) -> int:
 def update_simhashes(db: Database, *, since: str, compute: Callable[[str], int]) -> int:
     """Hash posts of the window that have no SimHash yet; return how many were hashed."""
     rows = db.conn.execute(
-        "SELECT p.id, p.target_id, p.published_at, coalesce(p.title, '') || coalesce(p.text, '') "
+        "SELECT p.id, coalesce(p.title, '') || coalesce(p.text, '') "
         "FROM post_features f JOIN posts p ON p.id = f.post_rowid "
         "WHERE f.simhash IS NULL AND f.published_at >= ?",
         [since],
     ).fetchall()
     db.conn.executemany(
-        "INSERT INTO post_features (post_rowid, target_id, published_at, simhash) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT (post_rowid) DO UPDATE SET simhash = excluded.simhash",
-        ((pid, tid, at, _signed(compute(text))) for pid, tid, at, text in rows),
+        "UPDATE post_features SET simhash = ? WHERE post_rowid = ?",
+        ((_signed(compute(text)), pid) for pid, text in rows),
     )
     return len(rows)
 

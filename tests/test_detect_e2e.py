@@ -26,6 +26,7 @@ def test_detect_matches_planted_and_lifecycle(demo_world: DemoWorld, db_path: Pa
     run_scrapy("import-targets", str(demo_world.targets_file), db_path=db_path)
     # Detection on close is switched off here: the test runs the command itself.
     run_scrapy("crawl", "feed", db_path=db_path, MONITOR_DETECT_ON_CLOSE="0")
+    assert open_findings(db_path) == {}
     proc = run_scrapy("detect", "--as-of", AS_OF, db_path=db_path)
     assert "findings" in proc.stdout
     expected = {

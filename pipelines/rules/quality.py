@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -25,15 +26,12 @@ def _spread(gram: str) -> int:
 
 
 def simhash(text: str) -> int:
-    """64-bit SimHash over character 3-grams (Chinese has no spaces); capped at 400 characters."""
-    text = _SPACE.sub("", text)[:400]
+    """64-bit SimHash over character 3-grams (Chinese has no spaces) of the first 200 characters."""
+    text = _SPACE.sub("", text)[:200]
     grams = {text[i : i + 3] for i in range(max(len(text) - 2, 1))}
-    total = sum(_spread(g) for g in grams)
-    half, mask, out = len(grams) / 2, (1 << _LANE) - 1, 0
-    for i in range(BITS):
-        if (total >> (i * _LANE) & mask) > half:
-            out |= 1 << i
-    return out
+    counts = memoryview(sum(map(_spread, grams)).to_bytes(BITS * _LANE // 8, sys.byteorder)).cast("H")
+    half = len(grams) / 2
+    return sum(1 << i for i, c in enumerate(counts) if c > half)
 
 
 def bands(h: int) -> list[int]:
