@@ -97,3 +97,13 @@ def test_detect_matches_planted_and_lifecycle(demo_world: DemoWorld, db_path: Pa
         == 1
     )
     db.close()
+
+
+def test_detect_command_errors_and_profile(db_path: Path) -> None:
+    bad = run_scrapy("detect", "--profile", "nope", db_path=db_path, check=False)
+    assert bad.returncode != 0
+    assert "unknown profile 'nope'" in bad.stderr
+    ok = run_scrapy("detect", "--profile", "周更", "--json", db_path=db_path)
+    assert json.loads(ok.stdout)["findings"] == 0
+    # --profile names a rules profile here, not Scrapy's cProfile output file
+    assert not (Path(__file__).resolve().parents[1] / "周更").exists()

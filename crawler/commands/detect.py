@@ -40,7 +40,13 @@ class Command(ScrapyCommand):
         super().add_options(parser)
         parser.add_argument("--db", help="SQLite file (default: MONITOR_DB setting)")
         parser.add_argument("--as-of", dest="as_of", help="check time, ISO date or datetime (default: now)")
-        parser.add_argument("--profile", help="judge every target under this profile (default: per target)")
+        # Replaces Scrapy's global --profile (cProfile output file): here it names a rules profile.
+        parser.add_argument(
+            "--profile",
+            dest="rules_profile",
+            help="judge every target under this rules profile (default: each target's own)",
+        )
+        parser.set_defaults(profile=None)  # scrapy.cmdline reads opts.profile to decide on cProfile
         parser.add_argument("--rules", help="rules file (default: MONITOR_RULES, else the shipped one)")
         parser.add_argument("--target", type=int, action="append", help="only this target id (repeatable)")
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -51,13 +57,13 @@ class Command(ScrapyCommand):
         assert self.settings is not None
         try:
             rules = load_rules(opts.rules or self.settings.get("MONITOR_RULES") or None)
-            if opts.profile:
-                rules.resolved(opts.profile)
+            if opts.rules_profile:
+                rules.resolved(opts.rules_profile)
             as_of = parse_as_of(opts.as_of or self.settings.get("MONITOR_AS_OF"))
         except (RulesError, ValueError) as exc:
             raise UsageError(str(exc)) from exc
         db = open_db(resolve_db_path(opts.db or self.settings.get("MONITOR_DB")))
-        summary = detect(db, as_of=as_of, rules=rules, profile=opts.profile, target_ids=opts.target)
+        summary = detect(db, as_of=as_of, rules=rules, profile=opts.rules_profile, target_ids=opts.target)
         db.close()
         if opts.json:
             print(json.dumps(asdict(summary), ensure_ascii=False))
