@@ -50,7 +50,8 @@ def latest_checks(db: Database, kinds: Sequence[str], target_ids: Sequence[int] 
 def latest_account_states(db: Database, target_ids: Sequence[int] | None) -> dict[int, dict]:
     where, params = _scope(target_ids, "a.target_id")
     rows = db.query(
-        "SELECT a.target_id, a.status, a.status_reason, a.evidence_url, a.last_seen_at FROM accounts a "
+        "SELECT a.target_id, a.status, a.status_reason, a.evidence_url, a.last_seen_at, a.posts_count "
+        "FROM accounts a "
         "WHERE a.id = (SELECT b.id FROM accounts b WHERE b.target_id = a.target_id AND b.status NOT IN "
         f"({_in(DERIVED_STATUSES)}) ORDER BY b.last_seen_at DESC, b.id DESC LIMIT 1){where}",
         [*DERIVED_STATUSES, *params],

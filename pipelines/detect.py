@@ -305,8 +305,12 @@ def _detect_accounts(
             continue  # never judged stale: we could not look
         if check is not None and check["outcome"] not in ("ok", "not_modified"):
             continue  # malformed or unknown answer: nothing can be concluded this run
-        col.scope[tid] |= ACCOUNT_FRESHNESS | ACCOUNT_CONTENT
         newest = parse_iso(agg["newest_at"]) if agg and agg["newest_at"] else None
+        if newest is None and (state is None or state.get("posts_count") != 0):
+            # A feed that answered with nothing dated is missing data, not proof of silence: only an
+            # account page saying it has 0 posts lets us call it a zombie.
+            continue
+        col.scope[tid] |= ACCOUNT_FRESHNESS | ACCOUNT_CONTENT
         # Closure notices: the newest one decides the account's state.
         closed = False
         found = notices.get(tid, [])

@@ -345,3 +345,15 @@ def test_sql_gap_aggregate_agrees_with_pure_function(db: Database) -> None:
         agg = gap_aggregates(db, since=iso(start), as_of=NOW, max_gap_days=max_gap, target_ids=[tid])
         jd = AS_OF.timestamp() / 86400 + 2440587.5
         assert combine_gaps(agg[tid], jd, max_gap) == pure
+
+
+def test_empty_feed_is_no_conclusion_but_zero_posts_is_a_zombie(db: Database) -> None:
+    empty = target(db, "空订阅源")
+    check(db, empty, "ok")
+    never = target(db, "零发文")
+    check(db, never, "ok")
+    db["accounts"].insert(
+        {"target_id": never, "status": "active", "posts_count": 0, "first_seen_at": NOW, "last_seen_at": NOW}
+    )
+    detect(db, as_of=AS_OF)
+    assert findings(db) == {("零发文", "account.zombie")}
