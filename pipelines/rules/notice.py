@@ -33,7 +33,8 @@ ACTION = re.compile(
 NEGATIVE = re.compile(
     r"营业执照|个体工商户|企业|公司|户口|户籍|身份证|税务|社保|医保|公积金|银行|手机号|驾驶|机动车|车辆|"
     r"道路|路段|封闭施工|停水|停电|停气|景区|学籍|婚姻|护照|证件|资格|许可|备案号|执业|登记|预约|功能|"
-    r"业务|办理|窗口|服务大厅|评论|留言功能|个人账号|个人帐号|用户账号|账户|会员"
+    r"业务|办理|窗口|服务大厅|评论|留言功能|个人账号|个人帐号|用户账号|账户|会员|栏目|专栏|频道|板块|"
+    r"社会组织|协会|学会|商会|基金会|合作社"
 )
 FOLLOW_WORDS = re.compile(r"关注|移步|搜索|登录|访问|下载|并入|迁移|整合")
 # Reports about other bodies' closures (news, commentary) are not the publisher's own notice.
@@ -162,6 +163,11 @@ def extract_targets(text: str) -> list[MigrationTarget]:
     return unique
 
 
+def _is_channel(subject: str) -> bool:
+    """ "关停“X”微博" names a channel; "注销“X协会”" names something else: the object must be a channel."""
+    return subject.startswith(("本", "该")) or re.search(_MEDIA + r"$", subject) is not None
+
+
 def _find_claim(sentence: str) -> tuple[re.Match[str], re.Match[str]] | None:
     """A self-subject and an action within a few characters, nothing ordinary in between."""
     for subj in SELF.finditer(sentence):
@@ -170,7 +176,7 @@ def _find_claim(sentence: str) -> tuple[re.Match[str], re.Match[str]] | None:
                 gap = sentence[subj.end() : act.start()]
                 if len(gap) <= 22 and not NEGATIVE.search(gap):
                     return subj, act
-            elif act.end() <= subj.start():
+            elif act.end() <= subj.start() and _is_channel(subj.group(0)):
                 gap = sentence[act.end() : subj.start()]
                 if len(gap) <= 4 and not NEGATIVE.search(gap) and not FOLLOW_WORDS.search(gap):
                     return subj, act
