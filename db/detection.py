@@ -375,6 +375,20 @@ def _existing_findings(db: Database, target_ids: Iterable[int]) -> dict[tuple[in
     return out
 
 
+# Evidence that moves with the clock alone (ages, the time of the latest check) is updated in place
+# but is not a "changed" event: otherwise every daily run would log one per open finding.
+VOLATILE_EVIDENCE = frozenset(
+    {"days_since", "days_open", "checked_at", "longest_gap_days", "days_out_of_compliance", "gaps_over"}
+)
+
+
+def _stable(evidence: str | None) -> Any:
+    data = json.loads(evidence) if evidence else None
+    if isinstance(data, dict):
+        return {k: v for k, v in data.items() if k not in VOLATILE_EVIDENCE}
+    return data
+
+
 def sync_findings(
     db: Database,
     *,
@@ -414,20 +428,23 @@ def sync_findings(
             counts["opened"] += 1
             continue
         fid, old_evidence, resolved_at = old
-        if resolved_at is not None or old_evidence != evidence:
+        if resolved_at is not None or _stable(old_evidence) != _stable(evidence):
             kind = "reopened" if resolved_at is not None else "changed"
             events.append((fid, *key, kind, as_of, run_id, evidence))
             counts[kind] += 1
             touched.append((*values, as_of, run_id, fid))
         else:
             counts["unchanged"] += 1
-            untouched.append((as_of, run_id, fid))
+            untouched.append((evidence, f.get("points"), as_of, run_id, fid))
     db.conn.executemany(
         "UPDATE findings SET label = ?, severity = ?, indicator = ?, evidence = ?, points = ?, profile = ?, "
         "last_seen_at = ?, last_run_id = ?, resolved_at = NULL WHERE id = ?",
         touched,
     )
-    db.conn.executemany("UPDATE findings SET last_seen_at = ?, last_run_id = ? WHERE id = ?", untouched)
+    db.conn.executemany(
+        "UPDATE findings SET evidence = ?, points = ?, last_seen_at = ?, last_run_id = ? WHERE id = ?",
+        untouched,
+    )
     resolved = [
         (key, old[0])
         for key, old in existing.items()

@@ -357,3 +357,17 @@ def test_empty_feed_is_no_conclusion_but_zero_posts_is_a_zombie(db: Database) ->
     )
     detect(db, as_of=AS_OF)
     assert findings(db) == {("零发文", "account.zombie")}
+
+
+def test_ageing_evidence_is_not_a_change_event(db: Database) -> None:
+    tid = target(db, "停更号")
+    for i in range(5):
+        post(db, tid, i, 20 + i)
+    check(db, tid, "ok")
+    detect(db, as_of=AS_OF)
+    later = detect(db, as_of=AS_OF + timedelta(days=1))
+    assert later.lifecycle["unchanged"] == 1
+    row = next(db.query("SELECT evidence, last_seen_at FROM findings"))
+    assert json.loads(row["evidence"])["days_since"] == 21.0  # updated in place
+    assert row["last_seen_at"] == iso(AS_OF + timedelta(days=1))
+    assert [r["event"] for r in db.query("SELECT event FROM finding_events")] == ["opened"]
