@@ -31,6 +31,7 @@ EXTRA_BENCHES: list[str] = [
     # accounts (issue 4)
     "accounts",
     # detection (issue 5)
+    "detection",
     # datasette (issue 6)
     "datasette",
 ]

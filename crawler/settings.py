@@ -132,3 +132,12 @@ DOWNLOADER_MIDDLEWARES = {
 if os.environ.get("MONITOR_LOCAL_WORLD") == "1":
     MONITOR_RETRY_AFTER_MAX = 2.0
     MONITOR_RETRY_BACKOFF_BASE = 0.0
+
+# --- detection (issue 5) -------------------------------------------------------------------------
+# The rules file (thresholds, labels, severities, profiles); empty means pipelines/rules/indicators.yaml.
+MONITOR_RULES = os.environ.get("MONITOR_RULES", "")
+# Judge every target under this profile instead of its own (targets.profile / region); empty = per target.
+MONITOR_PROFILE = os.environ.get("MONITOR_PROFILE", "")
+# Run detection for the crawled targets when a crawl ends (pipelines.detect.DetectPipeline).
+MONITOR_DETECT_ON_CLOSE = os.environ.get("MONITOR_DETECT_ON_CLOSE", "1") == "1"
+ITEM_PIPELINES = {**ITEM_PIPELINES, "pipelines.detect.DetectPipeline": 300}

@@ -160,7 +160,9 @@ def record_account(db: Database, row: dict[str, Any]) -> int:
     seen_at, run_id = row.pop("seen_at"), row.get("run_id")
     row.pop("run_id", None)
     latest = db.execute(
-        "SELECT * FROM accounts WHERE target_id = ? ORDER BY last_seen_at DESC, id DESC LIMIT 1",
+        # closing/closed rows are detection's conclusions (db/detection.py), not observations to extend
+        "SELECT * FROM accounts WHERE target_id = ? AND status NOT IN ('closing', 'closed') "
+        "ORDER BY last_seen_at DESC, id DESC LIMIT 1",
         [row["target_id"]],
     ).fetchone()
     if latest is not None:

@@ -173,3 +173,42 @@ def targets(world: World, base: str) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# What detection must find on each planted feed account (issue 5); nothing else, and nothing at all
+# on active / atom_active / hard_negative. malformed: the feed could not be read, so no conclusion.
+EXPECTED_RULES: dict[str, tuple[str, ...]] = {
+    "active": (),
+    "atom_active": (),
+    "stale": ("account.no_update_14d",),
+    "zombie": ("account.zombie", "account.closure_notice", "account.idle_not_deregistered"),
+    "closed": ("account.closure_notice", "account.idle_not_deregistered"),
+    "closing": ("account.closure_notice",),
+    "repost_heavy": ("account.repost_heavy",),
+    "poster_only": ("account.poster_only",),
+    # 第N周工作周报 with the same body every week: meeting/report-heavy and near-duplicates
+    "weekly_report_only": ("account.meeting_heavy", "account.duplicate_posts"),
+    "hard_negative": (),
+    "deleted": ("account.unavailable",),
+    "login_wall": ("account.unavailable",),
+    "dead_link": ("account.unavailable",),
+    "malformed": (),
+    "unreachable": ("account.unavailable",),
+}
+
+
+def planted(world: World, base: str) -> list[dict[str, Any]]:
+    """The planted feed accounts' states and the findings (rule ids) detection must report for them."""
+    out = []
+    for acc in world.feed_accounts[:15]:
+        details: dict[str, Any] = {"rules": list(EXPECTED_RULES.get(acc.archetype, ()))}
+        if acc.archetype == "closed":
+            details |= {"effective_days_before_as_of": 25, "migration_target": "临江市人民政府门户网站"}
+        elif acc.archetype == "closing":
+            details |= {"effective_days_after_as_of": 20, "migration_target": "云川发布", "status": "closing"}
+        elif acc.archetype == "zombie":
+            details |= {"migration_target": f"{acc.region_name[:2]}发布", "status": "closed"}
+        out.append(
+            {"kind": acc.archetype, "target": acc.name, "url": f"{base}{feed_path(acc)}", "details": details}
+        )
+    return out

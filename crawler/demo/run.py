@@ -26,6 +26,7 @@ SPIDERS: list[str] = [
 ]
 AFTER_CRAWL: list[list[str]] = [
     # detect (issue 5)
+    ["detect"],
 ]
 
 

@@ -1,0 +1,471 @@
+"""SQL for detection: per-target aggregates the rules read, and the findings lifecycle they write."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlite_utils import Database
+
+from db import to_json
+
+# Observations by spiders; closing/closed are detection's own conclusions from a notice.
+DERIVED_STATUSES = ("closing", "closed")
+NOTICE_WORDS = ("停更", "停止", "不再", "关停", "注销", "下线", "并入", "迁移", "整合", "撤销", "关闭")
+
+
+def _in(values: Sequence[Any]) -> str:
+    return ", ".join("?" for _ in values)
+
+
+def _scope(target_ids: Sequence[int] | None, col: str = "t.id") -> tuple[str, list[Any]]:
+    if target_ids is None:
+        return "", []
+    return f" AND {col} IN ({_in(target_ids)})", list(target_ids)
+
+
+def load_detect_targets(db: Database, target_ids: Sequence[int] | None = None) -> list[dict[str, Any]]:
+    where, params = _scope(target_ids)
+    return list(
+        db.query(
+            "SELECT t.id, t.platform, t.name, t.url, t.feed_url, t.profile, t.region_code, t.level "
+            f"FROM targets t WHERE t.active = 1{where} ORDER BY t.id",
+            params,
+        )
+    )
+
+
+def latest_checks(db: Database, kinds: Sequence[str], target_ids: Sequence[int] | None) -> dict[int, dict]:
+    where, params = _scope(target_ids, "target_id")
+    rows = db.query(
+        "SELECT c.target_id, c.kind, c.url, c.outcome, c.ok, c.http_status, c.error, c.checked_at "
+        "FROM checks c WHERE c.id IN (SELECT max(id) FROM checks WHERE kind IN "
+        f"({_in(kinds)}){where} GROUP BY target_id)",
+        [*kinds, *params],
+    )
+    return {r["target_id"]: r for r in rows}
+
+
+def latest_account_states(db: Database, target_ids: Sequence[int] | None) -> dict[int, dict]:
+    where, params = _scope(target_ids, "a.target_id")
+    rows = db.query(
+        "SELECT a.target_id, a.status, a.status_reason, a.evidence_url, a.last_seen_at, a.posts_count "
+        "FROM accounts a "
+        "WHERE a.id = (SELECT b.id FROM accounts b WHERE b.target_id = a.target_id AND b.status NOT IN "
+        f"({_in(DERIVED_STATUSES)}) ORDER BY b.last_seen_at DESC, b.id DESC LIMIT 1){where}",
+        [*DERIVED_STATUSES, *params],
+    )
+    return {r["target_id"]: r for r in rows}
+
+
+def post_aggregates(
+    db: Database,
+    *,
+    as_of: str,
+    window_start: str,
+    year_start: str,
+    max_text_length: int,
+    meeting_words: Iterable[str],
+    target_ids: Sequence[int] | None,
+) -> dict[int, dict]:
+    """Per target: newest non-pinned post, and counts over the content window and the past year."""
+    words = list(meeting_words)
+    meeting = " OR ".join("title LIKE ?" for _ in words) or "0"
+    where, params = _scope(target_ids, "target_id")
+    rows = db.query(
+        "SELECT target_id, max(published_at) AS newest_at, "
+        "sum(published_at >= ?) AS window_posts, "
+        "sum(published_at >= ? AND is_original IS NOT NULL) AS window_known_original, "
+        "sum(published_at >= ? AND is_original = 1) AS window_original, "
+        "sum(published_at >= ? AND is_repost = 1) AS window_reposts, "
+        "sum(published_at >= ? AND coalesce(text_length, 0) <= ? AND image_count = 1) AS window_posters, "
+        f"sum(published_at >= ? AND ({meeting})) AS window_meetings, "
+        "sum(published_at >= ?) AS year_posts, "
+        "sum(published_at >= ? AND is_original = 1) AS month_original "
+        "FROM posts WHERE coalesce(is_pinned, 0) = 0 AND published_at <= ? "
+        f"{where} GROUP BY target_id",
+        [
+            window_start,
+            window_start,
+            window_start,
+            window_start,
+            window_start,
+            max_text_length,
+            window_start,
+            *(f"%{w}%" for w in words),
+            year_start,
+            # "a month" for the ≥1 original a month profile: the last 30 days
+            _days_before_iso(as_of, 30),
+            as_of,
+            *params,
+        ],
+    )
+    return {r["target_id"]: r for r in rows}
+
+
+def _days_before_iso(as_of: str, days: int) -> str:
+    from datetime import timedelta
+
+    from crawler.clock import iso, parse_iso
+
+    return iso(parse_iso(as_of) - timedelta(days=days))
+
+
+def gap_aggregates(
+    db: Database, *, since: str, as_of: str, max_gap_days: float, target_ids: Sequence[int] | None
+) -> dict[int, tuple[float, float, int, float]]:
+    """Per target, over gaps between consecutive non-pinned posts in the window (window functions):
+    (longest gap, days beyond ``max_gap_days`` summed, gaps over, newest post as a Julian day).
+    The trailing gap up to as_of is the caller's (pipelines.rules.freshness.gap_stats_days agrees).
+    """
+    where, params = _scope(target_ids, "target_id")
+    rows = db.conn.execute(
+        "SELECT target_id, coalesce(max(gap), 0), coalesce(sum(max(gap - ?, 0)), 0), "
+        "coalesce(sum(gap > ? + 1e-9), 0), max(jd) FROM ("
+        " SELECT target_id, jd, jd - lag(jd) OVER (PARTITION BY target_id ORDER BY jd) AS gap FROM ("
+        "  SELECT target_id, julianday(published_at) AS jd FROM posts"
+        "  WHERE published_at >= ? AND published_at <= ? AND coalesce(is_pinned, 0) = 0"
+        f"{where})) GROUP BY target_id",
+        [max_gap_days, max_gap_days, since, as_of, *params],
+    )
+    return {r[0]: (r[1], r[2], int(r[3]), r[4]) for r in rows}
+
+
+def classify_new_posts(
+    db: Database,
+    *,
+    since: str,
+    classify: Callable[[dict[str, Any]], str | None],
+    target_ids: Sequence[int] | None,
+) -> int:
+    """Judge each post of the window once: SQL keeps only posts holding a closure verb for ``classify``.
+
+    Returns how many posts were judged (0 on a re-run with no new or edited posts).
+    """
+    where, params = _scope(target_ids, "p.target_id")
+    scope = where.replace("p.target_id", "f.target_id")
+    if not db.conn.in_transaction:
+        db.conn.execute("BEGIN IMMEDIATE")  # no crawl may queue a post between the read and the mark
+    hit = " OR ".join("instr(p.title, ?) OR instr(p.text, ?)" for _ in NOTICE_WORDS)
+    # The queue (post_features.notice_checked = 0, filled by triggers) says which posts are unjudged;
+    # SQL reads their text once and hands only verb-holding ones to Python.
+    rows = db.conn.execute(
+        "SELECT p.id, p.published_at, p.title, p.text FROM post_features f "
+        "JOIN posts p ON p.id = f.post_rowid "
+        f"WHERE f.notice_checked = 0 AND f.published_at >= ?{scope} AND ({hit})",
+        [since, *params, *(w for w in NOTICE_WORDS for _ in (0, 1))],
+    ).fetchall()
+    verdicts = [
+        (classify({"title": title, "text": text, "published_at": at}), pid) for pid, at, title, text in rows
+    ]
+    judged = db.conn.execute(
+        f"UPDATE post_features AS f SET notice_checked = 1, notice = NULL WHERE notice_checked = 0 "
+        f"AND published_at >= ?{scope}",
+        [since, *params],
+    ).rowcount
+    db.conn.executemany(
+        "UPDATE post_features SET notice = ? WHERE post_rowid = ?", [v for v in verdicts if v[0] is not None]
+    )
+    return judged
+
+
+def stored_notices(
+    db: Database, *, since: str, as_of: str, target_ids: Sequence[int] | None
+) -> list[dict[str, Any]]:
+    where, params = _scope(target_ids, "f.target_id")
+    return [
+        {**r, "notice": json.loads(r["notice"])}
+        for r in db.query(
+            "SELECT f.target_id, f.notice, p.post_id, p.url, p.title, p.published_at FROM post_features f "
+            "JOIN posts p ON p.id = f.post_rowid WHERE f.notice IS NOT NULL AND f.published_at >= ? "
+            f"AND f.published_at <= ?{where} ORDER BY f.published_at",
+            [since, as_of, *params],
+        )
+    ]
+
+
+def _signed(h: int) -> int:
+    return h - (1 << 64) if h >= 1 << 63 else h
+
+
+def update_simhashes(db: Database, *, since: str, compute: Callable[[str], int]) -> int:
+    """Hash posts of the window that have no SimHash yet; return how many were hashed."""
+    rows = db.conn.execute(
+        "SELECT p.id, coalesce(p.title, '') || coalesce(p.text, '') "
+        "FROM post_features f JOIN posts p ON p.id = f.post_rowid "
+        "WHERE f.simhash IS NULL AND f.published_at >= ?",
+        [since],
+    ).fetchall()
+    db.conn.executemany(
+        "UPDATE post_features SET simhash = ? WHERE post_rowid = ?",
+        ((_signed(compute(text)), pid) for pid, text in rows),
+    )
+    return len(rows)
+
+
+def simhashes(db: Database, *, since: str, as_of: str) -> list[tuple[int, int, int]]:
+    """(post rowid, target_id, unsigned simhash) for posts in the window."""
+    return [
+        (pid, tid, h + (1 << 64) if h < 0 else h)
+        for pid, tid, h in db.conn.execute(
+            "SELECT post_rowid, target_id, simhash FROM post_features WHERE published_at >= ? "
+            "AND published_at <= ? AND simhash IS NOT NULL",
+            [since, as_of],
+        )
+    ]
+
+
+def find_targets_by_name_or_url(db: Database, name: str, url: str | None) -> list[dict[str, Any]]:
+    params: list[Any] = [name, name]
+    cond = "name = ? OR org = ?"
+    if url:
+        host = url.split("://", 1)[-1].split("/", 1)[0]
+        cond += " OR url LIKE ? OR url LIKE ?"
+        params += [f"%://{host}", f"%://{host}/%"]
+    return list(
+        db.query(f"SELECT id, platform, name, url FROM targets WHERE active = 1 AND ({cond})", params)
+    )
+
+
+def newest_content_at(db: Database, target_id: int, as_of: str) -> str | None:
+    """The newest dated thing a target published: a post, a homepage item, a column item."""
+    row = db.execute(
+        "SELECT max(x) FROM ("
+        " SELECT max(published_at) AS x FROM posts WHERE target_id = ? AND published_at <= ?"
+        " UNION ALL SELECT homepage_newest_at FROM sites WHERE target_id = ?"
+        " UNION ALL SELECT max(published_at) FROM column_items WHERE target_id = ? AND published_at <= ?)",
+        [target_id, as_of, target_id, target_id, as_of],
+    ).fetchone()
+    return row[0] if row else None
+
+
+# --- portal aggregates ---------------------------------------------------------------------------
+
+
+def portal_probe_stats(db: Database, *, since: str, as_of: str, target_ids: Sequence[int] | None) -> dict:
+    where, params = _scope(target_ids, "target_id")
+    rows = db.query(
+        "SELECT target_id, count(*) AS probes, "
+        "sum(NOT (ok = 1 AND coalesce(within_limit, 1) = 1)) AS failed, max(checked_at) AS last_at "
+        f"FROM checks WHERE kind = 'probe' AND checked_at >= ? AND checked_at <= ?{where} GROUP BY target_id",
+        [since, as_of, *params],
+    )
+    stats = {r["target_id"]: r for r in rows}
+    for r in db.query(
+        "SELECT target_id, outcome, ok, within_limit FROM checks WHERE id IN (SELECT max(id) FROM checks "
+        f"WHERE kind = 'probe' AND checked_at <= ?{where} GROUP BY target_id)",
+        [as_of, *params],
+    ):
+        stats.setdefault(r["target_id"], {"probes": 0, "failed": 0})["latest_ok"] = int(
+            r["ok"] == 1 and (r["within_limit"] is None or r["within_limit"] == 1)
+        )
+    return stats
+
+
+def portal_sites(db: Database, target_ids: Sequence[int] | None) -> dict[int, dict]:
+    where, params = _scope(target_ids, "target_id")
+    return {r["target_id"]: r for r in db.query(f"SELECT * FROM sites WHERE 1{where}", params)}
+
+
+def portal_columns(db: Database, target_ids: Sequence[int] | None) -> dict[int, list[dict]]:
+    where, params = _scope(target_ids, "target_id")
+    out: dict[int, list[dict]] = {}
+    for r in db.query(
+        "SELECT id, target_id, url, name, kind, status, item_count, undated_count, newest_item_at, error "
+        f"FROM columns WHERE 1{where} ORDER BY id",
+        params,
+    ):
+        out.setdefault(r["target_id"], []).append(r)
+    return out
+
+
+def open_messages(
+    db: Database,
+    *,
+    kinds: Sequence[str],
+    since: str,
+    older_than: str,
+    max_days: float,
+    target_ids: Sequence[int] | None,
+) -> list[dict[str, Any]]:
+    """Messages asked in the window and unanswered for longer than allowed (open, or answered late)."""
+    where, params = _scope(target_ids, "target_id")
+    return list(
+        db.query(
+            "SELECT target_id, message_id, url, title, board_url, asked_at, answered_at, status FROM messages "  # noqa: E501
+            f"WHERE board_kind IN ({_in(kinds)}) AND asked_at >= ? AND asked_at < ? "
+            "AND (answered_at IS NULL OR answered_at = '' OR julianday(answered_at) - julianday(asked_at) > "
+            f"?){where}",
+            [*kinds, since, older_than, max_days, *params],
+        )
+    )
+
+
+def dead_links(db: Database, target_ids: Sequence[int] | None) -> dict[int, list[dict]]:
+    """Failed link checks of each target's latest link-checking run."""
+    where, params = _scope(target_ids, "c.target_id")
+    out: dict[int, list[dict]] = {}
+    for r in db.query(
+        "SELECT c.target_id, c.url, c.found_on, c.outcome, c.http_status, c.checked_at FROM checks c "
+        "JOIN (SELECT target_id, max(run_id) AS run_id FROM checks WHERE kind = 'link' GROUP BY target_id) l "
+        "ON l.target_id = c.target_id AND l.run_id IS c.run_id "
+        f"WHERE c.kind = 'link' AND c.ok = 0{where} ORDER BY c.id",
+        params,
+    ):
+        out.setdefault(r["target_id"], []).append(r)
+    return out
+
+
+# --- writers -------------------------------------------------------------------------------------
+
+
+def write_rules(db: Database, rules: Mapping[str, Mapping[str, Any]]) -> None:
+    for rule_id, r in rules.items():
+        db.execute(
+            "INSERT INTO rules (id, label, severity, indicator, points, cap, settings) VALUES (?,?,?,?,?,?,?) "  # noqa: E501
+            "ON CONFLICT (id) DO UPDATE SET label = excluded.label, severity = excluded.severity, "
+            "indicator = excluded.indicator, points = excluded.points, cap = excluded.cap, "
+            "settings = excluded.settings",
+            [
+                rule_id,
+                r["label"],
+                r["severity"],
+                r["indicator"],
+                r.get("points"),
+                r.get("cap"),
+                to_json({k: v for k, v in r.items() if k not in ("label", "severity", "indicator")}),
+            ],
+        )
+
+
+def record_closure_state(
+    db: Database, *, target_id: int, status: str, reason: str, evidence_url: str | None, at: str, run_id: int
+) -> None:
+    """The account's closing/closed state from a notice: one row per notice, extended by each run."""
+    row = db.execute(
+        f"SELECT id, status FROM accounts WHERE target_id = ? AND status IN ({_in(DERIVED_STATUSES)}) "
+        "AND evidence_url IS ? ORDER BY id DESC LIMIT 1",
+        [target_id, *DERIVED_STATUSES, evidence_url],
+    ).fetchone()
+    if row is None:
+        db.execute(
+            "INSERT INTO accounts (target_id, status, status_reason, evidence_url, first_seen_at, last_seen_at, "  # noqa: E501
+            "first_run_id, last_run_id) VALUES (?,?,?,?,?,?,?,?)",
+            [target_id, status, reason, evidence_url, at, at, run_id, run_id],
+        )
+    else:
+        db.execute(
+            "UPDATE accounts SET status = ?, status_reason = ?, last_seen_at = ?, last_run_id = ? WHERE id = ?",  # noqa: E501
+            [status, reason, at, run_id, row[0]],
+        )
+
+
+def _existing_findings(db: Database, target_ids: Iterable[int]) -> dict[tuple[int, str, str], tuple]:
+    ids = sorted(set(target_ids))
+    out: dict[tuple[int, str, str], tuple] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for row in db.conn.execute(
+            "SELECT target_id, rule, subject, id, evidence, resolved_at FROM findings "
+            f"WHERE target_id IN ({_in(chunk)})",
+            chunk,
+        ):
+            out[(row[0], row[1], row[2])] = row[3:]
+    return out
+
+
+# Evidence that moves with the clock alone (ages, the time of the latest check) is updated in place
+# but is not a "changed" event: otherwise every daily run would log one per open finding.
+VOLATILE_EVIDENCE = frozenset(
+    {"days_since", "days_open", "checked_at", "longest_gap_days", "days_out_of_compliance", "gaps_over"}
+)
+
+
+def _stable(evidence: str | None) -> Any:
+    data = json.loads(evidence) if evidence else None
+    if isinstance(data, dict):
+        return {k: v for k, v in data.items() if k not in VOLATILE_EVIDENCE}
+    return data
+
+
+def sync_findings(
+    db: Database,
+    *,
+    found: Iterable[Mapping[str, Any]],
+    scope: Mapping[int, set[str]],
+    as_of: str,
+    run_id: int,
+) -> dict[str, int]:
+    """Upsert current findings, reopen resolved ones, resolve what was in scope and is gone.
+
+    ``scope`` names, per target, the rules that were evaluated this run: a rule that could not be
+    evaluated (no data) neither opens nor resolves anything. Set-based: a few statements per run.
+    """
+    found = list(found)
+    counts = {"opened": 0, "reopened": 0, "changed": 0, "unchanged": 0, "resolved": 0}
+    existing = _existing_findings(db, [*scope, *(f["target_id"] for f in found)])
+    seen: set[tuple[int, str, str]] = set()
+    events: list[tuple] = []
+    touched: list[tuple] = []
+    untouched: list[tuple] = []
+    for f in found:
+        key = (f["target_id"], f["rule"], f["subject"])
+        if key in seen:
+            continue
+        seen.add(key)
+        evidence = to_json(f["evidence"])
+        values = (f["label"], f["severity"], f["indicator"], evidence, f.get("points"), f.get("profile"))
+        old = existing.get(key)
+        if old is None:
+            cur = db.conn.execute(
+                "INSERT INTO findings (target_id, rule, subject, label, severity, indicator, evidence, points, "  # noqa: E501
+                "profile, first_seen_at, last_seen_at, first_run_id, last_run_id) VALUES "
+                "(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [*key, *values, as_of, as_of, run_id, run_id],
+            )
+            events.append((cur.lastrowid, *key, "opened", as_of, run_id, evidence))
+            counts["opened"] += 1
+            continue
+        fid, old_evidence, resolved_at = old
+        if resolved_at is not None or _stable(old_evidence) != _stable(evidence):
+            kind = "reopened" if resolved_at is not None else "changed"
+            events.append((fid, *key, kind, as_of, run_id, evidence))
+            counts[kind] += 1
+            touched.append((*values, as_of, run_id, fid))
+        else:
+            counts["unchanged"] += 1
+            untouched.append((evidence, f.get("points"), as_of, run_id, fid))
+    db.conn.executemany(
+        "UPDATE findings SET label = ?, severity = ?, indicator = ?, evidence = ?, points = ?, profile = ?, "
+        "last_seen_at = ?, last_run_id = ?, resolved_at = NULL WHERE id = ?",
+        touched,
+    )
+    db.conn.executemany(
+        "UPDATE findings SET evidence = ?, points = ?, last_seen_at = ?, last_run_id = ? WHERE id = ?",
+        untouched,
+    )
+    resolved = [
+        (key, old[0])
+        for key, old in existing.items()
+        if old[2] is None and key not in seen and key[1] in scope.get(key[0], ())
+    ]
+    db.conn.executemany(
+        "UPDATE findings SET resolved_at = ?, last_run_id = ? WHERE id = ?",
+        [(as_of, run_id, fid) for _, fid in resolved],
+    )
+    events.extend((fid, *key, "resolved", as_of, run_id, None) for key, fid in resolved)
+    counts["resolved"] = len(resolved)
+    db.conn.executemany(
+        "INSERT INTO finding_events (finding_id, target_id, rule, subject, event, at, run_id, evidence) "
+        "VALUES (?,?,?,?,?,?,?,?)",
+        events,
+    )
+    return counts
+
+
+def finding_history(db: Database, finding_id: int) -> list[dict[str, Any]]:
+    return [
+        {**r, "evidence": json.loads(r["evidence"]) if r["evidence"] else None}
+        for r in db.query("SELECT * FROM finding_events WHERE finding_id = ? ORDER BY id", [finding_id])
+    ]

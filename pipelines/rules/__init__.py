@@ -1,0 +1,1 @@
+"""Detection rules as pure functions (no Scrapy, no SQL); thresholds live in indicators.yaml."""

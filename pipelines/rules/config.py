@@ -1,0 +1,75 @@
+"""The rules file: labels, severities, indicators and thresholds, resolved per target profile."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DEFAULT_RULES = Path(__file__).with_name("indicators.yaml")
+SEVERITIES = ("veto", "deduction", "info")
+
+
+class RulesError(ValueError):
+    """The rules file is not usable; the message says where."""
+
+
+@dataclass
+class RuleSet:
+    rules: dict[str, dict[str, Any]]
+    profiles: dict[str, dict[str, dict[str, Any]]]
+    default_profile: str = "national"
+    regions: dict[str, str] = field(default_factory=dict)
+    _cache: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict, repr=False)
+
+    def profile_for(self, target: dict[str, Any], override: str | None = None) -> str:
+        if override:
+            return override
+        if target.get("profile"):
+            return str(target["profile"])
+        code = str(target.get("region_code") or "")
+        for prefix in sorted(self.regions, key=len, reverse=True):
+            if code.startswith(prefix):
+                return self.regions[prefix]
+        return self.default_profile
+
+    def resolved(self, profile: str) -> dict[str, dict[str, Any]]:
+        """Every rule's settings with the profile's overrides applied."""
+        if profile not in self._cache:
+            if profile not in self.profiles:
+                raise RulesError(f"unknown profile {profile!r}; known: {', '.join(self.profiles)}")
+            merged = copy.deepcopy(self.rules)
+            for rule_id, overrides in (self.profiles[profile] or {}).items():
+                merged[rule_id].update(overrides)
+            self._cache[profile] = merged
+        return self._cache[profile]
+
+    def meta(self, rule_id: str) -> dict[str, Any]:
+        return self.rules[rule_id]
+
+
+def load_rules(path: str | Path | None = None) -> RuleSet:
+    path = Path(path) if path else DEFAULT_RULES
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    rules = data.get("rules") or {}
+    for rule_id, rule in rules.items():
+        for key in ("label", "severity", "indicator"):
+            if not rule.get(key):
+                raise RulesError(f"{path}: rule {rule_id} has no {key}")
+        if rule["severity"] not in SEVERITIES:
+            raise RulesError(f"{path}: rule {rule_id}: severity must be one of {SEVERITIES}")
+    profiles = data.get("profiles") or {}
+    for name, overrides in profiles.items():
+        for rule_id in overrides or {}:
+            if rule_id not in rules:
+                raise RulesError(f"{path}: profile {name} overrides unknown rule {rule_id}")
+    default = data.get("default_profile", "national")
+    profiles.setdefault(default, {})
+    regions = {str(k): v for k, v in (data.get("regions") or {}).items()}
+    for prefix, name in regions.items():
+        if name not in profiles:
+            raise RulesError(f"{path}: region {prefix} names unknown profile {name}")
+    return RuleSet(rules, profiles, default, regions)

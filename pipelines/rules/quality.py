@@ -1,0 +1,79 @@
+"""Content-quality signals: SimHash near-duplicates with banding (linear, never all pairs), post kinds."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sys
+from collections.abc import Iterable
+from functools import lru_cache
+
+BITS = 64
+BANDS = 4  # 4 bands of 16 bits: two hashes within Hamming 3 share at least one band exactly
+_LANE = 16  # each bit's votes are summed in its own 16-bit lane of one big integer
+_SPACE = re.compile(r"\s+")
+
+
+@lru_cache(maxsize=500_000)
+def _spread(gram: str) -> int:
+    """The gram's 64-bit hash with bit i moved to lane i, so summing grams sums every bit's votes at once."""
+    h = int.from_bytes(hashlib.blake2b(gram.encode(), digest_size=8).digest(), "big")
+    out = 0
+    for i in range(BITS):
+        if h >> i & 1:
+            out |= 1 << (i * _LANE)
+    return out
+
+
+def simhash(text: str) -> int:
+    """64-bit SimHash over character 3-grams (Chinese has no spaces) of the first 200 characters."""
+    text = _SPACE.sub("", text)[:200]
+    grams = {text[i : i + 3] for i in range(max(len(text) - 2, 1))}
+    counts = memoryview(sum(map(_spread, grams)).to_bytes(BITS * _LANE // 8, sys.byteorder)).cast("H")
+    half = len(grams) / 2
+    return sum(1 << i for i, c in enumerate(counts) if c > half)
+
+
+def bands(h: int) -> list[int]:
+    width = BITS // BANDS
+    return [(b << width) | (h >> (b * width) & ((1 << width) - 1)) for b in range(BANDS)]
+
+
+def hamming(a: int, b: int) -> int:
+    return (a ^ b).bit_count()
+
+
+def cluster_near_duplicates(hashes: Iterable[tuple[int, int]], max_hamming: int = 3) -> dict[int, int]:
+    """Union-find over (key, simhash): keys whose hashes share a band and lie within ``max_hamming``.
+
+    Each bucket compares its members with the bucket's first member only (linear in the posts); chains
+    through other buckets join the rest. Returns key -> cluster representative, for clustered keys only.
+    """
+    parent: dict[int, int] = {}
+
+    def find(x: int) -> int:
+        while parent.get(x, x) != x:
+            parent[x] = parent.get(parent[x], parent[x])
+            x = parent[x]
+        return x
+
+    buckets: dict[int, tuple[int, int]] = {}
+    clustered: set[int] = set()
+    for key, h in hashes:
+        for band in bands(h):
+            first = buckets.setdefault(band, (key, h))
+            if first[0] != key and hamming(first[1], h) <= max_hamming:
+                ra, rb = find(first[0]), find(key)
+                if ra != rb:
+                    parent[rb] = ra
+                clustered.update((first[0], key))
+    return {k: find(k) for k in clustered}
+
+
+def is_poster(text_length: int | None, image_count: int | None, max_text_length: int) -> bool:
+    """Almost no text and exactly one image: a poster posted as an article."""
+    return (text_length or 0) <= max_text_length and image_count == 1
+
+
+def is_meeting_title(title: str | None, words: Iterable[str]) -> bool:
+    return bool(title) and any(w in title for w in words)  # type: ignore[operator]

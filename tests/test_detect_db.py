@@ -1,0 +1,373 @@
+"""detect() over a temporary SQLite file filled by plain inserts: the SQL side of every rule."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from crawler.clock import CHINA_TZ, iso
+from db import open_db
+from pipelines.detect import detect
+
+AS_OF = datetime(2026, 6, 30, 12, 0, tzinfo=CHINA_TZ)
+NOW = iso(AS_OF)
+
+
+def ago(days: float) -> str:
+    return iso(AS_OF - timedelta(days=days))
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Database:
+    return open_db(tmp_path / "d.db")
+
+
+def target(db: Database, name: str, platform: str = "wechat", **kw: object) -> int:
+    row = {"platform": platform, "key": name, "name": name, "active": 1, "created_at": NOW, "updated_at": NOW}
+    return int(db["targets"].insert({**row, **kw}).last_pk)
+
+
+def post(db: Database, tid: int, n: int, age: float, **kw: object) -> None:
+    row = {
+        "target_id": tid,
+        "platform": "wechat",
+        "post_id": f"{tid}-{n}",
+        "title": f"标题{tid}-{n}",
+        "text": f"内容{n}",
+        "published_at": ago(age),
+        "is_original": 1,
+        "is_repost": 0,
+        "text_length": 100,
+        "image_count": 0,
+        "url": f"http://mp.test/{tid}/{n}",
+    }
+    db["posts"].insert({**row, **kw})
+
+
+def check(db: Database, tid: int, outcome: str, kind: str = "api", age: float = 0, **kw: object) -> None:
+    db["checks"].insert(
+        {
+            "target_id": tid,
+            "kind": kind,
+            "url": f"http://t/{tid}",
+            "outcome": outcome,
+            "ok": int(outcome == "ok"),
+            "checked_at": ago(age),
+            **kw,
+        }
+    )
+
+
+def findings(db: Database, open_only: bool = True) -> set[tuple[str, str]]:
+    sql = "SELECT t.name, f.rule FROM findings f JOIN targets t ON t.id = f.target_id"
+    if open_only:
+        sql += " WHERE f.resolved_at IS NULL"
+    return {(r["name"], r["rule"]) for r in db.query(sql)}
+
+
+def test_pinned_post_never_counts_as_newest(db: Database) -> None:
+    tid = target(db, "置顶号")
+    post(db, tid, 1, 0.5, is_pinned=1)
+    for i in range(2, 6):
+        post(db, tid, i, 20 + i)
+    check(db, tid, "ok")
+    detect(db, as_of=AS_OF)
+    assert findings(db) == {("置顶号", "account.no_update_14d")}
+
+
+def test_unavailable_is_never_stale(db: Database) -> None:
+    tid = target(db, "被拦截号")
+    for i in range(5):
+        post(db, tid, i, 200 + i)
+    check(db, tid, "ok", age=100)
+    check(db, tid, "blocked", age=0, error="anti-spider page")
+    blocked = target(db, "封禁号")
+    post(db, blocked, 1, 400)
+    db["accounts"].insert(
+        {
+            "target_id": blocked,
+            "status": "banned",
+            "status_reason": "该账号已被屏蔽",
+            "first_seen_at": NOW,
+            "last_seen_at": NOW,
+        }
+    )
+    never = target(db, "未抓取号")  # no check, no post: nothing is concluded
+    assert never
+    detect(db, as_of=AS_OF)
+    assert findings(db) == {("被拦截号", "account.unavailable"), ("封禁号", "account.unavailable")}
+
+
+def test_profiles_change_gap_findings(db: Database) -> None:
+    national = target(db, "九天一更")
+    weekly = target(db, "九天一更周更", profile="周更")
+    for tid in (national, weekly):
+        for i in range(10):
+            post(db, tid, i, 1 + i * 9)
+        check(db, tid, "ok")
+    detect(db, as_of=AS_OF)
+    assert findings(db) == {("九天一更周更", "account.update_gaps")}
+    row = next(db.query("SELECT points, evidence FROM findings WHERE rule = 'account.update_gaps'"))
+    ev = json.loads(row["evidence"])
+    assert ev["max_gap_days"] == 7
+    assert ev["longest_gap_days"] == 9
+    assert row["points"] == pytest.approx(ev["days_out_of_compliance"] * 0.5)
+    # --profile overrides every target's own profile
+    detect(db, as_of=AS_OF, profile="national")
+    assert findings(db) == set()
+
+
+def test_content_quality_and_cross_account_duplicates(db: Database) -> None:
+    a, b = target(db, "甲"), target(db, "乙")
+    text = "近日，临江市教育局围绕安全生产工作进行专题部署，要求各单位压实责任、狠抓落实，切实把各项措施落到实处。"  # noqa: E501
+    for i in range(6):
+        post(db, a, i, 1 + i, title="转发", text=text + f"第{i}期", is_original=0, is_repost=1)
+        post(db, b, i, 1 + i, title=f"县长调研{i}", text=f"调研纪要{i}号：{'县里' * i}各项工作进展顺利。")
+    check(db, a, "ok")
+    check(db, b, "ok")
+    detect(db, as_of=AS_OF)
+    got = findings(db)
+    assert ("甲", "account.repost_heavy") in got
+    assert ("甲", "account.low_original") in got
+    assert ("甲", "account.duplicate_posts") in got
+    assert ("乙", "account.meeting_heavy") in got
+    assert ("乙", "account.duplicate_posts") not in got
+    # Engagement is summarised, never scored: the view exists, target_scores ignores it.
+    assert next(db.query("SELECT count(*) AS n FROM account_engagement"))["n"] == 2
+
+
+def test_cross_account_duplicate_evidence(db: Database) -> None:
+    a, b = target(db, "甲"), target(db, "乙")
+    for i in range(4):
+        body = f"第{i}号通报：近日全市开展安全生产大检查，共排查隐患{i}处，已全部整改到位，请广大市民放心。"
+        post(db, a, i, 1 + i, title=f"通报{i}", text=body)
+        post(db, b, i, 1.5 + i, title=f"通报{i}", text=body)
+    check(db, a, "ok")
+    check(db, b, "ok")
+    detect(db, as_of=AS_OF)
+    ev = json.loads(
+        next(
+            db.query(
+                "SELECT evidence FROM findings WHERE rule = 'account.duplicate_posts' AND target_id = ?", [a]
+            )
+        )["evidence"]
+    )
+    assert ev["across_targets"] == [b]
+
+
+def test_closure_links_migration_target_and_checks_it(db: Database) -> None:
+    acc = target(db, "青山住建")
+    portal = target(db, "临江市人民政府门户网站", platform="portal", url="http://www.linjiang.gov.cn/")
+    post(
+        db,
+        acc,
+        1,
+        30,
+        title="关于“青山住建”政务新媒体账号关停注销的公告",
+        text="“青山住建”自2026年6月5日起停止发布信息，相关内容并入临江市人民政府门户网站（http://www.linjiang.gov.cn/）。",
+    )
+    for i in range(2, 6):
+        post(db, acc, i, 40 + i)
+    check(db, acc, "ok")
+    db["sites"].insert(
+        {
+            "target_id": portal,
+            "homepage_url": "http://www.linjiang.gov.cn/",
+            "homepage_items": 20,
+            "homepage_undated": 0,
+            "homepage_newest_at": ago(60),
+            "site_id_code": "9901000001",
+            "site_id_code_valid": 1,
+            "checked_at": NOW,
+        }
+    )
+    check(db, portal, "ok", kind="probe")
+    detect(db, as_of=AS_OF, target_ids=[acc])
+    assert findings(db) == {
+        ("青山住建", "account.closure_notice"),
+        ("青山住建", "account.idle_not_deregistered"),
+        ("青山住建", "account.migration_target_stale"),
+    }
+    ev = json.loads(
+        next(db.query("SELECT evidence FROM findings WHERE rule = 'account.closure_notice'"))["evidence"]
+    )
+    assert ev["linked_targets"][0]["target_id"] == portal
+    assert ev["linked_targets"][0]["alive"] is False
+    state = next(db.query("SELECT status, evidence_url FROM accounts WHERE target_id = ?", [acc]))
+    assert state == {"status": "closed", "evidence_url": f"http://mp.test/{acc}/1"}
+    # The portal updates again: the 并入 check passes and its finding resolves.
+    db["sites"].update(1, {"homepage_newest_at": ago(1)})
+    detect(db, as_of=AS_OF, target_ids=[acc])
+    assert ("青山住建", "account.migration_target_stale") not in findings(db)
+    assert db["accounts"].count == 1  # the closure state is extended, not duplicated
+
+
+def test_portal_rules_over_portal_tables(db: Database) -> None:
+    good = target(db, "好站", platform="portal", url="http://good.gov.cn/")
+    bad = target(db, "坏站", platform="portal", url="http://bad.gov.cn/")
+    down = target(db, "断站", platform="portal", url="http://down.gov.cn/")
+    for tid, fails in ((good, 0), (bad, 4), (down, 30)):
+        for i in range(100):
+            check(db, tid, "timeout" if i < fails else "ok", kind="probe", age=6.9 - i * 0.069)
+    # the newest probe of `down` failed
+    check(db, down, "refused", kind="probe", age=0)
+    for tid, newest in ((good, ago(1)), (bad, None), (down, ago(100))):
+        db["sites"].insert(
+            {
+                "target_id": tid,
+                "homepage_url": f"http://{'good' if tid == good else 'bad'}.gov.cn/",
+                "homepage_items": 10,
+                "homepage_undated": 0 if newest else 10,
+                "homepage_newest_at": newest,
+                "site_id_code": "9901000001",
+                "site_id_code_valid": 1 if tid != bad else 0,
+                "checked_at": NOW,
+            }
+        )
+    cols = [
+        (good, "动态要闻", ago(2), "ok"),
+        *((bad, "动态要闻", ago(30), "ok") for _ in range(5)),
+        (bad, "其他", None, "blank"),
+        (bad, "动态要闻", None, "unreachable"),
+        (down, "动态要闻", ago(90), "ok"),
+    ]
+    for i, (tid, kind, newest, status) in enumerate(cols):
+        db["columns"].insert(
+            {
+                "target_id": tid,
+                "url": f"http://x/{i}",
+                "name": f"c{i}",
+                "kind": kind,
+                "status": status,
+                "newest_item_at": newest,
+                "checked_at": NOW,
+            }
+        )
+    db["runs"].insert({"id": 99, "spider": "portal", "started_at": NOW})
+    check(
+        db,
+        bad,
+        "not_found",
+        kind="link",
+        url="http://bad.gov.cn/x.pdf",
+        found_on="http://bad.gov.cn/",
+        run_id=99,
+    )
+    check(
+        db,
+        bad,
+        "not_found",
+        kind="link",
+        url="http://bad.gov.cn/y",
+        found_on="http://bad.gov.cn/c/",
+        run_id=99,
+    )
+    for mid, kind, asked, answered in (
+        ("m1", "consultation", 120, None),
+        ("m2", "petition", 120, None),
+        ("m3", "consultation", 400, None),
+        ("m4", "consultation", 30, None),
+        ("m5", "consultation", 200, 100),
+        ("m6", "consultation", 200, 190),
+    ):
+        db["messages"].insert(
+            {
+                "target_id": bad,
+                "board_kind": kind,
+                "message_id": mid,
+                "asked_at": ago(asked),
+                "answered_at": ago(answered) if answered else None,
+            }
+        )
+    detect(db, as_of=AS_OF)
+    got = findings(db)
+    assert {r for n, r in got if n == "好站"} == set()
+    assert {r for n, r in got if n == "断站"} == {"portal.unreachable"}
+    assert {r for n, r in got if n == "坏站"} == {
+        "portal.unreachable_warn",
+        "portal.homepage_stale",
+        "portal.invalid_site_id_code",
+        "portal.column_stale",
+        "portal.columns_stale",
+        "portal.blank_column",
+        "portal.dead_link_homepage",
+        "portal.dead_links",
+        "portal.unanswered_message",
+    }
+    unanswered = db.query(
+        "SELECT subject FROM findings WHERE rule = 'portal.unanswered_message' ORDER BY subject"
+    )
+    assert [r["subject"] for r in unanswered] == ["m1", "m5"]  # open > 3 months; answered after 100 days
+    score = next(db.query("SELECT * FROM target_scores WHERE name = '坏站'"))
+    assert score["verdict"] == "不合格"
+    assert score["score"] is None
+    region = list(db.query("SELECT * FROM level_scores"))
+    assert region[0]["targets"] == 3
+
+
+def test_edited_post_is_judged_again(db: Database) -> None:
+    tid = target(db, "改稿号")
+    for i in range(3):
+        post(db, tid, i, 1 + i)
+    check(db, tid, "ok")
+    detect(db, as_of=AS_OF)
+    assert findings(db) == set()
+    db.execute(
+        "UPDATE posts SET title = ?, text = ? WHERE post_id = ?",
+        ["停更公告", "即日起，本订阅号停止更新。感谢大家的陪伴。", f"{tid}-0"],
+    )
+    detect(db, as_of=AS_OF)
+    assert findings(db) == {("改稿号", "account.closure_notice")}
+    ev = json.loads(next(db.query("SELECT evidence FROM findings"))["evidence"])
+    assert (ev["status"], ev["effective_date"]) == ("closed", ago(1)[:10])
+
+
+def test_sql_gap_aggregate_agrees_with_pure_function(db: Database) -> None:
+    import random
+
+    from db.detection import gap_aggregates
+    from pipelines.rules.freshness import combine_gaps, gap_stats
+
+    rng = random.Random(5)
+    tid = target(db, "随机号")
+    ages = sorted(rng.uniform(0, 120) for _ in range(25))
+    for i, a in enumerate(ages):
+        post(db, tid, i, a)
+    start = AS_OF - timedelta(days=90)
+    for max_gap in (3, 7, 14):
+        pure = gap_stats(
+            [AS_OF - timedelta(days=a) for a in ages], as_of=AS_OF, window_start=start, max_gap_days=max_gap
+        )
+        agg = gap_aggregates(db, since=iso(start), as_of=NOW, max_gap_days=max_gap, target_ids=[tid])
+        jd = AS_OF.timestamp() / 86400 + 2440587.5
+        assert combine_gaps(agg[tid], jd, max_gap) == pure
+
+
+def test_empty_feed_is_no_conclusion_but_zero_posts_is_a_zombie(db: Database) -> None:
+    empty = target(db, "空订阅源")
+    check(db, empty, "ok")
+    never = target(db, "零发文")
+    check(db, never, "ok")
+    db["accounts"].insert(
+        {"target_id": never, "status": "active", "posts_count": 0, "first_seen_at": NOW, "last_seen_at": NOW}
+    )
+    detect(db, as_of=AS_OF)
+    assert findings(db) == {("零发文", "account.zombie")}
+
+
+def test_ageing_evidence_is_not_a_change_event(db: Database) -> None:
+    tid = target(db, "停更号")
+    for i in range(5):
+        post(db, tid, i, 20 + i)
+    check(db, tid, "ok")
+    detect(db, as_of=AS_OF)
+    later = detect(db, as_of=AS_OF + timedelta(days=1))
+    assert later.lifecycle["unchanged"] == 1
+    row = next(db.query("SELECT evidence, last_seen_at FROM findings"))
+    assert json.loads(row["evidence"])["days_since"] == 21.0  # updated in place
+    assert row["last_seen_at"] == iso(AS_OF + timedelta(days=1))
+    assert [r["event"] for r in db.query("SELECT event FROM finding_events")] == ["opened"]

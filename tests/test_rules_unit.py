@@ -1,0 +1,207 @@
+"""Every rule at its boundaries with a frozen as_of: freshness, gaps, content quality, profiles, portal."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from crawler.clock import CHINA_TZ, iso
+from pipelines.rules.config import RulesError, load_rules
+from pipelines.rules.freshness import gap_stats, is_stale, is_zombie, months_before
+from pipelines.rules.portal import evaluate_portal, is_column_stale
+from pipelines.rules.quality import cluster_near_duplicates, hamming, is_meeting_title, is_poster, simhash
+
+AS_OF = datetime(2026, 6, 30, 12, 0, tzinfo=CHINA_TZ)
+RULES = load_rules()
+NATIONAL = RULES.resolved("national")
+
+
+@pytest.mark.parametrize(("days", "stale"), [(13, False), (14, False), (14.0001, True), (15, True)])
+def test_no_update_14d_boundaries(days: float, stale: bool) -> None:
+    assert is_stale(AS_OF - timedelta(days=days), AS_OF, 14) is stale
+
+
+def test_no_post_at_all_is_stale() -> None:
+    assert is_stale(None, AS_OF, 14)
+
+
+def test_zombie_exactly_three_months() -> None:
+    three = datetime(2026, 3, 30, 12, 0, tzinfo=CHINA_TZ)
+    assert months_before(AS_OF, 3) == three
+    assert not is_zombie(three, AS_OF)
+    assert is_zombie(three - timedelta(seconds=1), AS_OF)
+    assert not is_zombie(three + timedelta(days=1), AS_OF)
+    # month ends clamp: 31 May minus 3 months is 28 Feb
+    assert months_before(datetime(2026, 5, 31, tzinfo=CHINA_TZ), 3).day == 28
+
+
+def test_gap_stats() -> None:
+    posts = [AS_OF - timedelta(days=d) for d in (1, 5, 25, 30)]
+    stats = gap_stats(posts, as_of=AS_OF, window_start=AS_OF - timedelta(days=90), max_gap_days=7)
+    assert stats.longest_days == 20
+    assert stats.gaps_over == 1
+    assert stats.days_out_of_compliance == 13
+    assert (
+        gap_stats(posts, as_of=AS_OF, window_start=AS_OF - timedelta(days=90), max_gap_days=20).gaps_over == 0
+    )
+
+
+def test_profiles_and_region_mapping() -> None:
+    assert RULES.resolved("周更")["account.update_gaps"]["max_gap_days"] == 7
+    assert RULES.resolved("10天")["account.update_gaps"]["max_gap_days"] == 10
+    assert RULES.resolved("月均原创")["account.low_original"]["min_per_month"] == 1
+    assert RULES.resolved("关停待注销")["account.update_gaps"]["window_days"] == 30
+    assert NATIONAL["account.update_gaps"]["max_gap_days"] == 14
+    assert RULES.profile_for({"profile": "周更", "region_code": "990100"}) == "周更"
+    RULES.regions["9901"] = "10天"
+    try:
+        assert RULES.profile_for({"profile": None, "region_code": "990102"}) == "10天"
+        assert RULES.profile_for({"profile": None, "region_code": "990200"}) == "national"
+    finally:
+        RULES.regions.clear()
+    with pytest.raises(RulesError):
+        RULES.resolved("no-such-profile")
+
+
+def test_contract_rule_ids_and_severities() -> None:
+    sev = {k: v["severity"] for k, v in RULES.rules.items()}
+    assert sev["account.no_update_14d"] == sev["account.zombie"] == sev["account.no_interaction"] == "veto"
+    assert sev["account.idle_not_deregistered"] == sev["account.migration_target_stale"] == "deduction"
+    assert (
+        sev["portal.unreachable"] == sev["portal.unanswered_message"] == sev["portal.blank_columns"] == "veto"
+    )
+    assert sev["portal.unreachable_warn"] == sev["portal.column_stale"] == "info"
+    assert sev["portal.dead_link_homepage"] == sev["portal.invalid_site_id_code"] == "deduction"
+
+
+def test_simhash_near_duplicates_with_banding() -> None:
+    base = "近日，临江市教育局围绕安全生产工作进行专题部署，要求各单位压实责任、狠抓落实。会议指出，要坚持以人民为中心。"  # noqa: E501
+    other = "市民如有疑问，可拨打12345政务服务便民热线咨询。下一步，云川市将持续推进垃圾分类工作。"
+    a, b, c = simhash(base), simhash(base + "！"), simhash(other)
+    assert hamming(a, b) <= 3 < hamming(a, c)
+    clusters = cluster_near_duplicates([(1, a), (2, c), (3, b), (4, simhash(" " + other))])
+    assert clusters[1] == clusters[3]
+    assert clusters[2] == clusters[4]
+    assert clusters[1] != clusters[2]
+
+
+def test_poster_and_meeting_predicates() -> None:
+    assert is_poster(0, 1, 20)
+    assert not is_poster(0, 2, 20)
+    assert not is_poster(200, 1, 20)
+    words = NATIONAL["account.meeting_heavy"]["title_words"]
+    assert is_meeting_title("石桥镇人民政府第12周工作周报", words)
+    assert is_meeting_title("县长调研安全生产工作", words)
+    assert not is_meeting_title("图解：医保政策十问十答", words)
+
+
+def site(**kw: object) -> dict:
+    return {
+        "homepage_url": "http://x.gov.cn/",
+        "homepage_items": 10,
+        "homepage_undated": 0,
+        "homepage_newest_at": iso(AS_OF - timedelta(days=1)),
+        "site_id_code": "9901000001",
+        "site_id_code_valid": 1,
+        **kw,
+    }
+
+
+def column(i: int, kind: str, age_days: float | None, status: str = "ok") -> dict:
+    newest = iso(AS_OF - timedelta(days=age_days)) if age_days is not None else None
+    return {
+        "url": f"http://x.gov.cn/c{i}/",
+        "name": f"栏目{i}",
+        "kind": kind,
+        "status": status,
+        "newest_item_at": newest,
+        "item_count": 5,
+        "undated_count": 0,
+    }
+
+
+def rules_of(result: object) -> list[str]:
+    return sorted(f.rule for f in result.findings)  # type: ignore[attr-defined]
+
+
+def evaluate(**kw: object) -> object:
+    args = {
+        "probes": {"probes": 140, "failed": 0, "latest_ok": 1},
+        "site": site(),
+        "columns": [],
+        "dead_links": [],
+        "messages": [],
+    }
+    args.update(kw)
+    return evaluate_portal(NATIONAL, as_of=AS_OF, **args)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("failed", "rule"), [(4, []), (5, ["portal.unreachable_warn"]), (7, ["portal.unreachable"])]
+)
+def test_unreachable_thresholds(failed: int, rule: list[str]) -> None:
+    # 140 probes in 7 days: 5 failed = 3.6 % (warn), 7 failed = 5 % (veto), 4 = 2.9 % (nothing)
+    assert rules_of(evaluate(probes={"probes": 140, "failed": failed, "latest_ok": 1})) == rule
+
+
+def test_homepage_stale_boundaries_and_undated() -> None:
+    assert rules_of(evaluate(site=site(homepage_newest_at=iso(AS_OF - timedelta(days=14))))) == []
+    assert rules_of(evaluate(site=site(homepage_newest_at=iso(AS_OF - timedelta(days=15))))) == [
+        "portal.homepage_stale"
+    ]
+    undated = site(homepage_newest_at=None, homepage_undated=8)
+    assert rules_of(evaluate(site=undated)) == ["portal.homepage_stale"]
+
+
+def test_column_rules_and_counts() -> None:
+    assert is_column_stale(column(1, "动态要闻", 14), NATIONAL, AS_OF) is None
+    assert is_column_stale(column(1, "动态要闻", 15), NATIONAL, AS_OF) == "news"
+    assert is_column_stale(column(1, "政策文件", 150), NATIONAL, AS_OF) is None
+    assert is_column_stale(column(1, "政策文件", 200), NATIONAL, AS_OF) == "notice"
+    assert is_column_stale(column(1, "动态要闻", None), NATIONAL, AS_OF) == "news"  # undated: not updated
+    four = [column(i, "动态要闻", 30) for i in range(4)]
+    assert rules_of(evaluate(columns=four)) == ["portal.column_stale"] * 4
+    five = [*four, column(9, "通知公告", 400)]
+    assert rules_of(evaluate(columns=five)).count("portal.columns_stale") == 1
+    blank = [column(i, "其他", None, status="blank") for i in range(5)]
+    assert rules_of(evaluate(columns=blank)) == ["portal.blank_column"] * 5 + ["portal.blank_columns"]
+    long_stale = [column(i, "人事", 400) for i in range(10)]
+    assert rules_of(evaluate(columns=long_stale)) == ["portal.long_stale_columns"]
+    assert rules_of(evaluate(columns=[column(i, "人事", 400) for i in range(9)])) == []
+
+
+def test_no_conclusion_from_missing_data() -> None:
+    failed = [
+        column(i, "动态要闻", None, status=s) for i, s in enumerate(["unreachable", "parse_failed"] * 3)
+    ]
+    assert rules_of(evaluate(columns=failed)) == []
+    down = evaluate(
+        probes={"probes": 140, "failed": 140, "latest_ok": 0},
+        columns=[column(1, "动态要闻", 99)],
+        site=site(homepage_newest_at=None, homepage_undated=3),
+    )
+    assert rules_of(down) == ["portal.unreachable"]
+
+
+def test_links_site_id_and_messages() -> None:
+    links = [
+        {"url": "http://x.gov.cn/a.pdf", "found_on": "http://x.gov.cn/", "outcome": "not_found"},
+        {"url": "http://x.gov.cn/b", "found_on": "http://x.gov.cn/", "outcome": "timeout"},
+        *(
+            {"url": f"http://x.gov.cn/d{i}", "found_on": "http://x.gov.cn/c/", "outcome": "not_found"}
+            for i in range(3)
+        ),
+    ]
+    result = evaluate(
+        dead_links=links,
+        site=site(site_id_code="123", site_id_code_valid=0),
+        messages=[{"message_id": "m1", "asked_at": iso(AS_OF - timedelta(days=120))}],
+    )
+    assert rules_of(result) == ["portal.dead_link_homepage"] * 2 + [
+        "portal.dead_links",
+        "portal.invalid_site_id_code",
+        "portal.unanswered_message",
+    ]
+    dl = next(f for f in result.findings if f.rule == "portal.dead_links")  # type: ignore[attr-defined]
+    assert (dl.evidence["count"], dl.points) == (3, 0.3)
