@@ -69,6 +69,7 @@ SELECT
   f.target_id AS target_id,
   t.name AS target_name,
   t.platform AS platform,
+  t.region_code AS region_code,
   t.region_name AS region_name,
   t.level AS level,
   f.rule AS rule,
@@ -82,6 +83,8 @@ SELECT
   f.first_seen_at AS first_seen_at,
   f.last_seen_at AS last_seen_at,
   f.resolved_at AS resolved_at,
+  f.points AS points,
+  f.profile AS profile,
   substr(f.first_seen_at, 1, 7) AS first_seen_month
 FROM findings f
 JOIN targets t ON t.id = f.target_id
@@ -158,5 +161,7 @@ def m040_desk_indexes(db: Database) -> None:
 
 @migrations()
 def m040_desk_views(db: Database) -> None:
+    # m030 made a narrower open_findings; this one adds rule labels and the facet columns.
+    db.execute("DROP VIEW IF EXISTS open_findings")
     for sql in (ACCOUNT_STATUS_VIEW, FINDINGS_VIEW, OPEN_FINDINGS_VIEW, DEAD_LINKS_VIEW):
         db.execute(sql)
