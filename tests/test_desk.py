@@ -1,8 +1,10 @@
 """The Datasette desk: canned queries, views, dashboard, Atom feed, password protection, escaping.
 
-One real crawl of the demo world (scrapy import-targets + scrapy crawl feed, subprocesses) feeds real
-Datasette for the whole module; findings and portal rows come from the stand-ins in tests/desk_data.py
-until detection and the portal spider land. Browser tests drive headless Chromium through Playwright.
+One real crawl of the whole demo world (tests/desk_data.py: import-targets, then `scrapy crawl` feed,
+portal, wechat and weibo as subprocesses with detection on close, and a second feed crawl after the world
+changed) feeds real Datasette for the whole module. Expected answers come from the demo world's planted()
+functions and its accounts; score answers are checked against detection's views and the official rule.
+Browser tests drive headless Chromium through Playwright.
 """
 
 from __future__ import annotations
@@ -11,40 +13,45 @@ import base64
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from datasette_auth_passwords.utils import hash_password
 
+from crawler.clock import parse_iso
 from crawler.demo.run import wait_for_port
 from db.serve import datasette_command
-from tests.conftest import start_world
-from tests.desk_data import (
-    PORTAL_NAME,
-    XSS_TITLE,
-    add_portal_target,
-    add_standin_findings,
-    add_standin_portal,
-    plant_xss_post,
-)
-from tests.helpers import AS_OF, ROOT, free_port, run_scrapy
+from tests.desk_data import XSS_TITLE, DeskCrawl, crawl_demo_world
+from tests.helpers import AS_OF, ROOT, free_port
 
 ARTIFACTS = ROOT / "test-artifacts"
+ACCOUNT_PLATFORMS = ("feed", "wechat", "weibo")
+CLOSURE_KINDS = ("closed", "closing", "zombie")
 
 
 @dataclass
 class Desk:
     base: str
-    db_path: Path
-    standin: dict[str, Any]
-    portal: dict[str, Any]
+    crawl: DeskCrawl
+
+    def sql(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Read the crawled database directly (the oracle side of a comparison)."""
+        con = sqlite3.connect(f"file:{self.crawl.db_path}?mode=ro", uri=True)
+        con.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in con.execute(sql, params)]
+        finally:
+            con.close()
 
 
 def start_datasette(db_path: Path, **env: str) -> tuple[subprocess.Popen[bytes], str]:
@@ -60,33 +67,16 @@ def start_datasette(db_path: Path, **env: str) -> tuple[subprocess.Popen[bytes],
     return proc, f"http://127.0.0.1:{port}"
 
 
-DeskDb = tuple[Path, dict[str, Any], dict[str, Any]]
+@pytest.fixture(scope="module")
+def desk_crawl(tmp_path_factory: pytest.TempPathFactory) -> DeskCrawl:
+    return crawl_demo_world(tmp_path_factory.mktemp("desk"))
 
 
 @pytest.fixture(scope="module")
-def desk_db(tmp_path_factory: pytest.TempPathFactory) -> DeskDb:
-    tmp = tmp_path_factory.mktemp("desk")
-    dw, server = start_world(tmp)
+def desk(desk_crawl: DeskCrawl) -> Iterator[Desk]:
+    proc, base = start_datasette(desk_crawl.db_path)
     try:
-        plant_xss_post(dw.world)
-        add_portal_target(dw.targets_file, dw.base)
-        db_path = tmp / "monitor.db"
-        run_scrapy("import-targets", str(dw.targets_file), db_path=db_path)
-        run_scrapy("crawl", "feed", db_path=db_path)
-    finally:
-        server.shutdown()  # type: ignore[attr-defined]
-        server.server_close()  # type: ignore[attr-defined]
-    portal = add_standin_portal(db_path, dw.base)
-    standin = add_standin_findings(db_path)
-    return db_path, standin, portal
-
-
-@pytest.fixture(scope="module")
-def desk(desk_db: DeskDb) -> Iterator[Desk]:
-    db_path, standin, portal = desk_db
-    proc, base = start_datasette(db_path)
-    try:
-        yield Desk(base, db_path, standin, portal)
+        yield Desk(base, desk_crawl)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -102,13 +92,61 @@ def get(
 
 
 def query(desk: Desk, name: str, **params: str) -> list[dict[str, Any]]:
-    rows = json.loads(get(desk.base, f"/monitor/{name}.json", {**params, "_shape": "array"}))
+    rows = json.loads(get(desk.base, f"/monitor/{name}.json", {**params, "_shape": "array", "_size": "max"}))
     assert isinstance(rows, list), rows
     return rows
 
 
-def names(rows: list[dict[str, Any]], key: str = "name") -> list[str]:
-    return [r[key] for r in rows]
+def keys(rows: list[dict[str, Any]], name: str = "name") -> set[tuple[str, str]]:
+    return {(r["platform"], r[name]) for r in rows}
+
+
+# --- what the demo world planted --------------------------------------------------------------------
+
+
+def cutoff(days: int) -> str:
+    return (parse_iso(AS_OF) - timedelta(days=days)).isoformat()
+
+
+def newest_by_account(crawl: DeskCrawl) -> dict[tuple[str, str], str | None]:
+    """(platform, name) -> newest non-pinned post the world serves, for every account the crawler can read.
+
+    Feed accounts come from the world's accounts (minus the planted unreadable ones); WeChat and Weibo
+    from their planted() records (accounts with posts: blocked, deleted, login walls have none).
+    """
+    out: dict[tuple[str, str], str | None] = {}
+    unreadable = {
+        p["target"]
+        for p in crawl.planted["feed"]
+        if "account.unavailable" in p["details"]["rules"] or p["kind"] == "malformed"
+    }
+    for acc in crawl.world.feed_accounts:
+        if acc.name not in unreadable:
+            out[("feed", acc.name)] = acc.newest.isoformat() if acc.newest else None
+    for platform in ("wechat", "weibo"):
+        for p in crawl.planted[platform]:
+            if p["details"]["posts"]:
+                out[(platform, p["target"])] = p["details"]["newest"]
+    return out
+
+
+def planted_stale(crawl: DeskCrawl, days: int = 14) -> set[tuple[str, str]]:
+    return {k for k, newest in newest_by_account(crawl).items() if newest is None or newest < cutoff(days)}
+
+
+def planted_closures(crawl: DeskCrawl) -> dict[tuple[str, str], dict[str, Any]]:
+    """(platform, account) -> the feed archetype's notice details (WeChat/Weibo reuse the same notices)."""
+    by_kind = {p["kind"]: p for p in crawl.planted["feed"] if p["kind"] in CLOSURE_KINDS}
+    out = {}
+    for platform in ACCOUNT_PLATFORMS:
+        for p in crawl.planted[platform]:
+            if p["kind"] in CLOSURE_KINDS:
+                out[(platform, p["target"])] = {"kind": p["kind"], **by_kind[p["kind"]]["details"]}
+    return out
+
+
+def portal_planted(crawl: DeskCrawl, kind: str) -> list[dict[str, Any]]:
+    return [p for p in crawl.planted["portal"] if p["kind"] == kind]
 
 
 # --- canned queries against what the demo world plants ------------------------------------------
@@ -116,137 +154,232 @@ def names(rows: list[dict[str, Any]], key: str = "name") -> list[str]:
 
 def test_stale_accounts_are_exactly_the_planted_ones(desk: Desk) -> None:
     rows = query(desk, "stale_accounts")
-    # oldest first; deleted / login wall / dead link / malformed / unreachable are unavailable, not stale
-    assert names(rows) == ["河口科协", "青山住建", "青山教育"]
-    by = {r["name"]: r for r in rows}
-    assert by["青山教育"]["days_since_post"] == pytest.approx(20, abs=0.01)
-    assert by["青山住建"]["days_since_post"] == pytest.approx(30, abs=0.01)
+    expected = planted_stale(desk.crawl)
+    assert keys(rows) == expected
+    assert len(rows) == len(expected)  # one row per account, names repeat across platforms
+    # the planted stale account on the feed posted again before the second crawl: no longer stale
+    assert ("feed", "青山教育") not in keys(rows)
+    assert {("wechat", "青山教育"), ("weibo", "青山教育"), ("wechat", "临江教育")} <= keys(rows)
+    newest = newest_by_account(desk.crawl)
+    for r in rows:
+        assert r["newest_post_at"] == newest[(r["platform"], r["name"])]
+    assert [r["newest_post_at"] for r in rows] == sorted(r["newest_post_at"] for r in rows)  # oldest first
     assert {r["as_of"] for r in rows} == {AS_OF}
     assert {r["threshold_days"] for r in rows} == {14}
 
 
 def test_stale_accounts_parameters(desk: Desk) -> None:
-    assert names(query(desk, "stale_accounts", days="25")) == ["河口科协", "青山住建"]
-    assert names(query(desk, "stale_accounts", region="临江市")) == ["青山住建", "青山教育"]
-    assert names(query(desk, "stale_accounts", region="990121")) == ["河口科协"]
-    assert names(query(desk, "stale_accounts", level="县级")) == ["河口科协", "青山住建", "青山教育"]
-    assert query(desk, "stale_accounts", level="市级") == []
-    assert query(desk, "stale_accounts", platform="wechat") == []
-    # a later check time makes every account stale that has not posted since
+    assert keys(query(desk, "stale_accounts", days="25")) == planted_stale(desk.crawl, 25)
+    assert keys(query(desk, "stale_accounts", platform="weibo")) == {
+        k for k in planted_stale(desk.crawl) if k[0] == "weibo"
+    }
+    regions = {(r["platform"], r["name"]): r for r in desk.sql("SELECT * FROM targets")}
+    qingshan = {k for k in planted_stale(desk.crawl) if regions[k]["region_name"].startswith("临江市")}
+    assert keys(query(desk, "stale_accounts", region="临江市")) == qingshan
+    assert keys(query(desk, "stale_accounts", region="990121")) == {
+        k for k in planted_stale(desk.crawl) if regions[k]["region_code"].startswith("990121")
+    }
+    assert keys(query(desk, "stale_accounts", level="省级")) == set()
+    # a later check time: every readable account that has not posted since is stale; unreadable ones never
     later = query(desk, "stale_accounts", as_of="2026-08-30T12:00:00+08:00")
-    assert len(later) == 10  # the 10 reachable feed accounts; the 5 unavailable ones never
+    assert keys(later) == set(newest_by_account(desk.crawl))
 
 
 def test_zombie_accounts(desk: Desk) -> None:
     rows = query(desk, "zombie_accounts")
-    assert names(rows) == ["河口科协"]
-    row = rows[0]
-    assert row["days_since_regular_post"] > 365  # only the stop notice in the last year
-    assert row["detection_flagged"] == 1
-    assert row["newest_post_at"] > row["newest_regular_post_at"]  # the notice itself is newer
+    expected = {
+        (plat, p["target"])
+        for plat in ACCOUNT_PLATFORMS
+        for p in desk.crawl.planted[plat]
+        if p["kind"] == "zombie"
+    }
+    assert keys(rows) == expected
+    for row in rows:
+        assert row["days_since_regular_post"] > 365  # only the stop notice in the last year
+        assert row["detection_flagged"] == 1
+        assert row["newest_post_at"] > row["newest_regular_post_at"]  # the notice itself is newer
 
 
 def test_closure_notices_newest_first_with_successor(desk: Desk) -> None:
     rows = query(desk, "closure_notices")
-    assert names(rows) == ["云川卫健", "青山住建", "河口科协"]
-    by = {r["name"]: r for r in rows}
-    closed = by["青山住建"]
-    assert closed["migration_target"] == PORTAL_NAME
+    planted = planted_closures(desk.crawl)
+    assert keys(rows) == set(planted)
+    assert len(rows) == len(planted)
+    assert [r["notice_published_at"] for r in rows] == sorted(
+        (r["notice_published_at"] for r in rows), reverse=True
+    )
+    as_of = parse_iso(AS_OF)
+    targets = {(t["platform"], t["name"]): t for t in desk.sql("SELECT * FROM targets")}
+    for r in rows:
+        p = planted[(r["platform"], r["name"])]
+        assert r["migration_target"] == p["migration_target"], r
+        if "effective_days_before_as_of" in p:
+            assert (
+                r["effective_date"]
+                == (as_of - timedelta(days=p["effective_days_before_as_of"])).date().isoformat()
+            )
+            assert (r["in_effect"], r["status"]) == (1, "closed")
+        elif "effective_days_after_as_of" in p:
+            assert (
+                r["effective_date"]
+                == (as_of + timedelta(days=p["effective_days_after_as_of"])).date().isoformat()
+            )
+            assert (r["in_effect"], r["status"]) == (0, "closing")
+        else:  # the zombie's stop notice takes effect at once
+            assert r["effective_date"] == r["notice_published_at"][:10]
+            assert r["in_effect"] == 1
+        assert r["notice_title"]
+        assert r["notice_url"]
+        # one successor per notice: same platform first, else the kind named (portal), else the lowest id
+        same = targets.get((r["platform"], p["migration_target"]))
+        portal = targets.get(("portal", p["migration_target"]))
+        others = sorted(t["id"] for (plat, name), t in targets.items() if name == p["migration_target"])
+        want = same or portal or (targets_by_id(targets, others[0]) if others else None)
+        assert r["successor_target_id"] == (want["id"] if want else None), r
+    closed = next(
+        r for r in rows if r["platform"] == "feed" and planted[("feed", r["name"])]["kind"] == "closed"
+    )
     assert closed["migration_url"] == "http://www.linjiang.gov.cn/"
-    assert closed["in_effect"] == 1
     assert closed["successor_platform"] == "portal"
     assert closed["successor_newest_at"] is not None
-    assert "关停" in closed["notice_title"] or "注销" in closed["notice_title"]
-    closing = by["云川卫健"]
-    assert closing["in_effect"] == 0  # announced for 20 days after the check
-    assert closing["migration_target"] == "云川发布"
-    assert closing["successor_platform"] == "feed"
-    assert closing["successor_newest_at"] > "2026-06-27"  # the successor is alive
-    assert by["河口科协"]["successor_target_id"] is None  # 河口发布 is not monitored
-    assert names(query(desk, "closure_notices", region="临江市")) == ["青山住建"]
+    closing = {r["platform"]: r for r in rows if planted[(r["platform"], r["name"])]["kind"] == "closing"}
+    assert closing["feed"]["successor_platform"] == "feed"  # 云川发布 on the feed, not its WeChat namesake
+    assert closing["feed"]["successor_newest_at"] > cutoff(3)  # the successor is alive
+    assert {r["platform"] for r in query(desk, "closure_notices", platform="weibo")} == {"weibo"}
+    assert {r["region_name"] for r in query(desk, "closure_notices", region="临江市")} == {"临江市青山区"}
+
+
+def targets_by_id(targets: dict[tuple[str, str], dict[str, Any]], target_id: int) -> dict[str, Any]:
+    return next(t for t in targets.values() if t["id"] == target_id)
 
 
 def test_portal_columns(desk: Desk) -> None:
     overdue = query(desk, "overdue_columns")
-    assert sorted(r["column_name"] for r in overdue) == ["乡镇动态", "政策文件", "部门动态"]
-    assert {r["site"] for r in overdue} == {PORTAL_NAME}
-    assert {r["overdue_on_site"] for r in overdue} == {3}
-    assert names(query(desk, "overdue_columns", kind="政策文件"), "column_name") == ["政策文件"]
-    # a stricter local profile: news columns within 1 day
-    strict = query(desk, "overdue_columns", news_days="1")
-    assert "要闻动态" in names(strict, "column_name")
+    assert {r["url"] for r in overdue} == {p["url"] for p in portal_planted(desk.crawl, "stale_column")}
+    site = {p["target"] for p in portal_planted(desk.crawl, "stale_column")}
+    assert {r["site"] for r in overdue} == site
+    assert {r["overdue_on_site"] for r in overdue} == {len(overdue)}
+    policy = query(desk, "overdue_columns", kind="政策文件")
+    assert [r["kind"] for r in policy] == ["政策文件"]
+    # a stricter local standard for news columns (1 day) finds more
+    assert len(query(desk, "overdue_columns", news_days="1")) > len(overdue)
     blank = query(desk, "blank_columns")
-    assert sorted(r["column_name"] for r in blank) == ["专题专栏", "规划计划"]
-    assert {r["blank_on_site"] for r in blank} == {2}
+    assert {r["url"] for r in blank} == {p["url"] for p in portal_planted(desk.crawl, "blank_column")}
 
 
 def test_dead_links_by_site(desk: Desk) -> None:
     rows = query(desk, "dead_links_by_site")
-    home = desk.portal["home"]
-    assert [(r["url"], r["on_homepage"], r["outcome"]) for r in rows] == [
-        (f"{home}broken.html", 1, "not_found"),
-        (f"{home}slow.pdf", 0, "timeout"),
-    ]
-    assert {r["dead_on_site"] for r in rows} == {2}
-    # the feed crawl's own dead feed (河口文旅) is a feed check, not a portal link
-    assert query(desk, "dead_links_by_site", site="河口") == []
+    planted = portal_planted(desk.crawl, "dead_link")
+    # an unreachable column is also a dead link on the homepage that links to it
+    unreachable_columns = portal_planted(desk.crawl, "unreachable_column")
+    expected = {(p["target"], p["url"]) for p in planted + unreachable_columns}
+    assert {(r["site"], r["url"]) for r in rows} == expected
+    on_home = {p["url"] for p in planted if p["where"] == "homepage"}
+    for r in rows:
+        if r["url"] in {p["url"] for p in planted}:
+            assert r["on_homepage"] == (r["url"] in on_home), r
+    per_site = {r["site"]: r["dead_on_site"] for r in rows}
+    assert per_site == {s: sum(1 for site, _ in expected if site == s) for s in per_site}
+    assert query(desk, "dead_links_by_site", site="临江") == []  # the healthy portal has none
 
 
 def test_unanswered_messages(desk: Desk) -> None:
     rows = query(desk, "unanswered_messages")
-    assert names(rows, "message_id") == ["m-old-open"]
-    assert rows[0]["days_open"] == pytest.approx(100, abs=0.01)
-    lenient = query(desk, "unanswered_messages", days="20")
-    assert names(lenient, "message_id") == ["m-old-open", "m-recent-open"]
+    planted = portal_planted(desk.crawl, "unanswered_message")
+    consult = [p for p in planted if p["board_kind"] == "consultation"]
+    assert consult
+    assert any(p["board_kind"] == "petition" for p in planted)
+    assert {r["message_id"] for r in rows} == {p["message_id"] for p in consult}  # never the petition
+    for r in rows:
+        p = next(p for p in consult if p["message_id"] == r["message_id"])
+        assert r["days_open"] == pytest.approx(p["age_days"], abs=0.01)
+    assert query(desk, "unanswered_messages", days=str(max(p["age_days"] for p in consult) + 1)) == []
+
+
+def official_scores(desk: Desk) -> dict[int, tuple[str, float | None]]:
+    """The issue's rule over open findings: any veto ⇒ 不合格; else 100 − capped deductions (< 60 fails)."""
+    caps = {r["id"]: r["cap"] for r in desk.sql("SELECT id, cap FROM rules")}
+    findings = desk.sql("SELECT target_id, rule, severity, points FROM findings WHERE resolved_at IS NULL")
+    out = {}
+    for t in desk.sql("SELECT id FROM targets WHERE active = 1"):
+        mine = [f for f in findings if f["target_id"] == t["id"]]
+        if any(f["severity"] == "veto" for f in mine):
+            out[t["id"]] = ("不合格", None)
+            continue
+        per_rule: dict[str, float] = {}
+        for f in mine:
+            if f["severity"] == "deduction":
+                per_rule[f["rule"]] = per_rule.get(f["rule"], 0) + (f["points"] or 0)
+        score = round(100 - sum(min(v, caps.get(r) or 1e9) for r, v in per_rule.items()), 2)
+        out[t["id"]] = ("不合格" if score < 60 else "合格", score)
+    return out
 
 
 def test_scorecard_official_logic(desk: Desk) -> None:
     rows = query(desk, "scorecard")
-    by = {r["name"]: r for r in rows}
-    assert len(rows) == 16  # 15 feed accounts + the portal
-    for name in ("青山教育", "河口科协", "青山住建"):
-        assert by[name]["verdict"] == "不合格"
-        assert by[name]["score"] is None
-    assert by["河口科协"]["vetoes"] == 2
-    assert by["临江发布"]["verdict"] == "合格"
-    assert by["临江发布"]["score"] == 95  # update_gaps −5
-    assert by["临江文旅"]["score"] == 100  # info findings never cost points
-    assert by["云川卫健"]["score"] == 100  # its deduction was resolved
-    assert by["云川生态环境"]["verdict"] == "无法检查"  # deleted: not checkable, not "合格"
-    portal = by[PORTAL_NAME]
-    assert portal["verdict"] == "不合格"  # unanswered message is a veto
-    assert portal["deducted"] == 4.0  # homepage dead link −1, 30 other dead links × 0.1 = −3
+    assert {r["target_id"]: (r["verdict"], r["score"]) for r in rows} == official_scores(desk)
+    scores = {r["target_id"]: r for r in desk.sql("SELECT * FROM target_scores")}
+    for r in rows:  # the desk shows detection's numbers, it does not recompute them
+        assert (r["vetoes"], r["deducted"]) == (
+            scores[r["target_id"]]["vetoes"],
+            scores[r["target_id"]]["deductions"],
+        )
     assert rows[0]["verdict"] == "不合格"  # failures first
-    assert names(query(desk, "scorecard", scope="portal")) == [PORTAL_NAME]
+    by = {(r["platform"], r["name"]): r for r in rows}
+    for key in planted_stale(desk.crawl):
+        if key[1] != "青山住建":  # closed accounts are priced by idle_not_deregistered, not the stale veto
+            assert by[key]["verdict"] == "不合格", key
+    portal = by[("portal", portal_planted(desk.crawl, "homepage_stale")[0]["target"])]
+    assert portal["verdict"] == "不合格"
+    assert "首页不更新" in portal["veto_findings"]
+    assert by[("feed", "青山住建")]["deduction_detail"] == "闲置账号未及时注销 −5.0"
+    # accounts the crawler could not see are flagged, never silently "合格"
+    unavailable = {(r["platform"], r["name"]) for r in rows if r["caveat"]}
+    assert ("feed", "云川生态环境") in unavailable
+    assert ("wechat", "云川教育") in unavailable
+    assert not unavailable & set(newest_by_account(desk.crawl))
+    assert {r["platform"] for r in query(desk, "scorecard", scope="portal")} == {"portal"}
 
 
 def test_league_table(desk: Desk) -> None:
     rows = query(desk, "league_table")
-    by = {(r["region_name"], r["level"]): r for r in rows}
-    qingshan = by[("临江市青山区", "县级")]
-    assert qingshan["targets"] == 3  # 青山教育, 青山住建, 青山科协
-    assert qingshan["failed"] == 2
-    assert qingshan["failed_pct"] == pytest.approx(66.7)
-    assert rows[0]["failed_pct"] >= rows[-1]["failed_pct"]
-    assert sum(r["targets"] for r in rows) == 16
+    regions = desk.sql("SELECT * FROM region_scores")
+    levels = desk.sql("SELECT * FROM level_scores")
+    assert len(rows) == len(regions) + len(levels)
+    total = len(desk.sql("SELECT id FROM targets WHERE active = 1"))
+    assert sum(r["targets"] for r in rows if r["by"].startswith("地区")) == total
+    assert sum(r["targets"] for r in rows if r["by"].startswith("层级")) == total
+    assert [r["pass_rate"] for r in rows] == sorted(r["pass_rate"] for r in rows)  # worst first
+    scores = official_scores(desk)
+    targets = desk.sql("SELECT id, level, platform FROM targets WHERE active = 1")
+    for r in (r for r in rows if r["by"].startswith("层级")):
+        mine = [t for t in targets if t["level"] == r["grouping"] and t["platform"] == r["platform"]]
+        assert r["failing"] == sum(scores[t["id"]][0] == "不合格" for t in mine), r
+    assert {r["by"] for r in query(desk, "league_table", by="level")} == {"层级 level"}
 
 
 def test_changes_since_last_run(desk: Desk) -> None:
     rows = query(desk, "changes_since_last_run")
-    assert {r["run_id"] for r in rows} == {desk.standin["run2"]}
-    new = {(r["target_name"], r["rule"]) for r in rows if r["change"].startswith("new")}
-    resolved = {(r["target_name"], r["rule"]) for r in rows if r["change"].startswith("resolved")}
-    assert new == {("青山住建", "account.closure_notice"), (PORTAL_NAME, "portal.dead_link_homepage")}
-    assert resolved == {("云川卫健", "account.update_gaps")}
-    earlier = query(desk, "changes_since_last_run", run_id=str(desk.standin["run1"]))
-    assert len([r for r in earlier if r["change"].startswith("new")]) == 13
+    last_run = max(r["id"] for r in desk.sql("SELECT id FROM runs"))
+    assert {r["run_id"] for r in rows} == {last_run}
+    new = {(r["platform"], r["target_name"], r["rule"]) for r in rows if r["change"].startswith("new")}
+    resolved = {
+        (r["platform"], r["target_name"], r["rule"]) for r in rows if r["change"].startswith("resolved")
+    }
+    assert ("feed", desk.crawl.new_target, "account.unavailable") in new  # registered in round 2, feed gone
+    assert resolved == {("feed", "青山教育", "account.no_update_14d")}  # it posted again
+    first_seen = desk.sql("SELECT count(*) AS n FROM findings WHERE first_run_id = ?", (last_run,))[0]["n"]
+    assert len(new) == first_seen
+    assert query(desk, "changes_since_last_run", severity="veto") == [
+        r for r in rows if r["severity"] == "veto"
+    ]
 
 
 def test_search_posts_highlights(desk: Desk) -> None:
     rows = query(desk, "search_posts", q="停止发布信息")
-    assert len(rows) == 1
-    assert rows[0]["account"] == "青山住建"
-    assert "\ue000停止发布信息\ue001" in rows[0]["snippet"]
+    assert rows
+    assert {r["account"] for r in rows} == {"青山住建"}  # the closed account's notice, each platform
+    assert all("\ue000停止发布信息\ue001" in r["snippet"] for r in rows)
     html = get(desk.base, "/monitor/search_posts", {"q": "停止发布信息"}).decode()
     assert "<mark>停止发布信息</mark>" in html
     assert query(desk, "search_posts", q="停止") == []  # trigram: fewer than 3 characters find nothing
@@ -258,17 +391,43 @@ def test_search_posts_highlights(desk: Desk) -> None:
 # --- views, facets, metadata ---------------------------------------------------------------------
 
 
+def test_one_rules_lookup(desk: Desk) -> None:
+    """The desk reads detection's rules table: every rule of the rules file, with English label and method."""
+    shipped = yaml.safe_load((ROOT / "pipelines/rules/indicators.yaml").read_text(encoding="utf-8"))["rules"]
+    rules = query(desk, "finding_rules")
+    assert {r["rule"] for r in rules} == set(shipped)
+    for r in rules:
+        want = shipped[r["rule"]]
+        assert (r["label"], r["severity"], r["label_en"], r["measured"]) == (
+            want["label"],
+            want["severity"],
+            want["label_en"],
+            want["measured"],
+        )
+        assert r["source"]
+        assert r["scope"] == r["rule"].split(".")[0]
+    priced = {r["rule"]: (r["points"], r["cap"]) for r in rules}
+    assert priced["portal.dead_link_homepage"] == (1, 5)
+    assert priced["portal.dead_links"] == (0.1, 5)
+    tables = {r["name"] for r in desk.sql("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert "finding_rules" not in tables  # a view over rules, not a second copy
+
+
 def test_findings_view_facets_and_labels(desk: Desk) -> None:
     data = json.loads(get(desk.base, "/monitor/open_findings.json", {"_shape": "objects"}))
     facets = data["facet_results"]
     assert {"rule_label", "severity", "region_name", "level", "platform"} <= set(facets)
+    open_rows = desk.sql(
+        "SELECT t.level, t.platform FROM findings f JOIN targets t ON t.id = f.target_id "
+        "WHERE f.resolved_at IS NULL"
+    )
     levels = {f["value"]: f["count"] for f in facets["level"]["results"]}
-    assert levels["县级"] == 6  # 青山教育, 河口科协 ×3, 青山住建 ×2 (open)
+    assert levels["县级"] == sum(r["level"] == "县级" for r in open_rows)
+    platforms = {f["value"]: f["count"] for f in facets["platform"]["results"]}
+    assert platforms == {p: sum(r["platform"] == p for r in open_rows) for p in platforms}
     labels = {f["value"] for f in facets["rule_label"]["results"]}
     assert "监测时间点前2周内无更新" in labels
-    assert data["filtered_table_rows_count"] == 14  # 15 stand-in findings, one resolved
-    rules = json.loads(get(desk.base, "/monitor/finding_rules.json", {"_shape": "array", "_size": "100"}))
-    assert {r["rule"] for r in rules} >= {"account.no_update_14d", "portal.dead_links", "portal.unreachable"}
+    assert data["filtered_table_rows_count"] == len(open_rows)
     meta = json.loads(get(desk.base, "/-/metadata.json"))
     queries = meta["databases"]["monitor"]["queries"]
     assert all(q.get("title") and q.get("description_html") for q in queries.values())
@@ -283,13 +442,16 @@ def test_findings_view_facets_and_labels(desk: Desk) -> None:
 def test_findings_atom_feed(desk: Desk) -> None:
     body = get(desk.base, "/monitor/findings_feed.atom").decode()
     assert body.startswith("<?xml")
-    assert body.count("<entry>") == 15
-    assert "已整改 resolved · 云川卫健" in body
+    n = desk.sql("SELECT count(*) AS n, count(resolved_at) AS r FROM findings")[0]
+    assert body.count("<entry>") == min(200, n["n"])  # a resolved finding is one entry, marked resolved
+    assert "已整改 resolved · 青山教育" in body
     assert "tag:govmedia-monitor,2024:finding/" in body
-    assert "<script>" not in body  # scraped text quoted in evidence is escaped
-    assert "&lt;script&gt;window.__pwned=1" in body
+    assert "<script>" not in body
     vetoes = get(desk.base, "/monitor/findings_feed.atom", {"severity": "veto"}).decode()
-    assert vetoes.count("<entry>") == 5
+    assert (
+        vetoes.count("<entry>")
+        == desk.sql("SELECT count(*) AS n FROM findings WHERE severity = 'veto'")[0]["n"]
+    )
 
 
 # --- dashboard ------------------------------------------------------------------------------------
@@ -310,13 +472,18 @@ def test_dashboard_queries_answer(desk: Desk) -> None:
         sql = re.sub(r"\[\[(.*?)\]\]", "", chart["query"])
         params = {"sql": sql, "_shape": "array", "as_of": ""}
         results[slug] = json.loads(get(desk.base, "/monitor.json", params))
-    stale = {(r["level"], r["state"]): r["accounts"] for r in results["stale_by_level"]}
-    assert stale[("县级", "停更 stale")] == 3
-    assert stale[("县级", "无法访问 unavailable")] == 2  # 青山科协 (malformed feed), 河口文旅 (404)
-    assert results["stale_count"] == [{"n": 3}]
-    assert results["closures_count"] == [{"n": 3}]
-    assert {r["site"]: r["dead_links"] for r in results["dead_links_per_site"]} == {PORTAL_NAME: 2}
-    assert sum(r["notices"] for r in results["closures_per_month"]) == 3
+    stale = planted_stale(desk.crawl)
+    assert results["stale_count"] == [{"n": len(stale)}]
+    levels = {(r["platform"], r["name"]): r["level"] for r in desk.sql("SELECT * FROM targets")}
+    by_level = {(r["level"], r["state"]): r["accounts"] for r in results["stale_by_level"]}
+    for level in {levels[k] for k in stale}:
+        assert by_level[(level, "停更 stale")] == sum(levels[k] == level for k in stale)
+    assert results["closures_count"] == [{"n": len(planted_closures(desk.crawl))}]
+    assert sum(r["notices"] for r in results["closures_per_month"]) == len(planted_closures(desk.crawl))
+    dead = portal_planted(desk.crawl, "dead_link") + portal_planted(desk.crawl, "unreachable_column")
+    assert {r["site"]: r["dead_links"] for r in results["dead_links_per_site"]} == {
+        s: sum(p["target"] == s for p in dead) for s in {p["target"] for p in dead}
+    }
     html = get(desk.base, "/-/dashboards/desk").decode()
     assert "巡检看板" in html
 
@@ -339,8 +506,8 @@ def test_time_limit_and_read_only(desk: Desk) -> None:
     assert err.value.code == 400  # interrupted by the time limit, not left running
 
 
-def test_password_protection(desk_db: DeskDb) -> None:
-    db_path = desk_db[0]
+def test_password_protection(desk: Desk) -> None:
+    db_path = desk.crawl.db_path
     # few iterations keep the test fast; `datasette hash-password` uses 480,000 (see README)
     hashed = hash_password("s3cret-desk", iterations=1000)
     proc, base = start_datasette(db_path, MONITOR_DESK_PASSWORD_HASH=hashed)
@@ -357,7 +524,7 @@ def test_password_protection(desk_db: DeskDb) -> None:
         right = base64.b64encode(b"inspector:s3cret-desk").decode()
         auth = {"Authorization": f"Basic {right}"}
         rows = json.loads(get(base, "/monitor/stale_accounts.json", {"_shape": "array"}, auth))
-        assert names(rows) == ["河口科协", "青山住建", "青山教育"]
+        assert keys(rows) == planted_stale(desk.crawl)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -443,13 +610,20 @@ def test_browser_dashboard_renders_charts(desk: Desk, page: Any) -> None:
         card.locator("svg, canvas").first.wait_for(timeout=20_000)
         page.wait_for_function(f"({PAINTED})(document.querySelector('#chart-{slug}'))", timeout=20_000)
     # the metric cards show the planted numbers
-    assert page.locator("#chart-stale_count").inner_text().strip() == "3"
-    assert page.locator("#chart-closures_count").inner_text().strip() == "3"
-    # a filter narrows every chart: 临江市 has no closure notice but 青山住建's (临江市青山区)
+    stale = planted_stale(desk.crawl)
+    closures = planted_closures(desk.crawl)
+    assert page.locator("#chart-stale_count").inner_text().strip() == str(len(stale))
+    assert page.locator("#chart-closures_count").inner_text().strip() == str(len(closures))
+    # a filter narrows every chart: in 临江市 (with 临江市青山区) only 青山住建 published closure notices
+    regions = {(r["platform"], r["name"]): r["region_name"] for r in desk.sql("SELECT * FROM targets")}
+    in_linjiang = sum(regions[k].startswith("临江市") for k in closures)
+    assert 0 < in_linjiang < len(closures)
     page.select_option("select#region", "临江市")
     page.locator("input[type=submit]").click()
     page.wait_for_load_state("networkidle")
-    page.wait_for_function("document.querySelector('#chart-closures_count').innerText.trim() === '1'")
+    page.wait_for_function(
+        f"document.querySelector('#chart-closures_count').innerText.trim() === '{in_linjiang}'"
+    )
     assert "region=" in page.url
     shot(page, "dashboard")
     not_pwned(page)
@@ -466,11 +640,15 @@ def test_browser_facets_search_and_escaping(desk: Desk, page: Any) -> None:
     page.locator(".facet-info[data-column=level] a", has_text="县级").first.click()
     page.wait_for_load_state("networkidle")
     assert "level=" in page.url
-    assert "6 rows" in page.locator("h3").first.inner_text()
+    county = desk.sql(
+        "SELECT count(*) AS n FROM findings f JOIN targets t ON t.id = f.target_id "
+        "WHERE f.resolved_at IS NULL AND t.level = '县级'"
+    )[0]["n"]
+    assert f"{county} rows" in page.locator("h3").first.inner_text()
     shot(page, "open-findings-facets")
 
     page.goto(f"{desk.base}/monitor/closure_notices", wait_until="networkidle")
-    assert page.locator("table.rows-and-columns tbody tr").count() == 3
+    assert page.locator("table.rows-and-columns tbody tr").count() == len(planted_closures(desk.crawl))
     shot(page, "closure-notices")
     page.goto(f"{desk.base}/monitor/scorecard", wait_until="networkidle")
     assert "不合格" in page.locator("table.rows-and-columns").inner_text()
@@ -478,15 +656,16 @@ def test_browser_facets_search_and_escaping(desk: Desk, page: Any) -> None:
 
     page.goto(f"{desk.base}/monitor/search_posts?q=停止发布信息", wait_until="networkidle")
     marks = page.locator("td mark")
-    assert marks.count() == 1
-    assert marks.first.inner_text() == "停止发布信息"
+    hits = query(desk, "search_posts", q="停止发布信息")  # the closed account's notice on each platform
+    assert marks.count() == len(hits) > 0
+    assert {marks.nth(i).inner_text() for i in range(marks.count())} == {"停止发布信息"}
     shot(page, "search")
 
     # the script-bearing post: table search, search query, row page, findings feed — shown, never run
     for url in (
         f"{desk.base}/monitor/posts?_search=防汛救灾工作简报",
         f"{desk.base}/monitor/search_posts?q=防汛救灾工作简报",
-        f"{desk.base}/monitor/findings_feed?rule=account.update_gaps",
+        f"{desk.base}/monitor/closure_notices",
         f"{desk.base}/monitor/findings_feed.atom",
     ):
         page.goto(url, wait_until="networkidle")

@@ -26,6 +26,17 @@ def m030_rules(db: Database) -> None:
 
 
 @migrations()
+def m030_rules_fill(db: Database) -> None:
+    # The shipped rules file, so labels, points and caps are there before the first detect run (the
+    # desk's finding_rules view and score views read them); each detect run rewrites them from the rules
+    # file it loaded. Upsert: running it again changes nothing.
+    from db.detection import write_rules
+    from pipelines.rules.config import load_rules
+
+    write_rules(db, load_rules().rules)
+
+
+@migrations()
 def m030_finding_points(db: Database) -> None:
     db.table("findings").add_column("points", float)  # deduction points this finding costs (before caps)
     db.table("findings").add_column("profile", str)  # the rule profile it was judged under

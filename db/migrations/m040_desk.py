@@ -1,4 +1,8 @@
-"""The Datasette desk: the rules lookup table, views the canned queries read, indexes that keep them fast.
+"""The Datasette desk: views the canned queries read, indexes that keep them fast.
+
+The rules lookup is detection's ``rules`` table (m030, filled from pipelines/rules/indicators.yaml);
+``finding_rules`` is only a view over it that spells out the columns an inspector reads. Scores come
+from detection's ``target_scores`` / ``score_breakdown`` / ``region_scores`` / ``level_scores`` views.
 
 Views compute from raw rows at query time (the database is served immutable, so a summary table would
 go stale between crawls); the indexes make each per-account lookup a single B-tree probe, so the views
@@ -10,9 +14,9 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from db.migrations import migrations
-from db.rules import RULES
 
-# Latest fetch that says whether the account itself answered (article fetches and link checks do not).
+# Latest fetch that says whether the account itself answered; an account read only through article URLs
+# (WeChat "urls" mode) falls back to its latest article fetch. Link checks never count.
 _ACCOUNT_CHECK_KINDS = "('feed', 'api', 'page', 'probe')"
 # Account states meaning "we cannot see it", not "it stopped posting".
 UNAVAILABLE_STATES = "('deleted', 'banned', 'blocked', 'migrated', 'login_required', 'unreachable')"
@@ -40,19 +44,28 @@ SELECT
   (SELECT f.evidence FROM findings f
     WHERE f.target_id = t.id AND f.rule = 'account.closure_notice'
     ORDER BY f.first_seen_at DESC LIMIT 1) AS closure_evidence,
-  (SELECT c.outcome FROM checks c
+  coalesce((SELECT c.outcome FROM checks c
     WHERE c.target_id = t.id AND c.kind IN {_ACCOUNT_CHECK_KINDS}
-    ORDER BY c.checked_at DESC, c.id DESC LIMIT 1) AS last_check_outcome,
-  (SELECT c.checked_at FROM checks c
+    ORDER BY c.checked_at DESC, c.id DESC LIMIT 1),
+   (SELECT c.outcome FROM checks c
+    WHERE c.target_id = t.id AND c.kind = 'article'
+    ORDER BY c.checked_at DESC, c.id DESC LIMIT 1)) AS last_check_outcome,
+  coalesce((SELECT c.checked_at FROM checks c
     WHERE c.target_id = t.id AND c.kind IN {_ACCOUNT_CHECK_KINDS}
-    ORDER BY c.checked_at DESC, c.id DESC LIMIT 1) AS last_checked_at,
+    ORDER BY c.checked_at DESC, c.id DESC LIMIT 1),
+   (SELECT c.checked_at FROM checks c
+    WHERE c.target_id = t.id AND c.kind = 'article'
+    ORDER BY c.checked_at DESC, c.id DESC LIMIT 1)) AS last_checked_at,
   (SELECT a.status FROM accounts a
     WHERE a.target_id = t.id ORDER BY a.last_seen_at DESC, a.id DESC LIMIT 1) AS account_state,
   CASE
     -- Never checked (or the latest check failed): no data is not "stale".
-    WHEN coalesce((SELECT c.ok FROM checks c
-                    WHERE c.target_id = t.id AND c.kind IN {_ACCOUNT_CHECK_KINDS}
-                    ORDER BY c.checked_at DESC, c.id DESC LIMIT 1), 0) = 0 THEN 0
+    WHEN coalesce(coalesce((SELECT c.ok FROM checks c
+          WHERE c.target_id = t.id AND c.kind IN {_ACCOUNT_CHECK_KINDS}
+          ORDER BY c.checked_at DESC, c.id DESC LIMIT 1),
+         (SELECT c.ok FROM checks c
+          WHERE c.target_id = t.id AND c.kind = 'article'
+          ORDER BY c.checked_at DESC, c.id DESC LIMIT 1)), 0) = 0 THEN 0
     WHEN (SELECT a.status FROM accounts a
            WHERE a.target_id = t.id ORDER BY a.last_seen_at DESC, a.id DESC LIMIT 1)
          IN {UNAVAILABLE_STATES} THEN 0
@@ -60,6 +73,29 @@ SELECT
   END AS available
 FROM targets t
 WHERE t.active = 1 AND t.platform != 'portal'
+"""
+
+# Detection's rules table as an inspector reads it: the descriptive keys of the rules file as columns.
+FINDING_RULES_VIEW = """
+CREATE VIEW finding_rules AS
+SELECT
+  r.id AS rule,
+  CASE WHEN r.id LIKE 'portal.%' THEN 'portal' ELSE 'account' END AS scope,
+  r.label AS label,
+  json_extract(r.settings, '$.label_en') AS label_en,
+  r.severity AS severity,
+  r.indicator AS indicator,
+  json_extract(r.settings, '$.source') AS source,
+  json_extract(r.settings, '$.measured') AS measured,
+  coalesce(r.points, json_extract(r.settings, '$.points_each'), json_extract(r.settings, '$.points_per_day'))
+    AS points,
+  CASE WHEN r.points IS NOT NULL THEN '每项 per finding'
+       WHEN json_extract(r.settings, '$.points_each') IS NOT NULL THEN '每个 per item (evidence.count)'
+       WHEN json_extract(r.settings, '$.points_per_day') IS NOT NULL THEN '每天 per day over the limit'
+  END AS points_unit,
+  r.cap AS cap,
+  r.settings AS settings
+FROM rules r
 """
 
 FINDINGS_VIEW = """
@@ -88,7 +124,7 @@ SELECT
   substr(f.first_seen_at, 1, 7) AS first_seen_month
 FROM findings f
 JOIN targets t ON t.id = f.target_id
-LEFT JOIN finding_rules r ON r.rule = f.rule
+LEFT JOIN rules r ON r.id = f.rule
 """
 
 OPEN_FINDINGS_VIEW = "CREATE VIEW open_findings AS SELECT * FROM findings_view WHERE resolved_at IS NULL"
@@ -119,27 +155,6 @@ WHERE c.kind = 'link' AND c.outcome IN {DEAD_OUTCOMES}
 
 
 @migrations()
-def m040_finding_rules(db: Database) -> None:
-    db.table("finding_rules").create(
-        {
-            "rule": str,
-            "scope": str,
-            "label": str,
-            "label_en": str,
-            "severity": str,
-            "indicator": str,
-            "threshold": str,
-            "points": float,
-            "cap": float,
-            "basis": str,
-        },
-        pk="rule",
-        not_null={"rule", "scope", "label", "severity"},
-    )
-    db.table("finding_rules").upsert_all([r._asdict() for r in RULES], pk="rule")
-
-
-@migrations()
 def m040_desk_indexes(db: Database) -> None:
     # newest non-pinned post per account: one probe per account (停更 / 僵尸 / dashboard share)
     db.table("posts").create_index(["target_id", "is_pinned", "published_at"], if_not_exists=True)
@@ -163,5 +178,5 @@ def m040_desk_indexes(db: Database) -> None:
 def m040_desk_views(db: Database) -> None:
     # m030 made a narrower open_findings; this one adds rule labels and the facet columns.
     db.execute("DROP VIEW IF EXISTS open_findings")
-    for sql in (ACCOUNT_STATUS_VIEW, FINDINGS_VIEW, OPEN_FINDINGS_VIEW, DEAD_LINKS_VIEW):
+    for sql in (FINDING_RULES_VIEW, ACCOUNT_STATUS_VIEW, FINDINGS_VIEW, OPEN_FINDINGS_VIEW, DEAD_LINKS_VIEW):
         db.execute(sql)
