@@ -164,6 +164,11 @@ def m040_desk_indexes(db: Database) -> None:
     db.table("checks").create_index(["kind", "target_id", "url", "checked_at"], if_not_exists=True)
     # scorecard / league table: open findings per target, covering
     db.table("findings").create_index(["resolved_at", "target_id", "severity", "rule"], if_not_exists=True)
+    # detection's target_scores / score_breakdown: open findings grouped per target (and rule) by severity,
+    # covering, so the scorecard and league table read the index in group order without a sort
+    db.table("findings").create_index(
+        ["resolved_at", "severity", "target_id", "rule", "points", "label"], if_not_exists=True
+    )
     # findings over time, what changed since the last run
     db.table("findings").create_index(["first_seen_at", "severity"], if_not_exists=True)
     db.table("findings").create_index(["first_run_id"], if_not_exists=True)
