@@ -123,9 +123,25 @@ def add_portal_scale(path: Path, *, portals: int = PORTALS, seed: int = 11) -> N
     db.close()
 
 
+def add_account_checks(path: Path) -> None:
+    """One successful feed/API check per account: the desk counts a never-checked account as unavailable,
+    so without checks the stale/zombie queries would answer (fast) over no accounts at all."""
+    db = open_db(path)
+    with db.conn:
+        db.execute(
+            "INSERT INTO checks (target_id, kind, url, outcome, ok, checked_at) "
+            "SELECT id, CASE platform WHEN 'feed' THEN 'feed' ELSE 'api' END, coalesce(feed_url, url, ''), "
+            "'ok', 1, ? FROM targets WHERE platform != 'portal'",
+            [AS_OF],
+        )
+    db.execute("ANALYZE")
+    db.close()
+
+
 def build(path: Path) -> float:
     started = time.monotonic()
     build_big_db(path)
+    add_account_checks(path)
     add_portal_scale(path)
     return time.monotonic() - started
 
