@@ -28,7 +28,7 @@ XSS_BODY = (
     "正文含有脚本 <script>window.__pwned=1</script> 和图片 <img src=x onerror=window.__pwned=1> 的测试文字"
 )
 RESUMED_SLUG = "qingshan-jiaoyu"  # the planted stale feed account that posts again in round 2
-NEW_TARGET = {  # registered in round 2; its feed answers 404
+NEW_TARGET: dict[str, Any] = {  # registered in round 2; its feed answers 404
     "platform": "feed",
     "name": "临江应急",
     "org": "临江市应急管理局",
@@ -37,7 +37,6 @@ NEW_TARGET = {  # registered in round 2; its feed answers 404
     "level": "市级",
     "tags": ["demo", "round2"],
 }
-CRAWL_ENV = {"MONITOR_WECHAT_TOKEN": DEMO_TOKEN, "MONITOR_WECHAT_COOKIE": DEMO_COOKIE}
 MODULES = {"feed": feeds, "portal": portal, "wechat": wechat, "weibo": weibo}
 
 
@@ -58,7 +57,13 @@ def crawl_demo_world(tmp: Path) -> DeskCrawl:
         dw.world.add_post("linjiang-fabu", XSS_TITLE, XSS_BODY)
         run_scrapy("import-targets", str(dw.targets_file), db_path=db_path)
         for spider in SPIDERS:
-            run_scrapy("crawl", spider, db_path=db_path, **CRAWL_ENV)
+            run_scrapy(
+                "crawl",
+                spider,
+                db_path=db_path,
+                MONITOR_WECHAT_TOKEN=DEMO_TOKEN,
+                MONITOR_WECHAT_COOKIE=DEMO_COOKIE,
+            )
         round1 = {p: m.planted(dw.world, dw.base) for p, m in MODULES.items()}
 
         dw.world.add_post(RESUMED_SLUG, "恢复更新：本周教育工作动态", "青山区教育局本周工作动态。")
@@ -66,9 +71,15 @@ def crawl_demo_world(tmp: Path) -> DeskCrawl:
         new = {**NEW_TARGET, "feed": f"{dw.base}/feeds/linjiang-yingji.xml"}
         extra.write_text(yaml.safe_dump({"targets": [new]}, allow_unicode=True), encoding="utf-8")
         run_scrapy("import-targets", str(extra), db_path=db_path)
-        run_scrapy("crawl", "feed", db_path=db_path, **CRAWL_ENV)
+        run_scrapy(
+            "crawl",
+            "feed",
+            db_path=db_path,
+            MONITOR_WECHAT_TOKEN=DEMO_TOKEN,
+            MONITOR_WECHAT_COOKIE=DEMO_COOKIE,
+        )
         planted = {p: m.planted(dw.world, dw.base) for p, m in MODULES.items()}
     finally:
         server.shutdown()  # type: ignore[attr-defined]
         server.server_close()  # type: ignore[attr-defined]
-    return DeskCrawl(db_path, dw.base, dw.world, planted, round1, NEW_TARGET["name"])
+    return DeskCrawl(db_path, dw.base, dw.world, planted, round1, str(NEW_TARGET["name"]))

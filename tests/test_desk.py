@@ -300,7 +300,7 @@ def official_scores(desk: Desk) -> dict[int, tuple[str, float | None]]:
     """The issue's rule over open findings: any veto ⇒ 不合格; else 100 − capped deductions (< 60 fails)."""
     caps = {r["id"]: r["cap"] for r in desk.sql("SELECT id, cap FROM rules")}
     findings = desk.sql("SELECT target_id, rule, severity, points FROM findings WHERE resolved_at IS NULL")
-    out = {}
+    out: dict[int, tuple[str, float | None]] = {}
     for t in desk.sql("SELECT id FROM targets WHERE active = 1"):
         mine = [f for f in findings if f["target_id"] == t["id"]]
         if any(f["severity"] == "veto" for f in mine):
@@ -338,6 +338,10 @@ def test_scorecard_official_logic(desk: Desk) -> None:
     assert ("feed", "云川生态环境") in unavailable
     assert ("wechat", "云川教育") in unavailable
     assert not unavailable & set(newest_by_account(desk.crawl))
+    # so is a portal whose homepage did not answer the probe
+    for p in portal_planted(desk.crawl, "unreachable"):
+        assert by[("portal", p["target"])]["caveat"].startswith("首页探测失败"), p
+    assert not by[("portal", portal_planted(desk.crawl, "healthy_portal")[0]["target"])]["caveat"]
     assert {r["platform"] for r in query(desk, "scorecard", scope="portal")} == {"portal"}
 
 

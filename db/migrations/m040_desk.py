@@ -183,5 +183,17 @@ def m040_desk_indexes(db: Database) -> None:
 def m040_desk_views(db: Database) -> None:
     # m030 made a narrower open_findings; this one adds rule labels and the facet columns.
     db.execute("DROP VIEW IF EXISTS open_findings")
-    for sql in (FINDING_RULES_VIEW, ACCOUNT_STATUS_VIEW, FINDINGS_VIEW, OPEN_FINDINGS_VIEW, DEAD_LINKS_VIEW):
+    for sql in (ACCOUNT_STATUS_VIEW, DEAD_LINKS_VIEW):
+        db.execute(sql)
+
+
+@migrations()
+def m040_one_rules_lookup(db: Database) -> None:
+    # The desk reads detection's rules table. A database made by the desk branch before the merge had a
+    # finding_rules table copied from a second list: drop it and rebuild the views that read it.
+    if "finding_rules" in db.table_names():
+        db.execute("DROP TABLE finding_rules")
+    for view in ("open_findings", "findings_view", "finding_rules"):
+        db.execute(f"DROP VIEW IF EXISTS {view}")
+    for sql in (FINDING_RULES_VIEW, FINDINGS_VIEW, OPEN_FINDINGS_VIEW):
         db.execute(sql)
