@@ -77,7 +77,7 @@ class StorePipeline:
         writer = WRITERS.get(type(item))
         if writer is None or self.db is None:
             return item
-        row = {name: getattr(item, name) for name in _field_names(type(item))}
+        row = {name: getattr(item, name) for name in _field_names(type(item))}  # type: ignore[arg-type]
         row["run_id"], row["seen_at"] = self.run_id, now_iso()
         try:
             writer(self.db, row)
