@@ -243,24 +243,60 @@ def newest_content_at(db: Database, target_id: int, as_of: str) -> str | None:
 # --- portal aggregates ---------------------------------------------------------------------------
 
 
+# A check is observed as of its run's clock (runs.as_of): with a frozen or replayed as_of, a probe made
+# by that run belongs to that time, not to the wall clock that stamped checked_at.
+CHECK_AT = "coalesce(r.as_of, c.checked_at)"
+
+
 def portal_probe_stats(db: Database, *, since: str, as_of: str, target_ids: Sequence[int] | None) -> dict:
-    where, params = _scope(target_ids, "target_id")
+    where, params = _scope(target_ids, "c.target_id")
     rows = db.query(
-        "SELECT target_id, count(*) AS probes, "
-        "sum(NOT (ok = 1 AND coalesce(within_limit, 1) = 1)) AS failed, max(checked_at) AS last_at "
-        f"FROM checks WHERE kind = 'probe' AND checked_at >= ? AND checked_at <= ?{where} GROUP BY target_id",
+        "SELECT c.target_id, count(*) AS probes, "
+        f"sum(NOT (c.ok = 1 AND coalesce(c.within_limit, 1) = 1)) AS failed, max({CHECK_AT}) AS last_at "
+        f"FROM checks c LEFT JOIN runs r ON r.id = c.run_id WHERE c.kind = 'probe' AND {CHECK_AT} >= ? "
+        f"AND {CHECK_AT} <= ?{where} GROUP BY c.target_id",
         [since, as_of, *params],
     )
     stats = {r["target_id"]: r for r in rows}
     for r in db.query(
-        "SELECT target_id, outcome, ok, within_limit FROM checks WHERE id IN (SELECT max(id) FROM checks "
-        f"WHERE kind = 'probe' AND checked_at <= ?{where} GROUP BY target_id)",
+        "SELECT target_id, ok, within_limit FROM checks WHERE id IN (SELECT max(c.id) FROM checks c "
+        f"LEFT JOIN runs r ON r.id = c.run_id WHERE c.kind = 'probe' AND {CHECK_AT} <= ?{where} "
+        "GROUP BY c.target_id)",
         [as_of, *params],
     ):
         stats.setdefault(r["target_id"], {"probes": 0, "failed": 0})["latest_ok"] = int(
             r["ok"] == 1 and (r["within_limit"] is None or r["within_limit"] == 1)
         )
     return stats
+
+
+def latest_article_checks(db: Database, target_ids: Sequence[int] | None) -> dict[int, dict]:
+    """Per target, its latest run's article-page checks: how many, how many answered, the last failure.
+
+    An account known only by article URLs (WeChat URL-list mode) has no list-level check: when none of
+    its articles could be read, that is the only sign of a deleted, banned or walled account.
+    """
+    where, params = _scope(target_ids, "c.target_id")
+    rows = db.query(
+        "SELECT c.target_id, count(*) AS checked, sum(c.ok) AS ok, "
+        "max(CASE WHEN c.ok = 0 THEN c.id END) AS failed_id FROM checks c "
+        "JOIN (SELECT target_id, max(run_id) AS run_id FROM checks WHERE kind = 'article' "
+        "GROUP BY target_id) l "
+        f"ON l.target_id = c.target_id AND l.run_id IS c.run_id WHERE c.kind = 'article'{where} "
+        "GROUP BY c.target_id",
+        params,
+    )
+    out = {r["target_id"]: dict(r) for r in rows}
+    failed = [r["failed_id"] for r in out.values() if r["failed_id"] is not None]
+    for i in range(0, len(failed), 500):
+        chunk = failed[i : i + 500]
+        for r in db.query(
+            "SELECT target_id, url, outcome, http_status, error, checked_at FROM checks "
+            f"WHERE id IN ({_in(chunk)})",
+            chunk,
+        ):
+            out[r["target_id"]]["failed"] = r
+    return out
 
 
 def portal_sites(db: Database, target_ids: Sequence[int] | None) -> dict[int, dict]:

@@ -222,6 +222,7 @@ def _detect_accounts(
     year_days = base["account.zombie"]["notice_only_window_days"]
     poster = base["account.poster_only"]
     checks = q.latest_checks(database, base["account.unavailable"]["check_kinds"], ids)
+    articles = q.latest_article_checks(database, ids)
     states = q.latest_account_states(database, ids)
     aggs = q.post_aggregates(
         database,
@@ -283,7 +284,12 @@ def _detect_accounts(
         tid, profile = t["id"], profiles[t["id"]]
         s = settings[profile]
         check, state, agg = checks.get(tid), states.get(tid), aggs.get(tid)
-        if check is None and agg is None:
+        art = articles.get(tid)
+        if check is None and art is not None and not art["ok"] and "failed" in art:
+            # Known only by article URLs (no list-level source) and none of them could be read: the
+            # failed article page is the account-level check (deleted, banned, verification wall).
+            check = art["failed"]
+        if check is None and agg is None and state is None:
             continue  # never crawled: no conclusion
         col.scope[tid].add("account.unavailable")
         bad_state = state is not None and state["status"] in UNAVAILABLE_STATUSES
@@ -322,7 +328,12 @@ def _detect_accounts(
             ev.update(_migration_check(database, col, t, profile, n, as_of, s))
             col.add(t, profile, "account.closure_notice", ev, subject=post["post_id"])
             closures.append(
-                (tid, status, f"{post['title']}（{n.effective_date.isoformat()}起）", post["url"])
+                (
+                    tid,
+                    status,
+                    f"{post['title'] or n.sentence}（{n.effective_date.isoformat()}起）",
+                    post["url"],
+                )
             )
             idle = s["account.idle_not_deregistered"]
             effective = datetime.combine(n.effective_date, datetime.min.time(), tzinfo=as_of.tzinfo)
@@ -459,6 +470,14 @@ def _content_rules(
             )
 
 
+def _successor_tier(closing: dict[str, Any], candidate: dict[str, Any]) -> int:
+    """Which candidate a notice's successor name means when names repeat across platforms:
+    0 the closing account's own platform, 1 a portal, 2 any other platform."""
+    if candidate["platform"] == closing["platform"]:
+        return 0
+    return 1 if candidate["platform"] == "portal" else 2
+
+
 def _migration_check(
     database: Database,
     col: _Collector,
@@ -468,37 +487,56 @@ def _migration_check(
     as_of: datetime,
     s: dict[str, Any],
 ) -> dict[str, Any]:
-    """并入 verification: a named successor that is itself a target must be alive and updating."""
+    """并入 verification: a named successor that is itself a target must be alive and updating.
+
+    Names repeat across platforms (云川发布 is a feed, a WeChat account and a Weibo account). Every
+    target a successor name or URL matches is listed in ``linked_targets``; the successor is the best
+    tier of them (same platform as the closing account, then a portal, then any other platform), and
+    it is alive when ANY target of that tier is alive. It is judged stale only when every one of them
+    has data and none is alive; a candidate with no data at all is unknown, never stale.
+    """
     links = []
     days = s["account.migration_target_stale"]["days"]
     for mt in n.targets:
-        for other in q.find_targets_by_name_or_url(database, mt.name, mt.url):
-            if other["id"] == t["id"]:
-                continue
+        candidates = [
+            other
+            for other in q.find_targets_by_name_or_url(database, mt.name, mt.url)
+            if other["id"] != t["id"]
+        ]
+        if not candidates:
+            continue
+        best = min(_successor_tier(t, c) for c in candidates)
+        chosen = []
+        for other in sorted(candidates, key=lambda c: (_successor_tier(t, c), c["id"])):
             newest = q.newest_content_at(database, other["id"], iso(as_of))
-            alive = newest is not None and not is_stale(parse_iso(newest), as_of, days)
-            links.append(
+            alive = None if newest is None else not is_stale(parse_iso(newest), as_of, days)
+            link = {
+                "target_id": other["id"],
+                "name": other["name"],
+                "platform": other["platform"],
+                "newest_at": newest,
+                "alive": alive,
+                "successor": _successor_tier(t, other) == best,
+            }
+            links.append(link)
+            if link["successor"]:
+                chosen.append(link)
+        if chosen and all(c["alive"] is False for c in chosen):
+            first = chosen[0]
+            col.add(
+                t,
+                profile,
+                "account.migration_target_stale",
                 {
-                    "target_id": other["id"],
-                    "name": other["name"],
-                    "platform": other["platform"],
-                    "newest_at": newest,
-                    "alive": alive if newest is not None else None,
-                }
+                    "successor_target_id": first["target_id"],
+                    "successor": first["name"],
+                    "platform": first["platform"],
+                    "newest_at": max(c["newest_at"] for c in chosen),
+                    "candidates": [c["target_id"] for c in chosen],
+                    "days": days,
+                },
+                subject=str(first["target_id"]),
             )
-            if newest is not None and not alive:
-                col.add(
-                    t,
-                    profile,
-                    "account.migration_target_stale",
-                    {
-                        "successor_target_id": other["id"],
-                        "successor": other["name"],
-                        "newest_at": newest,
-                        "days": days,
-                    },
-                    subject=str(other["id"]),
-                )
     return {"linked_targets": links}
 
 

@@ -371,3 +371,111 @@ def test_ageing_evidence_is_not_a_change_event(db: Database) -> None:
     assert json.loads(row["evidence"])["days_since"] == 21.0  # updated in place
     assert row["last_seen_at"] == iso(AS_OF + timedelta(days=1))
     assert [r["event"] for r in db.query("SELECT event FROM finding_events")] == ["opened"]
+
+
+def _closing(db: Database, name: str, platform: str, successor: str) -> int:
+    tid = target(db, name, platform=platform)
+    post(
+        db,
+        tid,
+        1,
+        3,
+        platform=platform,
+        title="本账号将注销关闭说明",
+        text=f"各位关注者：“{name}”将于7月20日起停止更新，30天后关停。请移步“{successor}”相关账号获取权威信息。",
+    )
+    for i in range(2, 7):
+        post(db, tid, i, 4 + i, platform=platform)
+    check(db, tid, "ok")
+    return tid
+
+
+def _linked(db: Database, tid: int) -> list[tuple[str, bool | None, bool]]:
+    ev = json.loads(
+        db.execute(
+            "SELECT evidence FROM findings WHERE rule = 'account.closure_notice' AND target_id = ?", [tid]
+        ).fetchone()[0]
+    )
+    return [(x["platform"], x["alive"], x["successor"]) for x in ev["linked_targets"]]
+
+
+def test_successor_named_on_several_platforms(db: Database) -> None:
+    """Same platform first, then a portal, then the others; alive if any target of that tier is."""
+    wb_succ = target(db, "云川发布", platform="weibo")
+    post(db, wb_succ, 1, 60, platform="weibo")  # the Weibo namesake fell silent
+    feed_succ = target(db, "云川发布", platform="feed")
+    post(db, feed_succ, 1, 1, platform="feed")
+    wb = _closing(db, "云川卫健", "weibo", "云川发布")
+    detect(db, as_of=AS_OF, target_ids=[wb])
+    # the Weibo account's successor is the Weibo 云川发布, which is stale, even though a feed namesake lives
+    assert _linked(db, wb) == [("weibo", False, True), ("feed", True, False)]
+    row = next(
+        db.query("SELECT subject, evidence FROM findings WHERE rule = 'account.migration_target_stale'")
+    )
+    assert row["subject"] == str(wb_succ)
+    assert json.loads(row["evidence"])["platform"] == "weibo"
+    # a WeChat account naming the same successor: no WeChat namesake, no portal, so both others are
+    # candidates, and one of them alive is enough
+    wx = _closing(db, "云川卫健", "wechat", "云川发布")
+    detect(db, as_of=AS_OF, target_ids=[wx])
+    assert sorted(_linked(db, wx)) == [("feed", True, True), ("weibo", False, True)]
+    assert ("云川卫健", "account.migration_target_stale") in findings(db)  # the Weibo one's, still
+    assert (
+        db.execute(
+            "SELECT count(*) FROM findings WHERE rule = 'account.migration_target_stale' AND target_id = ?",
+            [wx],
+        ).fetchone()[0]
+        == 0
+    )
+    # a portal of that name outranks the other platforms
+    site = target(db, "云川发布", platform="portal", url="http://yc.gov.cn/")
+    db["sites"].insert(
+        {
+            "target_id": site,
+            "homepage_url": "http://yc.gov.cn/",
+            "homepage_newest_at": ago(40),
+            "checked_at": NOW,
+        }
+    )
+    detect(db, as_of=AS_OF, target_ids=[wx])
+    assert _linked(db, wx)[0] == ("portal", False, True)
+    assert [p for p, _, chosen in _linked(db, wx) if chosen] == ["portal"]
+    assert db.execute(
+        "SELECT subject FROM findings WHERE rule = 'account.migration_target_stale' AND target_id = ? "
+        "AND resolved_at IS NULL",
+        [wx],
+    ).fetchone()[0] == str(site)
+
+
+def test_url_list_account_with_no_readable_article_is_unavailable(db: Database) -> None:
+    gone = target(db, "已注销号")
+    check(db, gone, "gone", kind="article", run_id=None, error="此帐号已自主注销")
+    walled = target(db, "验证号")
+    check(db, walled, "blocked", kind="article", error="环境异常")
+    partly = target(db, "删一篇号")  # one deleted article among readable ones: the account is fine
+    for i in range(5):
+        post(db, partly, i, 1 + i)
+        check(db, partly, "ok", kind="article")
+    check(db, partly, "gone", kind="article", error="该内容已被发布者删除")
+    detect(db, as_of=AS_OF)
+    assert findings(db) == {("已注销号", "account.unavailable"), ("验证号", "account.unavailable")}
+    ev = json.loads(next(db.query("SELECT evidence FROM findings WHERE target_id = ?", [walled]))["evidence"])
+    assert (ev["outcome"], ev["reason"]) == ("blocked", "环境异常")
+
+
+def test_probes_are_judged_at_their_runs_as_of(db: Database) -> None:
+    """A run with a frozen as_of stamps its checks with the wall clock: the run's as_of places them."""
+    site = target(db, "镇站", platform="portal", url="http://down.gov.cn/")
+    run = int(
+        db["runs"]
+        .insert({"spider": "portal", "started_at": "2026-11-26T17:00:00+08:00", "as_of": NOW})
+        .last_pk
+    )
+    check(db, site, "refused", kind="probe", run_id=run, checked_at="2026-11-26T17:00:01+08:00")
+    detect(db, as_of=AS_OF)
+    assert findings(db) == {("镇站", "portal.unreachable")}
+    # a later run (as of a month on) is outside this as_of's window and does not count yet
+    later = int(db["runs"].insert({"spider": "portal", "started_at": NOW, "as_of": ago(-30)}).last_pk)
+    check(db, site, "ok", kind="probe", run_id=later, checked_at="2026-11-26T18:00:00+08:00")
+    detect(db, as_of=AS_OF)
+    assert findings(db) == {("镇站", "portal.unreachable")}

@@ -212,3 +212,20 @@ def planted(world: World, base: str) -> list[dict[str, Any]]:
             {"kind": acc.archetype, "target": acc.name, "url": f"{base}{feed_path(acc)}", "details": details}
         )
     return out
+
+
+def expected_findings(world: World, base: str) -> set[tuple[str, str, str, str]]:
+    """(target name, platform, rule, subject) of every finding detection must open for the feeds.
+
+    From planted(): an account-level rule has subject ''; a closure notice's subject is the notice
+    post's id (its article URL for a feed).
+    """
+    out = set()
+    for p, acc in zip(planted(world, base), world.feed_accounts[:15], strict=True):
+        for rule in p["details"]["rules"]:
+            subject = ""
+            if rule == "account.closure_notice":
+                assert acc.notice is not None
+                subject = article_url(base, acc, acc.notice)
+            out.add((p["target"], "feed", rule, subject))
+    return out

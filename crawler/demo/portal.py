@@ -832,3 +832,48 @@ def planted(world: World, base: str) -> list[dict[str, Any]]:
     slug, name, *_ = UNREACHABLE
     out.append({"kind": "unreachable", "target": name, "url": f"{UNREACHABLE_BASE}/sites/{slug}/"})
     return out
+
+
+# The national indicator's counts for the aggregate column vetoes (portal.columns_stale, blank_columns).
+MIN_STALE_COLUMNS = 5
+MIN_BLANK_COLUMNS = 5
+
+
+def expected_findings(world: World, base: str) -> set[tuple[str, str, str, str]]:
+    """(target name, platform, rule, subject) of every finding detection must open for the portals.
+
+    healthy_portal, paginated_column, js_rendered_column and parse_failed_column plant no finding;
+    a petition-board message is never portal.unanswered_message; dead links on the homepage are one
+    finding each (subject = the URL), deeper ones one portal.dead_links finding per site. An
+    unreachable column (the CMS answers 503) is neither stale nor blank, but its link in the homepage
+    navigation answers a server error like the planted broken spreadsheet link: a homepage dead link.
+    The unreachable portal gets portal.unreachable and nothing else.
+    """
+    out: set[tuple[str, str, str, str]] = set()
+    stale: dict[str, int] = {}
+    blank: dict[str, int] = {}
+    for p in planted(world, base):
+        name, kind = p["target"], p["kind"]
+        if kind == "invalid_site_id_code":
+            out.add((name, "portal", "portal.invalid_site_id_code", ""))
+        elif kind == "homepage_stale":
+            out.add((name, "portal", "portal.homepage_stale", ""))
+        elif kind == "stale_column":
+            out.add((name, "portal", "portal.column_stale", p["url"]))
+            stale[name] = stale.get(name, 0) + 1
+        elif kind == "blank_column":
+            out.add((name, "portal", "portal.blank_column", p["url"]))
+            blank[name] = blank.get(name, 0) + 1
+        elif kind == "unanswered_message" and p["board_kind"] == "consultation":
+            out.add((name, "portal", "portal.unanswered_message", p["message_id"]))
+        elif kind == "dead_link" and p["where"] == "homepage":
+            out.add((name, "portal", "portal.dead_link_homepage", p["url"]))
+        elif kind == "dead_link":
+            out.add((name, "portal", "portal.dead_links", ""))
+        elif kind == "unreachable_column":
+            out.add((name, "portal", "portal.dead_link_homepage", p["url"]))
+        elif kind == "unreachable":
+            out.add((name, "portal", "portal.unreachable", ""))
+    out |= {(n, "portal", "portal.columns_stale", "") for n, k in stale.items() if k >= MIN_STALE_COLUMNS}
+    out |= {(n, "portal", "portal.blank_columns", "") for n, k in blank.items() if k >= MIN_BLANK_COLUMNS}
+    return out

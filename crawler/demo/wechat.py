@@ -36,7 +36,7 @@ SPECS = (
     ("wx-yunchuan-weijian", "none", 5, 5, 0, "mp", "freq_control"),
     ("wx-hekou-wenlv", "none", 3, 0, 0, "mp", "invalid_args"),
     ("wx-linjiang-wenlv", "repost_heavy", 1, 0, 5, "urls", "repost_heavy"),
-    ("wx-hekou-shichang", "poster_only", 3, 1, 4, "urls", "poster_only"),
+    ("wx-hekou-shichang", "poster_only", 3, 1, 5, "urls", "poster_only"),
     ("wx-yunchuan-shengtai", "none", 5, 6, 0, "urls", "deleted_article"),
     ("wx-linjiang-shichang", "none", 1, 1, 0, "urls", "banned"),
     ("wx-shiqiao-zhengwu", "none", 4, None, 0, "urls", "migrated"),
@@ -364,4 +364,43 @@ def planted(world: World, base: str) -> list[dict[str, Any]]:
                 "details": {"posts": len(wx.acc.posts), "newest": newest.isoformat() if newest else None},
             }
         )
+    return out
+
+
+# What detection must find for each planted WeChat state (issue 5): every state in which the account
+# could not be read (a refused list endpoint, a deleted/banned/migrated/cancelled account, a
+# verification or anti-spider wall, every listed article deleted) is account.unavailable, never stale.
+EXPECTED_RULES: dict[str, tuple[str, ...]] = {
+    "active": (),
+    "stale": ("account.no_update_14d",),
+    "zombie": ("account.zombie", "account.closure_notice", "account.idle_not_deregistered"),
+    "closed": ("account.closure_notice", "account.idle_not_deregistered"),
+    "repost_heavy": ("account.repost_heavy",),
+    "poster_only": ("account.poster_only",),
+    "freq_control": ("account.unavailable",),
+    "invalid_args": ("account.unavailable",),
+    "deleted_article": ("account.unavailable",),
+    "banned": ("account.unavailable",),
+    "migrated": ("account.unavailable",),
+    "cancelled": ("account.unavailable",),
+    "verification": ("account.unavailable",),
+    "antispider": ("account.unavailable",),
+}
+
+
+def post_id(wx: WxAccount, post: DemoPost) -> str:
+    """posts.post_id of an article as the wechat spider stores it: biz_mid_idx."""
+    return f"{wx.biz}_{mid_of(post)}_1"
+
+
+def expected_findings(world: World, base: str) -> set[tuple[str, str, str, str]]:
+    """(target name, platform, rule, subject) of every finding detection must open for WeChat."""
+    out = set()
+    for wx in wechat_accounts(world):
+        for rule in EXPECTED_RULES[wx.state]:
+            subject = ""
+            if rule == "account.closure_notice":
+                assert wx.acc.notice is not None
+                subject = post_id(wx, wx.acc.notice)
+            out.add((wx.acc.name, "wechat", rule, subject))
     return out

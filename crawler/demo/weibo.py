@@ -261,3 +261,30 @@ def planted(world: World, base: str) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+# What detection must find for each planted Weibo state (issue 5): a refused API (418 rate limit,
+# ok: 0, ok: -100 login) is account.unavailable, never stale.
+EXPECTED_RULES: dict[str, tuple[str, ...]] = {
+    "active": (),
+    "stale": ("account.no_update_14d",),
+    "zombie": ("account.zombie", "account.closure_notice", "account.idle_not_deregistered"),
+    "closed": ("account.closure_notice", "account.idle_not_deregistered"),
+    "closing": ("account.closure_notice",),
+    "rate_limited": ("account.unavailable",),
+    "no_content": ("account.unavailable",),
+    "login_required": ("account.unavailable",),
+}
+
+
+def expected_findings(world: World, base: str) -> set[tuple[str, str, str, str]]:
+    """(target name, platform, rule, subject) of every finding detection must open for Weibo."""
+    out = set()
+    for wb in weibo_accounts(world):
+        for rule in EXPECTED_RULES[wb.state]:
+            subject = ""
+            if rule == "account.closure_notice":
+                assert wb.acc.notice is not None
+                subject = mblog_id(wb, wb.acc.notice)
+            out.add((wb.acc.name, "weibo", rule, subject))
+    return out

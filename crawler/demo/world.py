@@ -86,6 +86,7 @@ class DemoAccount:
     region_name: str
     level: str
     posts: list[DemoPost] = field(default_factory=list)
+    notice: DemoPost | None = None  # the planted closure / stop-update notice, if any
 
     @property
     def newest(self) -> datetime | None:
@@ -151,9 +152,10 @@ class World:
         place = acc.region_name
         posts: list[DemoPost] = []
 
-        def add(age_days: float, title: str, body: str, **kw: object) -> None:
+        def add(age_days: float, title: str, body: str, **kw: object) -> DemoPost:
             when = (as_of - timedelta(days=age_days)).replace(microsecond=0)
             posts.append(DemoPost(len(posts) + 1, title, body, when, **kw))  # type: ignore[arg-type]
+            return posts[-1]
 
         def ordinary(age: float, **kw: object) -> None:
             title, body = text.ordinary_post(rng, org=acc.org, region=place)
@@ -168,7 +170,7 @@ class World:
                 ordinary(20 + i * 3)
         elif kind == "zombie":
             title, body = text.stop_notice(name=acc.name, successor=f"{place[:2]}发布")
-            add(40, title, body, is_original=True)
+            acc.notice = add(40, title, body, is_original=True)
             for i in range(m - 1):
                 ordinary(400 + i * 5)
         elif kind == "closed":
@@ -179,13 +181,13 @@ class World:
                 portal="临江市人民政府门户网站",
                 portal_url="http://www.linjiang.gov.cn/",
             )
-            add(30, title, body, is_original=True)
+            acc.notice = add(30, title, body, is_original=True)
             for i in range(m - 1):
                 ordinary(45 + i * 2)
         elif kind == "closing":
             effective = as_of + timedelta(days=20)
             title, body = text.future_closure_notice(name=acc.name, effective=effective, successor="云川发布")
-            add(3, title, body, is_original=True)
+            acc.notice = add(3, title, body, is_original=True)
             for i in range(m - 1):
                 ordinary(4 + i * 1.5)
         elif kind == "repost_heavy":
