@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import scrapy
@@ -10,7 +11,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.clock import now_iso, parse_as_of
-from crawler.items import CheckItem, CheckOutcome, PostItem, ValidatorItem
+from crawler.items import AccountSeenItem, CheckItem, CheckOutcome, PostItem, ValidatorItem
 from crawler.outcomes import outcome_for_failure, outcome_for_status
 from db import load_targets, open_db, resolve_db_path
 from db.accounts import load_accounts_seen, load_known_posts, load_validators
@@ -116,6 +117,20 @@ class MonitorSpider(scrapy.Spider):
 
     def select_targets(self, db: Any) -> list[dict[str, Any]]:
         return load_targets(db, platforms=self.platforms, ids=self.target_ids)
+
+    def without_content(
+        self, response: Response, check: Callable[..., CheckItem], *, block_is_final: bool = False
+    ) -> list[Any] | None:
+        """The items for an answer that carries nothing to parse, or None when there is content.
+
+        304 (unchanged since the validators were saved): the check, and the account seen again.
+        An error status (or, with ``block_is_final``, a refusal the middleware spotted): the failed check.
+        """
+        if response.status == 304:
+            return [check(), AccountSeenItem(target_id=response.meta["target"]["id"])]
+        if response.status >= 400 or (block_is_final and response.meta.get("block_reason")):
+            return [check(error=f"HTTP {response.status}")]
+        return None
 
     def make_check(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, ClassVar
 
 import scrapy
@@ -13,7 +14,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.dates import normalize_timestamp
-from crawler.items import AccountItem, AccountSeenItem, AccountStatus, CheckOutcome, PostItem
+from crawler.items import AccountItem, AccountStatus, CheckOutcome, PostItem
 from crawler.text import summarize_html
 from db import load_targets
 from spiders.base import CONDITIONAL_STATUSES, MonitorSpider
@@ -173,12 +174,9 @@ class FeedSpider(MonitorSpider):
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         target = response.meta["target"]
         tid = target["id"]
-        if response.status == 304:
-            yield self.make_check(response, kind="feed", target_id=tid)
-            yield AccountSeenItem(target_id=tid)
-            return
-        if response.status >= 400:
-            yield self.make_check(response, kind="feed", target_id=tid, error=f"HTTP {response.status}")
+        early = self.without_content(response, partial(self.make_check, response, kind="feed", target_id=tid))
+        if early is not None:
+            yield from early
             return
         try:
             feed = parse_feed(response.body, response.url)

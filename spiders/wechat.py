@@ -515,12 +515,9 @@ class WechatSpider(MonitorSpider):
     def parse_mp_list(self, response: Response) -> Iterator[Any]:
         target, begin = response.meta["target"], response.meta["begin"]
         tid = target["id"]
-        if response.status == 304:
-            yield self.check(response, "api")
-            yield AccountSeenItem(target_id=tid)
-            return
-        if response.status >= 400:
-            yield self.check(response, "api", error=f"HTTP {response.status}")
+        early = self.without_content(response, lambda **kw: self.check(response, "api", **kw))
+        if early is not None:
+            yield from early
             return
         try:
             page = parse_publish_page(json.loads(response.text))
@@ -569,12 +566,9 @@ class WechatSpider(MonitorSpider):
     def parse_list_page(self, response: Response) -> Iterator[Any]:
         target = response.meta["target"]
         tid = target["id"]
-        if response.status == 304:
-            yield self.check(response, "api")
-            yield AccountSeenItem(target_id=tid)
-            return
-        if response.status >= 400:
-            yield self.check(response, "api", error=f"HTTP {response.status}")
+        early = self.without_content(response, lambda **kw: self.check(response, "api", **kw))
+        if early is not None:
+            yield from early
             return
         links = [
             urljoin(response.url, h)
@@ -599,12 +593,9 @@ class WechatSpider(MonitorSpider):
         target = response.meta["target"]
         tid = target["id"]
         listed: PostItem | None = response.meta.get("listed")
-        if response.status == 304:
-            yield self.check(response, "article")
-            yield AccountSeenItem(target_id=tid)
-            return
-        if response.status >= 400:
-            yield self.check(response, "article", error=f"HTTP {response.status}")
+        early = self.without_content(response, lambda **kw: self.check(response, "article", **kw))
+        if early is not None:
+            yield from early
             return
         result = parse_article_page(response.text, response.url)
         if isinstance(result, PageState):
@@ -639,12 +630,9 @@ class WechatSpider(MonitorSpider):
     def parse_sogou(self, response: Response) -> Iterator[Any]:
         target = response.meta["target"]
         tid = target["id"]
-        if response.status == 304:
-            yield self.check(response, "api")
-            yield AccountSeenItem(target_id=tid)
-            return
-        if response.status >= 400:
-            yield self.check(response, "api", error=f"HTTP {response.status}")
+        early = self.without_content(response, lambda **kw: self.check(response, "api", **kw))
+        if early is not None:
+            yield from early
             return
         result = parse_sogou_accounts(response.text, response.url)
         if isinstance(result, PageState):

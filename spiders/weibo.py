@@ -8,6 +8,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, ClassVar, cast
 from urllib.parse import urlencode
 
@@ -331,13 +332,10 @@ class WeiboSpider(MonitorSpider):
     def parse_profile(self, response: Response) -> Iterator[Any]:
         target = response.meta["target"]
         tid = target["id"]
-        if response.status == 304:
-            yield self.check(response)
-            yield AccountSeenItem(target_id=tid)
-            return
-        if response.status >= 400 or response.meta.get("block_reason"):
-            # 403/418/432, or redirected to passport.weibo.cn: blocked, with the reason
-            yield self.check(response, error=f"HTTP {response.status}")
+        # 403/418/432, or redirected to passport.weibo.cn: blocked, with the reason
+        early = self.without_content(response, partial(self.check, response), block_is_final=True)
+        if early is not None:
+            yield from early
             return
         try:
             profile = parse_profile(self.json_or_error(response))
@@ -356,13 +354,10 @@ class WeiboSpider(MonitorSpider):
     def parse_timeline(self, response: Response) -> Iterator[Any]:
         target, page = response.meta["target"], response.meta["page"]
         tid = target["id"]
-        if response.status == 304:
-            yield self.check(response)
-            yield AccountSeenItem(target_id=tid)
-            return
-        if response.status >= 400 or response.meta.get("block_reason"):
-            # 403/418/432, or redirected to passport.weibo.cn: blocked, with the reason
-            yield self.check(response, error=f"HTTP {response.status}")
+        # 403/418/432, or redirected to passport.weibo.cn: blocked, with the reason
+        early = self.without_content(response, partial(self.check, response), block_is_final=True)
+        if early is not None:
+            yield from early
             return
         try:
             timeline = parse_timeline(self.json_or_error(response))
