@@ -38,6 +38,8 @@ UNAVAILABLE_OUTCOMES = {
     "refused",
     "tls_error",
     "connection_error",
+    # answered, but nothing readable (broken XML, not the page expected): we could not look either
+    "malformed",
 }
 UNAVAILABLE_STATUSES = {"deleted", "banned", "blocked", "login_required", "unreachable", "migrated"}
 ACCOUNT_FRESHNESS = {

@@ -297,7 +297,8 @@ def test_unanswered_messages(desk: Desk) -> None:
 
 
 def official_scores(desk: Desk) -> dict[int, tuple[str, float | None]]:
-    """The issue's rule over open findings: any veto ⇒ 不合格; else 100 − capped deductions (< 60 fails)."""
+    """The issue's rule over open findings: any veto ⇒ 不合格; an account that could not be seen ⇒ 无法检查;
+    else 100 − capped deductions (< 60 fails)."""
     caps = {r["id"]: r["cap"] for r in desk.sql("SELECT id, cap FROM rules")}
     findings = desk.sql("SELECT target_id, rule, severity, points FROM findings WHERE resolved_at IS NULL")
     out: dict[int, tuple[str, float | None]] = {}
@@ -305,6 +306,9 @@ def official_scores(desk: Desk) -> dict[int, tuple[str, float | None]]:
         mine = [f for f in findings if f["target_id"] == t["id"]]
         if any(f["severity"] == "veto" for f in mine):
             out[t["id"]] = ("不合格", None)
+            continue
+        if any(f["rule"] == "account.unavailable" for f in mine):
+            out[t["id"]] = ("无法检查", None)
             continue
         per_rule: dict[str, float] = {}
         for f in mine:
@@ -318,6 +322,8 @@ def official_scores(desk: Desk) -> dict[int, tuple[str, float | None]]:
 def test_scorecard_official_logic(desk: Desk) -> None:
     rows = query(desk, "scorecard")
     assert {r["target_id"]: (r["verdict"], r["score"]) for r in rows} == official_scores(desk)
+    # an account the crawler could not see is neither scored nor passing
+    assert {r["verdict"] for r in rows if r["caveat"] and r["platform"] != "portal"} == {"无法检查"}
     scores = {r["target_id"]: r for r in desk.sql("SELECT * FROM target_scores")}
     for r in rows:  # the desk shows detection's numbers, it does not recompute them
         assert (r["vetoes"], r["deducted"]) == (
@@ -353,12 +359,16 @@ def test_league_table(desk: Desk) -> None:
     total = len(desk.sql("SELECT id FROM targets WHERE active = 1"))
     assert sum(r["targets"] for r in rows if r["by"].startswith("地区")) == total
     assert sum(r["targets"] for r in rows if r["by"].startswith("层级")) == total
-    assert [r["pass_rate"] for r in rows] == sorted(r["pass_rate"] for r in rows)  # worst first
+    rates = [r["pass_rate"] for r in rows]  # worst first; groups with nothing checkable (NULL) last
+    checked = [r for r in rates if r is not None]
+    assert rates == checked + [None] * (len(rates) - len(checked))
+    assert checked == sorted(checked)
     scores = official_scores(desk)
     targets = desk.sql("SELECT id, level, platform FROM targets WHERE active = 1")
     for r in (r for r in rows if r["by"].startswith("层级")):
         mine = [t for t in targets if t["level"] == r["grouping"] and t["platform"] == r["platform"]]
         assert r["failing"] == sum(scores[t["id"]][0] == "不合格" for t in mine), r
+        assert r["unchecked"] == sum(scores[t["id"]][0] == "无法检查" for t in mine), r
     assert {r["by"] for r in query(desk, "league_table", by="level")} == {"层级 level"}
 
 

@@ -117,9 +117,9 @@ def test_healthy_and_unreadable_targets(crawled: Crawled) -> None:
     active.add(("临江市人民政府门户网站", "portal"))
     assert len(active) == 7
     assert not [k for k in found if (k[0], k[1]) in active]
-    # unavailable accounts (blocked, deleted, login wall, unreachable) are never judged stale
+    # unavailable accounts (blocked, deleted, login wall, unreachable, unreadable) are never judged stale
     unavailable = {(k[0], k[1]) for k in found if k[2] == "account.unavailable"}
-    assert len(unavailable) == 15
+    assert len(unavailable) == 16
     stale_rules = {"account.no_update_14d", "account.zombie", "account.update_gaps"}
     assert not [k for k in found if (k[0], k[1]) in unavailable and k[2] in stale_rules]
     # the unreachable portal: portal.unreachable and nothing about its (unseen) columns

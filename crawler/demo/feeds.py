@@ -176,7 +176,8 @@ def targets(world: World, base: str) -> list[dict[str, Any]]:
 
 
 # What detection must find on each planted feed account (issue 5); nothing else, and nothing at all
-# on active / atom_active / hard_negative. malformed: the feed could not be read, so no conclusion.
+# on active / atom_active / hard_negative. malformed: the feed could not be read, so unavailable
+# (无法检查), never stale.
 EXPECTED_RULES: dict[str, tuple[str, ...]] = {
     "active": (),
     "atom_active": (),
@@ -192,7 +193,7 @@ EXPECTED_RULES: dict[str, tuple[str, ...]] = {
     "deleted": ("account.unavailable",),
     "login_wall": ("account.unavailable",),
     "dead_link": ("account.unavailable",),
-    "malformed": (),
+    "malformed": ("account.unavailable",),
     "unreachable": ("account.unavailable",),
 }
 

@@ -162,19 +162,24 @@ def m030_views(db: Database) -> None:
     ), i AS (
       SELECT target_id, count(*) AS infos FROM findings
       WHERE resolved_at IS NULL AND severity = 'info' GROUP BY target_id
+    ), u AS (
+      -- an account the crawler could not see (deleted, blocked, login wall, unreachable) is not 合格
+      SELECT DISTINCT target_id FROM findings
+      WHERE resolved_at IS NULL AND rule = 'account.unavailable'
     )
     SELECT t.id AS target_id, t.name, t.platform, t.region_code, t.region_name, t.level, t.profile,
            coalesce(v.vetoes, 0) AS vetoes, v.veto_labels,
            round(coalesce(d.deductions, 0), 2) AS deductions,
            coalesce(i.infos, 0) AS infos,
-           CASE WHEN coalesce(v.vetoes, 0) > 0 THEN NULL
+           CASE WHEN coalesce(v.vetoes, 0) > 0 OR u.target_id IS NOT NULL THEN NULL
                 ELSE round(100 - coalesce(d.deductions, 0), 2) END AS score,
            CASE WHEN coalesce(v.vetoes, 0) > 0 THEN '不合格'
+                WHEN u.target_id IS NOT NULL THEN '无法检查'
                 WHEN 100 - coalesce(d.deductions, 0) < 60 THEN '不合格'
                 ELSE '合格' END AS verdict,
            coalesce(d.breakdown, '{}') AS breakdown
     FROM targets t LEFT JOIN v ON v.target_id = t.id LEFT JOIN d ON d.target_id = t.id
-    LEFT JOIN i ON i.target_id = t.id
+    LEFT JOIN i ON i.target_id = t.id LEFT JOIN u ON u.target_id = t.id
     WHERE t.active = 1
     """)
     for view, key in (("region_scores", "region_code, region_name"), ("level_scores", "level")):
@@ -182,9 +187,11 @@ def m030_views(db: Database) -> None:
         CREATE VIEW IF NOT EXISTS {view} AS
         SELECT {key}, platform, count(*) AS targets,
                sum(verdict = '不合格') AS failing,
+               sum(verdict = '无法检查') AS unchecked,
                sum(vetoes > 0) AS with_veto,
-               round(100.0 * sum(verdict = '合格') / count(*), 1) AS pass_rate,
-               round(avg(score), 2) AS avg_score_of_passing,
+               round(100.0 * sum(verdict = '合格') / nullif(count(*) - sum(verdict = '无法检查'), 0), 1)
+                 AS pass_rate,
+               round(avg(CASE WHEN verdict = '合格' THEN score END), 2) AS avg_score_of_passing,
                sum(vetoes) AS vetoes, round(sum(deductions), 2) AS deductions, sum(infos) AS infos
         FROM target_scores GROUP BY {key}, platform
         """)
