@@ -452,10 +452,10 @@ def find_list(sel: Selector, base: str, as_of: datetime) -> tuple[list[ListEntry
         if tag == "table":
             entries = _table_entries(container, base, as_of)
         else:
-            rows = container.xpath("./li") if tag in ("ul", "ol") else container.xpath("./div")
+            candidates = container.xpath("./li") if tag in ("ul", "ol") else container.xpath("./div")
             rows = [
                 r
-                for r in rows
+                for r in candidates
                 if not EXCLUDED_CONTAINER.search(f"{r.attrib.get('class', '')} {r.attrib.get('id', '')}")
             ]
             entries = [e for e in (parse_entry(r, base, as_of) for r in rows) if e]
