@@ -118,9 +118,15 @@ def make_server(router: Router, host: str, port: int) -> ThreadingHTTPServer:
         def do_HEAD(self) -> None:
             self._handle(head=True)
 
-    server = ThreadingHTTPServer((host, port), DemoHandler)
+    server = _Server((host, port), DemoHandler)
     server.daemon_threads = True
     return server
+
+
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: a crawler opening 32 connections at once overflows it,
+    # the kernel drops SYNs and clients wait 1-3 s to retry — enough to fake timeouts on healthy links.
+    request_queue_size = 256
 
 
 def serve_in_thread(server: ThreadingHTTPServer) -> threading.Thread:
