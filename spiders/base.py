@@ -118,6 +118,46 @@ class MonitorSpider(scrapy.Spider):
     def select_targets(self, db: Any) -> list[dict[str, Any]]:
         return load_targets(db, platforms=self.platforms, ids=self.target_ids)
 
+    def target_request(
+        self,
+        url: str,
+        target: dict[str, Any],
+        callback: Callable[..., Any],
+        *,
+        kind: str,
+        conditional: bool = False,
+        validator_key: str | None = None,
+        headers: dict[str, str] | None = None,
+        **meta: Any,
+    ) -> scrapy.Request:
+        """A request for one of a target's pages or API answers.
+
+        Conditional headers from earlier runs when asked (keyed by ``validator_key``, default the URL;
+        never for a rendered page), 304 and error statuses reach the callback, and the browser is used
+        only for a target marked ``render: js``.
+        """
+        key = validator_key or url
+        js = target.get("render") == "js"
+        use_validators = conditional and not js
+        all_headers = dict(headers or {})
+        if use_validators:
+            all_headers.update(self.conditional_headers(key))
+        return scrapy.Request(
+            url,
+            callback=callback,
+            errback=getattr(self, "on_error", None),
+            headers=all_headers,
+            meta={
+                "target": target,
+                "kind": kind,
+                "validator_key": key if use_validators else None,
+                "handle_httpstatus_list": CONDITIONAL_STATUSES,
+                "playwright": js,
+                **meta,
+            },
+            dont_filter=True,
+        )
+
     def without_content(
         self, response: Response, check: Callable[..., CheckItem], *, block_is_final: bool = False
     ) -> list[Any] | None:

@@ -20,7 +20,7 @@ from crawler.clock import now_iso
 from crawler.dates import normalize_timestamp, parse_timestamp
 from crawler.items import AccountItem, AccountSeenItem, AccountStatus, CheckItem, CheckOutcome, PostItem
 from crawler.text import clean_text, summarize_html
-from spiders.base import CONDITIONAL_STATUSES, MonitorSpider
+from spiders.base import MonitorSpider
 from spiders.feed import REPOST_SOURCE
 from spiders.pagestate import PageState, classify_page_state
 
@@ -422,25 +422,16 @@ class WechatSpider(MonitorSpider):
         headers: dict[str, str] | None = None,
         **meta: Any,
     ) -> scrapy.Request:
-        key = redact(url)
-        js = target.get("render") == "js"
-        all_headers = dict(headers or {})
-        if conditional and not js:
-            all_headers.update(self.conditional_headers(key))
-        return scrapy.Request(
+        # validators are keyed by the URL without its session token
+        return self.target_request(
             url,
-            callback=callback,
-            errback=self.on_error,
-            headers=all_headers,
-            meta={
-                "target": target,
-                "kind": kind,
-                "validator_key": key if conditional and not js else None,
-                "handle_httpstatus_list": CONDITIONAL_STATUSES,
-                "playwright": js,
-                **meta,
-            },
-            dont_filter=True,
+            target,
+            callback,
+            kind=kind,
+            conditional=conditional,
+            validator_key=redact(url),
+            headers=headers,
+            **meta,
         )
 
     async def start(self) -> AsyncIterator[Any]:

@@ -12,14 +12,13 @@ from functools import partial
 from typing import Any, ClassVar, cast
 from urllib.parse import urlencode
 
-import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from crawler.clock import CHINA_TZ, iso, to_china
 from crawler.items import AccountItem, AccountSeenItem, AccountStatus, CheckItem, CheckOutcome, PostItem
 from crawler.text import html_to_text
-from spiders.base import CONDITIONAL_STATUSES, MonitorSpider
+from spiders.base import MonitorSpider
 
 _RELATIVE = re.compile(r"^(?P<n>\d+)\s*(?P<unit>秒|分钟|小时|天)前$")
 _CLOCK = re.compile(r"(?P<H>\d{1,2}):(?P<M>\d{2})")
@@ -265,23 +264,14 @@ class WeiboSpider(MonitorSpider):
         }
         if self.cookie:
             headers["Cookie"] = self.cookie
-        js = target.get("render") == "js"
-        if conditional and not js:
-            headers.update(self.conditional_headers(url))
-        return scrapy.Request(
+        return self.target_request(
             url,
-            callback=callback,
-            errback=self.on_error,
+            target,
+            callback,
+            kind=kind,
+            conditional=conditional,
             headers=headers,
-            meta={
-                "target": target,
-                "kind": kind,
-                "validator_key": url if conditional and not js else None,
-                "handle_httpstatus_list": CONDITIONAL_STATUSES,
-                "playwright": js,
-                "dont_merge_cookies": bool(self.cookie),
-            },
-            dont_filter=True,
+            dont_merge_cookies=bool(self.cookie),
         )
 
     def profile_request(self, target: dict[str, Any]) -> Any:
