@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crawler.clock import parse_iso
 from crawler.demo.run import wait_for_port
+from crawler.demo.server import targets_yaml
+from crawler.demo.world import World
 from db import open_db
 from tests.helpers import free_port
 
@@ -102,29 +105,8 @@ def main(argv: list[str] | None = None) -> int:
             "MONITOR_LOG_LEVEL": "WARNING",
         }
         targets = work / "targets.yaml"
-        targets.write_text(
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "crawler.demo",
-                    "targets",
-                    "--base",
-                    base,
-                    "--as-of",
-                    AS_OF,
-                    "--accounts",
-                    str(args.accounts),
-                    "--posts",
-                    str(args.posts),
-                ],
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout,
-            encoding="utf-8",
-        )
+        world_model = World(as_of=parse_iso(AS_OF), accounts=args.accounts, posts=args.posts)
+        targets.write_text(targets_yaml(world_model, base), encoding="utf-8")
         subprocess.run(
             [str(BIN / "scrapy"), "import-targets", str(targets)],
             cwd=ROOT,

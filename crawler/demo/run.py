@@ -12,6 +12,10 @@ import sys
 import time
 from pathlib import Path
 
+from crawler.clock import parse_as_of
+from crawler.demo.server import targets_yaml
+from crawler.demo.world import World
+
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_TARGETS = ROOT / "targets" / "demo.yaml"
 SHIPPED_PORT = 8765
@@ -72,7 +76,6 @@ def main(argv: list[str] | None = None) -> int:
     log = (db.parent / "world.log").open("w")
     world = subprocess.Popen(world_cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     started = time.monotonic()
-    time.monotonic()
     try:
         wait_for_port(args.port)
         print(f"demo world: http://127.0.0.1:{args.port}/", flush=True)
@@ -80,20 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.port != SHIPPED_PORT:
             targets = db.parent / "targets.yaml"
             targets.write_text(
-                subprocess.run(
-                    [
-                        sys.executable,
-                        "-m",
-                        "crawler.demo",
-                        "targets",
-                        "--base",
-                        f"http://127.0.0.1:{args.port}",
-                    ],
-                    cwd=ROOT,
-                    check=True,
-                    capture_output=True,
-                    text=True,
-                ).stdout,
+                targets_yaml(World(as_of=parse_as_of(args.as_of)), f"http://127.0.0.1:{args.port}"),
                 encoding="utf-8",
             )
         scrapy("import-targets", str(targets), env=env)
