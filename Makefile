@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: install ## start the offline demo world, crawl it into data/demo/monitor.db, serve Datasette
-	$(BIN)/python -m crawler.demo.run --port $(DEMO_PORT) --serve-port $(SERVE_PORT)
+	$(BIN)/python -m demo.run --port $(DEMO_PORT) --serve-port $(SERVE_PORT)
 
 import: install ## import a targets registry: make import TARGETS=targets/mine.yaml
 	MONITOR_DB=$(DB) $(BIN)/scrapy import-targets $(TARGETS)

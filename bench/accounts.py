@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from crawler.demo.wechat import DEMO_COOKIE, DEMO_TOKEN
 from db import open_db
+from demo.wechat import DEMO_COOKIE, DEMO_TOKEN
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

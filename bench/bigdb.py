@@ -13,10 +13,10 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from crawler.clock import iso, parse_iso
-from crawler.demo import text
-from crawler.demo.world import REGIONS
+from core.clock import iso, parse_iso
 from db import open_db
+from demo import text
+from demo.world import REGIONS
 
 AS_OF = "2026-06-30T12:00:00+08:00"
 RULES = (

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from bench.bigdb import AS_OF, build_big_db
-from crawler.clock import iso, parse_iso
-from crawler.demo.run import wait_for_port
-from crawler.demo.world import REGIONS
+from core.clock import iso, parse_iso
 from db import open_db
 from db.serve import build_metadata, datasette_command
+from demo.run import wait_for_port
+from demo.world import REGIONS
 from tests.helpers import free_port
 
 REPEAT = 7

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crawler.clock import parse_iso
-from crawler.demo.run import wait_for_port
-from crawler.demo.server import targets_yaml
-from crawler.demo.world import World
+from core.clock import parse_iso
 from db import open_db
+from demo.run import wait_for_port
+from demo.server import targets_yaml
+from demo.world import World
 from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         [
             sys.executable,
             "-m",
-            "crawler.demo",
+            "demo",
             "serve",
             "--port",
             str(port),

@@ -1,1 +1,1 @@
-"""govmedia-monitor: the Scrapy project package (settings, items, commands, targets, demo world)."""
+"""govmedia-monitor's Scrapy shell: settings, middlewares, custom commands, targets registry."""

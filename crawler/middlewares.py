@@ -15,7 +15,7 @@ from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
 
-from crawler.clock import now
+from core.clock import now
 from db import open_db, resolve_db_path
 from db.accounts import record_run_targets
 

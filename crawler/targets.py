@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from crawler.items import Level, Platform
+from core.items import Level, Platform
 
 FIELDS = (
     "platform",

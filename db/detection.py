@@ -107,7 +107,7 @@ def post_aggregates(
 def _days_before_iso(as_of: str, days: int) -> str:
     from datetime import timedelta
 
-    from crawler.clock import iso, parse_iso
+    from core.clock import iso, parse_iso
 
     return iso(parse_iso(as_of) - timedelta(days=days))
 
@@ -117,7 +117,7 @@ def gap_aggregates(
 ) -> dict[int, tuple[float, float, int, float]]:
     """Per target, over gaps between consecutive non-pinned posts in the window (window functions):
     (longest gap, days beyond ``max_gap_days`` summed, gaps over, newest post as a Julian day).
-    The trailing gap up to as_of is the caller's (pipelines.rules.freshness.gap_stats_days agrees).
+    The trailing gap up to as_of is the caller's (detection.rules.freshness.gap_stats_days agrees).
     """
     where, params = _scope(target_ids, "target_id")
     rows = db.conn.execute(

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from crawler.items import ColumnEntryItem, ColumnItem, MessageItem, SiteItem
+from core.items import ColumnEntryItem, ColumnItem, MessageItem, SiteItem
 from db import upsert
 
 

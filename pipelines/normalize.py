@@ -7,9 +7,9 @@ from typing import Any
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from crawler.dates import normalize_timestamp
-from crawler.items import AccountItem, CheckItem, PostItem
-from crawler.text import clean_text, html_to_text
+from core.dates import normalize_timestamp
+from core.items import AccountItem, CheckItem, PostItem
+from core.text import clean_text, html_to_text
 
 
 def normalize_post(item: PostItem) -> PostItem:

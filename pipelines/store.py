@@ -14,8 +14,8 @@ from scrapy.exceptions import DropItem
 from sqlite_utils import Database
 
 import db as store
-from crawler.clock import now_iso, parse_as_of
-from crawler.items import AccountItem, AccountSeenItem, CheckItem, PostItem, ValidatorItem
+from core.clock import now_iso, parse_as_of
+from core.items import AccountItem, AccountSeenItem, CheckItem, PostItem, ValidatorItem
 from db import accounts as accounts_db
 from db import portal as portal_store
 

@@ -10,9 +10,9 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.clock import now_iso, parse_as_of
-from crawler.items import AccountSeenItem, CheckItem, CheckOutcome, PostItem, ValidatorItem
-from crawler.outcomes import outcome_for_failure, outcome_for_status
+from core.clock import now_iso, parse_as_of
+from core.items import AccountSeenItem, CheckItem, CheckOutcome, PostItem, ValidatorItem
+from core.outcomes import outcome_for_failure, outcome_for_status
 from db import load_targets, open_db, resolve_db_path
 from db.accounts import load_accounts_seen, load_known_posts, load_validators
 

@@ -13,9 +13,9 @@ from lxml import etree
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.dates import normalize_timestamp
-from crawler.items import AccountItem, AccountStatus, CheckOutcome, PostItem
-from crawler.text import summarize_html
+from core.dates import normalize_timestamp
+from core.items import AccountItem, AccountStatus, CheckOutcome, PostItem
+from core.text import summarize_html
 from db import load_targets
 from spiders.base import CONDITIONAL_STATUSES, MonitorSpider
 from spiders.pagestate import classify_page_state

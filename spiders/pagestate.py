@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from crawler.items import AccountStatus, CheckOutcome
+from core.items import AccountStatus, CheckOutcome
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from twisted.python.failure import Failure
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
-from crawler.clock import CHINA_TZ, iso, now_iso, parse_as_of
-from crawler.items import (
+from core.clock import CHINA_TZ, iso, now_iso, parse_as_of
+from core.items import (
     CheckItem,
     ColumnEntryItem,
     ColumnItem,
@@ -26,8 +26,8 @@ from crawler.items import (
     MessageItem,
     SiteItem,
 )
-from crawler.outcomes import outcome_for_failure, outcome_for_status
-from crawler.text import clean_text
+from core.outcomes import outcome_for_failure, outcome_for_status
+from core.text import clean_text
 from spiders.base import ERROR_STATUSES, MonitorSpider
 
 # --- site meta ------------------------------------------------------------------------------------

@@ -16,10 +16,10 @@ from parsel import Selector
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.clock import now_iso
-from crawler.dates import normalize_timestamp, parse_timestamp
-from crawler.items import AccountItem, AccountSeenItem, AccountStatus, CheckItem, CheckOutcome, PostItem
-from crawler.text import clean_text, summarize_html
+from core.clock import now_iso
+from core.dates import normalize_timestamp, parse_timestamp
+from core.items import AccountItem, AccountSeenItem, AccountStatus, CheckItem, CheckOutcome, PostItem
+from core.text import clean_text, summarize_html
 from spiders.base import MonitorSpider
 from spiders.feed import REPOST_SOURCE
 from spiders.pagestate import PageState, classify_page_state

@@ -15,9 +15,9 @@ from urllib.parse import urlencode
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from crawler.clock import CHINA_TZ, iso, to_china
-from crawler.items import AccountItem, AccountSeenItem, AccountStatus, CheckItem, CheckOutcome, PostItem
-from crawler.text import html_to_text
+from core.clock import CHINA_TZ, iso, to_china
+from core.items import AccountItem, AccountSeenItem, AccountStatus, CheckItem, CheckOutcome, PostItem
+from core.text import html_to_text
 from spiders.base import MonitorSpider
 
 _RELATIVE = re.compile(r"^(?P<n>\d+)\s*(?P<unit>秒|分钟|小时|天)前$")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from crawler.clock import parse_iso
-from crawler.demo.http import serve_in_thread
-from crawler.demo.server import build_server, targets_yaml
-from crawler.demo.world import World
+from core.clock import parse_iso
+from demo.http import serve_in_thread
+from demo.server import build_server, targets_yaml
+from demo.world import World
 from tests.helpers import AS_OF, DemoWorld, free_port
 
 

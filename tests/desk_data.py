@@ -16,9 +16,9 @@ from typing import Any
 
 import yaml
 
-from crawler.demo import feeds, portal, wechat, weibo
-from crawler.demo.run import SPIDERS
-from crawler.demo.wechat import DEMO_COOKIE, DEMO_TOKEN
+from demo import feeds, portal, wechat, weibo
+from demo.run import SPIDERS
+from demo.wechat import DEMO_COOKIE, DEMO_TOKEN
 from tests.conftest import start_world
 from tests.helpers import run_scrapy
 

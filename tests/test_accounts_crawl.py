@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from crawler.demo.wechat import DEMO_COOKIE, DEMO_TOKEN, wechat_accounts
 from db import open_db
+from demo.wechat import DEMO_COOKIE, DEMO_TOKEN, wechat_accounts
 from tests.conftest import start_world
 from tests.helpers import DemoWorld, run_scrapy
 
@@ -253,9 +253,9 @@ def test_missing_credentials_is_a_clear_check(crawled: Crawled, tmp_path: Path) 
 
 
 def test_planted_lists_name_real_targets() -> None:
-    from crawler.clock import parse_iso
-    from crawler.demo import wechat, weibo
-    from crawler.demo.world import World
+    from core.clock import parse_iso
+    from demo import wechat, weibo
+    from demo.world import World
     from tests.helpers import AS_OF
 
     world = World(as_of=parse_iso(AS_OF))

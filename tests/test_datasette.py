@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.demo.run import wait_for_port
 from db.serve import datasette_command
+from demo.run import wait_for_port
 from tests.helpers import ROOT, DemoWorld, free_port, run_scrapy
 
 

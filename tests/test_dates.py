@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crawler.dates import normalize_timestamp
+from core.dates import normalize_timestamp
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,9 @@ import urllib.request
 
 import pytest
 
-from crawler.clock import parse_iso
-from crawler.demo.server import targets_yaml
-from crawler.demo.world import PLANTED, World
+from core.clock import parse_iso
+from demo.server import targets_yaml
+from demo.world import PLANTED, World
 from tests.helpers import AS_OF, ROOT, DemoWorld
 
 

@@ -28,9 +28,9 @@ import pytest
 import yaml
 from datasette_auth_passwords.utils import hash_password
 
-from crawler.clock import parse_iso
-from crawler.demo.run import wait_for_port
+from core.clock import parse_iso
 from db.serve import datasette_command
+from demo.run import wait_for_port
 from tests.desk_data import XSS_TITLE, DeskCrawl, crawl_demo_world
 from tests.helpers import AS_OF, ROOT, free_port
 

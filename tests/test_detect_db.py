@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from crawler.clock import CHINA_TZ, iso
+from core.clock import CHINA_TZ, iso
 from db import open_db
-from pipelines.detect import detect
+from detection.service import detect
 
 AS_OF = datetime(2026, 6, 30, 12, 0, tzinfo=CHINA_TZ)
 NOW = iso(AS_OF)
@@ -330,7 +330,7 @@ def test_sql_gap_aggregate_agrees_with_pure_function(db: Database) -> None:
     import random
 
     from db.detection import gap_aggregates
-    from pipelines.rules.freshness import combine_gaps, gap_stats
+    from detection.rules.freshness import combine_gaps, gap_stats
 
     rng = random.Random(5)
     tid = target(db, "随机号")

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from crawler.clock import parse_iso
-from crawler.demo import feeds, portal, wechat, weibo
-from crawler.demo.wechat import DEMO_COOKIE, DEMO_TOKEN
+from core.clock import parse_iso
 from db import open_db
+from demo import feeds, portal, wechat, weibo
+from demo.wechat import DEMO_COOKIE, DEMO_TOKEN
 from tests.conftest import start_world
 from tests.helpers import AS_OF, DemoWorld, run_scrapy
 

@@ -12,7 +12,7 @@ from scrapy import Request, Spider
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
-from crawler.clock import now
+from core.clock import now
 from crawler.middlewares import (
     RetryAfterMiddleware,
     SecretFilter,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.rules.notice import MigrationTarget, classify_notice, extract_effective_date
+from detection.rules.notice import MigrationTarget, classify_notice, extract_effective_date
 
 EVAL_SET = Path(__file__).with_name("data") / "closure_notices.yaml"
 

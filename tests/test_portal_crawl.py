@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from crawler.clock import parse_iso
-from crawler.demo import portal as demo_portal
-from crawler.demo.run import wait_for_port
+from core.clock import parse_iso
 from db import open_db, table_counts
 from db.serve import datasette_command
+from demo import portal as demo_portal
+from demo.run import wait_for_port
 from tests.helpers import AS_OF, ROOT, DemoWorld, free_port, run_scrapy
 
 PORTAL_TABLES = ("sites", "columns", "column_items", "messages")

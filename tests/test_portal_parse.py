@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from crawler.clock import CHINA_TZ
-from crawler.items import ColumnKind
+from core.clock import CHINA_TZ
+from core.items import ColumnKind
 from spiders.portal import (
     ColumnRule,
     build_message,

@@ -6,11 +6,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from crawler.clock import CHINA_TZ, iso
-from pipelines.rules.config import RulesError, load_rules
-from pipelines.rules.freshness import gap_stats, is_stale, is_zombie, months_before
-from pipelines.rules.portal import evaluate_portal, is_column_stale
-from pipelines.rules.quality import cluster_near_duplicates, hamming, is_meeting_title, is_poster, simhash
+from core.clock import CHINA_TZ, iso
+from detection.rules.config import RulesError, load_rules
+from detection.rules.freshness import gap_stats, is_stale, is_zombie, months_before
+from detection.rules.portal import evaluate_portal, is_column_stale
+from detection.rules.quality import cluster_near_duplicates, hamming, is_meeting_title, is_poster, simhash
 
 AS_OF = datetime(2026, 6, 30, 12, 0, tzinfo=CHINA_TZ)
 RULES = load_rules()

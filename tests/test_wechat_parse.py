@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from crawler.items import AccountStatus, CheckOutcome
+from core.items import AccountStatus, CheckOutcome
 from spiders.pagestate import PageState
 from spiders.wechat import (
     Article,

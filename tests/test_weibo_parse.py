@@ -7,8 +7,8 @@ from datetime import datetime
 
 import pytest
 
-from crawler.clock import CHINA_TZ, iso
-from crawler.items import CheckOutcome
+from core.clock import CHINA_TZ, iso
+from core.items import CheckOutcome
 from spiders.weibo import (
     WeiboError,
     is_pinned,

@@ -10,10 +10,10 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.clock import parse_as_of
+from core.clock import parse_as_of
 from db import open_db, resolve_db_path
-from pipelines.detect import detect
-from pipelines.rules.config import RulesError, load_rules
+from detection.rules.config import RulesError, load_rules
+from detection.service import detect
 
 
 class Command(ScrapyCommand):

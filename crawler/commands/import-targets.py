@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawler.clock import now_iso
+from core.clock import now_iso
 from crawler.targets import read_targets_file
 from db import open_db, resolve_db_path, upsert_target
 

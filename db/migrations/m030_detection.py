@@ -31,7 +31,7 @@ def m030_rules_fill(db: Database) -> None:
     # desk's finding_rules view and score views read them); each detect run rewrites them from the rules
     # file it loaded. Upsert: running it again changes nothing.
     from db.detection import write_rules
-    from pipelines.rules.config import load_rules
+    from detection.rules.config import load_rules
 
     write_rules(db, load_rules().rules)
 

@@ -1,4 +1,4 @@
-"""Command line for the demo world: `python -m crawler.demo serve|targets`."""
+"""Command line for the demo world: `python -m demo serve|targets`."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import argparse
 import contextlib
 import sys
 
-from crawler.clock import now, parse_as_of
-from crawler.demo.server import build_server, targets_yaml
-from crawler.demo.world import PLANTED, World
+from core.clock import now, parse_as_of
+from demo.server import build_server, targets_yaml
+from demo.world import PLANTED, World
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m crawler.demo",
-        description="The offline demo world. Example: python -m crawler.demo serve --port 8765",
+        prog="python -m demo",
+        description="The offline demo world. Example: python -m demo serve --port 8765",
     )
     sub = parser.add_subparsers(dest="cmd", required=True)
     for name in ("serve", "targets"):

@@ -6,8 +6,8 @@ from email.utils import format_datetime
 from html import escape
 from typing import Any
 
-from crawler.demo.http import Request, Response, Router
-from crawler.demo.world import DemoAccount, DemoPost, World
+from demo.http import Request, Response, Router
+from demo.world import DemoAccount, DemoPost, World
 
 UNREACHABLE_BASE = "http://127.0.0.1:9"  # discard port: nothing listens there
 

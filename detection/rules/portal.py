@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from crawler.clock import parse_iso
-from pipelines.rules.freshness import is_stale, months_before
+from core.clock import parse_iso
+from detection.rules.freshness import is_stale, months_before
 
 
 @dataclass

@@ -11,9 +11,9 @@ from functools import cache
 from html import escape
 from typing import Any
 
-from crawler.demo import text
-from crawler.demo.http import Request, Response, Router
-from crawler.demo.world import World
+from demo import text
+from demo.http import Request, Response, Router
+from demo.world import World
 
 UNREACHABLE_BASE = "http://127.0.0.1:9"  # discard port: nothing listens there
 SLOW_SECONDS = 3.0  # the planted slow link; the local world's link timeout is 2 s

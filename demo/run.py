@@ -12,9 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from crawler.clock import parse_as_of
-from crawler.demo.server import targets_yaml
-from crawler.demo.world import World
+from core.clock import parse_as_of
+from demo.server import targets_yaml
+from demo.world import World
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_TARGETS = ROOT / "targets" / "demo.yaml"
@@ -50,7 +50,7 @@ def scrapy(*args: str, env: dict[str, str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m crawler.demo.run", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m demo.run", description=__doc__)
     parser.add_argument("--port", type=int, default=SHIPPED_PORT, help="demo world port")
     parser.add_argument("--serve-port", type=int, default=8001, help="Datasette port")
     parser.add_argument("--db", default="data/demo/monitor.db")
@@ -62,12 +62,12 @@ def main(argv: list[str] | None = None) -> int:
     if db.parent.exists():
         shutil.rmtree(db.parent)  # the demo starts from nothing every time
     db.parent.mkdir(parents=True)
-    world_cmd = [sys.executable, "-m", "crawler.demo", "serve", "--port", str(args.port)]
+    world_cmd = [sys.executable, "-m", "demo", "serve", "--port", str(args.port)]
     if args.as_of:
         world_cmd += ["--as-of", args.as_of]
     env = {**os.environ, "MONITOR_DB": str(db), "MONITOR_LOCAL_WORLD": "1"}
     # The demo MP session (issue 4): the world's /cgi-bin/appmsgpublish accepts exactly these.
-    from crawler.demo.wechat import DEMO_COOKIE, DEMO_TOKEN
+    from demo.wechat import DEMO_COOKIE, DEMO_TOKEN
 
     env.setdefault("MONITOR_WECHAT_TOKEN", DEMO_TOKEN)
     env.setdefault("MONITOR_WECHAT_COOKIE", DEMO_COOKIE)

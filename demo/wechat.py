@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from crawler.demo.http import Request, Response, Router
-from crawler.demo.world import DemoAccount, DemoPost, World
+from demo.http import Request, Response, Router
+from demo.world import DemoAccount, DemoPost, World
 
 # The session the MP endpoint accepts; tests pass them through MONITOR_WECHAT_TOKEN / _COOKIE.
 DEMO_TOKEN = "1789654321"  # noqa: S105 - a fixed demo value, not a credential

@@ -6,8 +6,8 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from crawler.clock import to_china
-from crawler.demo import text
+from core.clock import to_china
+from demo import text
 
 # (region_code, region_name, level, short place name)
 REGIONS = (

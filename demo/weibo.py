@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from html import escape
 from typing import Any
 
-from crawler.demo.http import Request, Response, Router
-from crawler.demo.world import DemoAccount, DemoPost, World
+from demo.http import Request, Response, Router
+from demo.world import DemoAccount, DemoPost, World
 
 PAGE = 10
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
