@@ -3,59 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
-
-class Platform(StrEnum):
-    PORTAL = "portal"
-    WECHAT = "wechat"
-    WEIBO = "weibo"
-    FEED = "feed"
-    DOUYIN = "douyin"
-    TOUTIAO = "toutiao"
-    BILIBILI = "bilibili"
-    CHANNELS = "channels"
-
-
-class Level(StrEnum):
-    NATIONAL = "国家级"
-    PROVINCE = "省级"
-    CITY = "市级"
-    COUNTY = "县级"
-    TOWN = "乡镇级"
-
-
-class AccountStatus(StrEnum):
-    ACTIVE = "active"
-    DELETED = "deleted"  # the account removed itself (自主注销)
-    BANNED = "banned"  # the platform blocked the account (屏蔽/封禁)
-    MIGRATED = "migrated"  # 已迁移 to a new account
-    CLOSING = "closing"  # a closure notice announced a future date
-    CLOSED = "closed"  # a closure notice's date has passed
-    BLOCKED = "blocked"  # we could not look: captcha, rate limit, anti-spider page
-    LOGIN_REQUIRED = "login_required"
-    UNREACHABLE = "unreachable"
-    UNKNOWN = "unknown"
-
-
-class CheckOutcome(StrEnum):
-    OK = "ok"
-    NOT_MODIFIED = "not_modified"
-    NOT_FOUND = "not_found"  # 404 / 410: a dead link
-    HTTP_ERROR = "http_error"  # other 4xx
-    SERVER_ERROR = "server_error"  # 5xx
-    TIMEOUT = "timeout"
-    DNS_ERROR = "dns_error"
-    REFUSED = "refused"
-    TLS_ERROR = "tls_error"
-    CONNECTION_ERROR = "connection_error"
-    BLOCKED = "blocked"
-    LOGIN_REQUIRED = "login_required"
-    GONE = "gone"  # the page says the account or content is deleted / cancelled / banned
-    MALFORMED = "malformed"  # answered, but not in the shape expected (bad XML, no list found)
-
-
-OK_OUTCOMES = frozenset({CheckOutcome.OK, CheckOutcome.NOT_MODIFIED})
+from core.enums import AccountStatus, ColumnKind, ColumnStatus
 
 
 @dataclass
@@ -118,36 +67,6 @@ class CheckItem:
     error: str | None = None
     within_limit: int | None = None
     checked_at: str | None = None
-
-
-# --- portal items (issue 3: sites, columns, column_items, messages) ------------------------------
-
-
-class ColumnKind(StrEnum):
-    NEWS = "动态要闻"
-    NOTICE = "通知公告"
-    POLICY = "政策文件"
-    PERSONNEL = "人事"
-    PLAN = "规划计划"
-    INTERACTION = "互动"
-    SERVICE = "服务"
-    OTHER = "其他"
-
-
-class ColumnStatus(StrEnum):
-    OK = "ok"
-    BLANK = "blank"  # the list is there and has no item
-    PARSE_FAILED = "parse_failed"  # no list markup found: never to be read as blank
-    UNREACHABLE = "unreachable"
-
-
-class BoardKind(StrEnum):
-    CONSULTATION = "consultation"
-    PETITION = "petition"  # 信访: excluded from the unanswered-message veto
-    DISCIPLINE = "discipline"  # 纪检举报: excluded too
-    INTERVIEW = "interview"
-    SURVEY = "survey"
-    OTHER = "other"
 
 
 @dataclass
@@ -223,9 +142,6 @@ class MessageItem:
     reply_text: str | None = None
 
 
-# --- account platform items (issue 4: WeChat, Weibo) ---------------------------------------------
-
-
 @dataclass
 class ValidatorItem:
     """HTTP validators of a fetched URL (ETag / Last-Modified), kept for the next conditional request.
@@ -244,6 +160,3 @@ class AccountSeenItem:
     """The account was re-checked and nothing changed (HTTP 304, or no new post): move last_seen_at."""
 
     target_id: int
-
-
-# --- detection items (issue 5) ------------------------------------------------------------------

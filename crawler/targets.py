@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from core.items import Level, Platform
+from core.enums import LEVEL_ALIASES, Level, Platform
 
 FIELDS = (
     "platform",
@@ -31,17 +31,7 @@ FIELDS = (
     "options",
 )
 REGION_CODE = re.compile(r"^\d{6}(\d{3}(\d{3})?)?$")
-LEVEL_ALIASES = {
-    "national": Level.NATIONAL,
-    "province": Level.PROVINCE,
-    "provincial": Level.PROVINCE,
-    "city": Level.CITY,
-    "county": Level.COUNTY,
-    "district": Level.COUNTY,
-    "town": Level.TOWN,
-    "township": Level.TOWN,
-    **{lv.value: lv for lv in Level},
-}
+LEVELS = {**LEVEL_ALIASES, **{lv.value: lv for lv in Level}}
 TRUE = {"1", "true", "yes", "y", "on", "是"}
 FALSE = {"0", "false", "no", "n", "off", "否"}
 # Platforms read through a feed bridge (RSSHub, WeRSS...) when the row gives a feed URL.
@@ -108,7 +98,7 @@ def validate_target(raw: dict[str, Any]) -> tuple[dict[str, Any] | None, list[st
     if platform and not (handle or url or feed):
         problems.append("give at least one of handle, url, feed")
     level_text = _text(raw.get("level"))
-    level = LEVEL_ALIASES.get(level_text.lower()) if level_text else None
+    level = LEVELS.get(level_text.lower()) if level_text else None
     if level_text and level is None:
         problems.append(f"unknown level {level_text!r} (one of {', '.join(lv.value for lv in Level)})")
     region_code = _text(raw.get("region_code"))

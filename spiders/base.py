@@ -11,10 +11,11 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from core.clock import now_iso, parse_as_of
-from core.items import AccountSeenItem, CheckItem, CheckOutcome, PostItem, ValidatorItem
-from core.outcomes import outcome_for_failure, outcome_for_status
+from core.enums import CheckOutcome
+from core.items import AccountSeenItem, CheckItem, PostItem, ValidatorItem
 from db import load_targets, open_db, resolve_db_path
 from db.accounts import load_accounts_seen, load_known_posts, load_validators
+from spiders.outcomes import outcome_for_failure, outcome_for_status
 
 # Let error statuses reach the callback (they are findings), while redirects are still followed.
 ERROR_STATUSES = list(range(400, 600))

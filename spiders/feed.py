@@ -14,7 +14,8 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from core.dates import normalize_timestamp
-from core.items import AccountItem, AccountStatus, CheckOutcome, PostItem
+from core.enums import AccountStatus, CheckOutcome
+from core.items import AccountItem, PostItem
 from core.text import summarize_html
 from db import load_targets
 from spiders.base import CONDITIONAL_STATUSES, MonitorSpider

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from core.items import AccountStatus, CheckOutcome
+from core.enums import AccountStatus, CheckOutcome
 
 
 @dataclass(frozen=True)

@@ -17,18 +17,11 @@ from twisted.python.failure import Failure
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
 from core.clock import CHINA_TZ, iso, now_iso, parse_as_of
-from core.items import (
-    CheckItem,
-    ColumnEntryItem,
-    ColumnItem,
-    ColumnKind,
-    ColumnStatus,
-    MessageItem,
-    SiteItem,
-)
-from core.outcomes import outcome_for_failure, outcome_for_status
+from core.enums import ColumnKind, ColumnStatus
+from core.items import CheckItem, ColumnEntryItem, ColumnItem, MessageItem, SiteItem
 from core.text import clean_text
 from spiders.base import ERROR_STATUSES, MonitorSpider
+from spiders.outcomes import outcome_for_failure, outcome_for_status
 
 # --- site meta ------------------------------------------------------------------------------------
 

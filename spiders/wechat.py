@@ -18,7 +18,8 @@ from twisted.python.failure import Failure
 
 from core.clock import now_iso
 from core.dates import normalize_timestamp, parse_timestamp
-from core.items import AccountItem, AccountSeenItem, AccountStatus, CheckItem, CheckOutcome, PostItem
+from core.enums import AccountStatus, CheckOutcome
+from core.items import AccountItem, AccountSeenItem, CheckItem, PostItem
 from core.text import clean_text, summarize_html
 from spiders.base import MonitorSpider
 from spiders.feed import REPOST_SOURCE

@@ -16,7 +16,8 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from core.clock import CHINA_TZ, iso, to_china
-from core.items import AccountItem, AccountSeenItem, AccountStatus, CheckItem, CheckOutcome, PostItem
+from core.enums import AccountStatus, CheckOutcome
+from core.items import AccountItem, AccountSeenItem, CheckItem, PostItem
 from core.text import html_to_text
 from spiders.base import MonitorSpider
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.items import AccountStatus, CheckOutcome
+from core.enums import AccountStatus, CheckOutcome
 from pipelines.normalize import normalize_post
 from spiders.feed import FeedError, entry_to_post, parse_feed
 from tests.helpers import fixture_path

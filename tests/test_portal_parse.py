@@ -7,7 +7,7 @@ from datetime import datetime
 import pytest
 
 from core.clock import CHINA_TZ
-from core.items import ColumnKind
+from core.enums import ColumnKind
 from spiders.portal import (
     ColumnRule,
     build_message,

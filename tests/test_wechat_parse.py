@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from core.items import AccountStatus, CheckOutcome
+from core.enums import AccountStatus, CheckOutcome
 from spiders.pagestate import PageState
 from spiders.wechat import (
     Article,

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from core.clock import CHINA_TZ, iso
-from core.items import CheckOutcome
+from core.enums import CheckOutcome
 from spiders.weibo import (
     WeiboError,
     is_pinned,

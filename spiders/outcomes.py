@@ -6,7 +6,7 @@ from scrapy import exceptions as scrapy_exc
 from twisted.internet import error as net
 from twisted.python.failure import Failure
 
-from core.items import CheckOutcome
+from core.enums import CheckOutcome
 
 
 def outcome_for_status(status: int) -> CheckOutcome:
