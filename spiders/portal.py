@@ -16,7 +16,8 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from twisted.python.failure import Failure
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
-from core.clock import CHINA_TZ, iso, now_iso, parse_as_of
+from core.clock import iso, now_iso, parse_as_of
+from core.dates import find_dates, strip_dates
 from core.enums import ColumnKind, ColumnStatus
 from core.items import CheckItem, ColumnEntryItem, ColumnItem, MessageItem, SiteItem
 from core.text import clean_text
@@ -94,42 +95,23 @@ def detect_cms(text: str, url: str = "") -> str:
 
 # --- dates ----------------------------------------------------------------------------------------
 
-DATE_FULL = re.compile(
-    r"(?<!\d)((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
-    r"(?:\s*(\d{1,2})\s*[:：]\s*(\d{2})(?:\s*[:：]\s*(\d{2}))?)?"
-)
-# `[06-05]`, `(06-05)` or a bare `06-05` cell: month and day only, the year is the latest that is not future.
-DATE_MONTH_DAY = re.compile(r"^\s*[\[［(（]?\s*(\d{1,2})\s*[-/月]\s*(\d{1,2})\s*日?\s*[\]］)）]?\s*$")
-DATE_MONTH_DAY_BRACKET = re.compile(r"[\[［(（]\s*(\d{1,2})-(\d{1,2})\s*[\]］)）]")
-
 
 def parse_list_date(text: str | None, as_of: datetime) -> datetime | None:
-    """A date as list markup writes it: 2024-06-05, 2024/6/5, 2024年6月5日, [2024-06-05], [06-05]."""
+    """A date as list markup writes it: 2024-06-05, 2024/6/5, 2024年6月5日, [2024-06-05], [06-05].
+
+    A month-day date counts only as a whole cell or in brackets (a title's "3月15日" is not the row's
+    date); its year is the latest that is not in the future.
+    """
     if not text:
         return None
-    m = DATE_FULL.search(text)
-    if m:
-        try:
-            return datetime(
-                int(m[1]),
-                int(m[2]),
-                int(m[3]),
-                int(m[4] or 0),
-                int(m[5] or 0),
-                int(m[6] or 0),
-                tzinfo=CHINA_TZ,
-            )
-        except ValueError:
-            return None
-    m = DATE_MONTH_DAY.match(text) or DATE_MONTH_DAY_BRACKET.search(text)
-    if m:
-        try:
-            when = datetime(as_of.year, int(m[1]), int(m[2]), tzinfo=CHINA_TZ)
-        except ValueError:
-            return None
-        if when > as_of + timedelta(days=1):
-            when = when.replace(year=when.year - 1)
-        return when
+    dates = find_dates(text, ref=as_of + timedelta(days=1), tense="past")
+    full = [d for d in dates if d.form in ("explicit", "chinese")]
+    if full:
+        return full[0].value
+    short = len(text.strip()) <= 12
+    for d in dates:
+        if d.form == "month_day" and (short or text[d.start] in "[［(（"):
+            return d.value
     return None
 
 
@@ -412,7 +394,7 @@ def parse_entry(node: Selector, base: str, as_of: datetime) -> ListEntry | None:
         # Hanweb lists and many TRS templates write the date inside the link text.
         when = parse_list_date(link_text, as_of)
         if when and not link.attrib.get("title"):
-            title = clean_text(DATE_FULL.sub("", DATE_MONTH_DAY_BRACKET.sub("", link_text)))
+            title = clean_text(strip_dates(link_text))
     return ListEntry(url=url, title=title or None, published_at=when)
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any, ClassVar, cast
 from urllib.parse import urlencode
@@ -15,47 +14,20 @@ from urllib.parse import urlencode
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from core.clock import CHINA_TZ, iso, to_china
+from core.clock import iso, to_china
+from core.dates import parse_timestamp
 from core.enums import AccountStatus, CheckOutcome
 from core.items import AccountItem, AccountSeenItem, CheckItem, PostItem
 from core.text import html_to_text
 from spiders.base import MonitorSpider
 
-_RELATIVE = re.compile(r"^(?P<n>\d+)\s*(?P<unit>秒|分钟|小时|天)前$")
-_CLOCK = re.compile(r"(?P<H>\d{1,2}):(?P<M>\d{2})")
-
 
 def parse_weibo_time(text: str | None, now: datetime) -> datetime | None:
     """created_at in every form the API has used: ``Sat Jun 01 10:00:00 +0800 2024``, 刚刚, N分钟前,
     N小时前, 今天/昨天 HH:MM, MM-DD (this year; last year if that is in the future), YYYY-MM-DD."""
-    if not text:
+    if not isinstance(text, str) or not text.strip():
         return None
-    text = text.strip()
-    now = to_china(now)
-    try:
-        return to_china(datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y"))
-    except ValueError:
-        pass
-    if text == "刚刚":
-        return now
-    m = _RELATIVE.match(text)
-    if m:
-        unit = {"秒": "seconds", "分钟": "minutes", "小时": "hours", "天": "days"}[m["unit"]]
-        return now - timedelta(**{unit: int(m["n"])})
-    clock = _CLOCK.search(text)
-    hour, minute = (int(clock["H"]), int(clock["M"])) if clock else (0, 0)
-    for word, days in (("今天", 0), ("昨天", 1), ("前天", 2)):
-        if text.startswith(word):
-            day = now - timedelta(days=days)
-            return day.replace(hour=hour, minute=minute, second=0, microsecond=0)
-    m = re.match(r"^(?P<y>\d{4})-(?P<m>\d{1,2})-(?P<d>\d{1,2})", text)
-    if m:
-        return datetime(int(m["y"]), int(m["m"]), int(m["d"]), hour, minute, tzinfo=CHINA_TZ)
-    m = re.match(r"^(?P<m>\d{1,2})-(?P<d>\d{1,2})", text)
-    if m:
-        when = datetime(now.year, int(m["m"]), int(m["d"]), hour, minute, tzinfo=CHINA_TZ)
-        return when.replace(year=now.year - 1) if when > now else when
-    return None
+    return parse_timestamp(text.strip(), ref=to_china(now))
 
 
 def parse_count(value: Any) -> int | None:

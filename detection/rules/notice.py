@@ -13,6 +13,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from core.clock import CHINA_TZ
+from core.dates import cn_number, find_dates
+
 _MEDIA = (
     r"(?:微信公众号|公众号|微信号|订阅号|服务号|官方微信|政务微信|官方微博|政务微博|微博号|微博|抖音号|快手号|"
     r"头条号|视频号|百家号|客户端|APP|App|app|政务新媒体账号|新媒体账号|政务新媒体|账号|门户网站|网站)"
@@ -41,13 +44,6 @@ FOLLOW_WORDS = re.compile(r"关注|移步|搜索|登录|访问|下载|并入|迁
 REPORTED = re.compile(r"多地|各地|全国|网友热议|引发热议|舆论|评论|梳理发现")
 TITLE_HINT = re.compile(r"停更|停止更新|关停|注销|下线|并入|整合|不再更新")
 SENTENCE = re.compile(r"[^。！？!?\n；;]+")
-_CN_DIGITS = {"〇": 0, "零": 0, "○": 0, "Ｏ": 0, "O": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5}
-_CN_DIGITS |= {"六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
-_CN_NUM = "〇零○一二三四五六七八九十"
-FULL_DATE = re.compile(r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]")
-CN_FULL_DATE = re.compile(rf"(?P<y>[{_CN_NUM}]{{4}})年(?P<m>[{_CN_NUM}]{{1,2}})月(?P<d>[{_CN_NUM}]{{1,3}})日")
-MONTH_DAY = re.compile(r"(?<![\d年])(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*[日号]")
-ISO_DATE = re.compile(r"(?P<y>20\d{2})[-/.](?P<m>\d{1,2})[-/.](?P<d>\d{1,2})")
 IMMEDIATE = re.compile(r"即日起|即日|今日起|今天起|即时起")
 AFTER_DAYS = re.compile(
     r"(?P<n>\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:天|日|个工作日)后(?:正式)?(?:关停|注销|关闭|下线)"
@@ -87,58 +83,36 @@ class Notice:
         return "closed" if self.effective_date <= as_of else "closing"
 
 
-def _cn_int(text: str) -> int:
-    if all(c in _CN_DIGITS for c in text) and "十" not in text:
-        return int("".join(str(_CN_DIGITS[c]) for c in text))
-    # 十 / 十一 / 二十 / 三十一
-    head, _, tail = text.partition("十")
-    return (_CN_DIGITS[head] if head else 1) * 10 + (_CN_DIGITS[tail] if tail else 0)
-
-
-def _safe_date(y: int, m: int, d: int) -> date | None:
-    try:
-        return date(y, m, d)
-    except ValueError:
-        return None
-
-
 def extract_effective_date(text: str, posted: date) -> tuple[date, str, date | None]:
     """(effective date, how it was found, shutdown date) from the sentence or text of a notice."""
-    found: list[tuple[int, date, str]] = []
-    for m in FULL_DATE.finditer(text):
-        if (d := _safe_date(int(m["y"]), int(m["m"]), int(m["d"]))) is not None:
-            found.append((m.start(), d, "explicit"))
-    for m in CN_FULL_DATE.finditer(text):
-        d = _safe_date(_cn_int(m["y"]), _cn_int(m["m"]), _cn_int(m["d"]))
-        if d is not None:
-            found.append((m.start(), d, "chinese"))
-    for m in ISO_DATE.finditer(text):
-        if (d := _safe_date(int(m["y"]), int(m["m"]), int(m["d"]))) is not None:
-            found.append((m.start(), d, "explicit"))
-    for m in MONTH_DAY.finditer(text):
-        d = _safe_date(posted.year, int(m["m"]), int(m["d"]))
-        if d is not None and d < posted:  # "将于4月15日起" posted in December means next April
-            d = _safe_date(posted.year + 1, d.month, d.day)
-        if d is not None:
-            found.append((m.start(), d, "month_day"))
+    ref = datetime.combine(posted, datetime.min.time(), tzinfo=CHINA_TZ)
+    found: list[tuple[int, date, str]] = [
+        (d.start, d.value.date(), d.form)
+        for d in find_dates(text, ref=ref, tense="future")
+        if d.form in ("explicit", "chinese", "month_day")
+    ]
     if (im := IMMEDIATE.search(text)) is not None:
         found.append((im.start(), posted, "immediate"))
     found.sort(key=lambda f: f[0])
     after = AFTER_DAYS.search(text)
+    days = cn_number(after["n"]) if after else None
     if found:
         _, eff, source = found[0]
-    elif after is not None:
+    elif days is not None:
         eff, source = posted, "relative"
     else:
         eff, source = posted, "posted"
-    shutdown = (
-        eff + timedelta(days=_cn_int(after["n"]) if not after["n"].isdigit() else int(after["n"]))
-        if after
-        else None
-    )
+    shutdown = eff + timedelta(days=days) if days is not None else None
     if source == "relative" and shutdown is not None:
         eff = shutdown
     return eff, source, shutdown
+
+
+def has_date(text: str) -> bool:
+    ref = datetime(2000, 1, 1, tzinfo=CHINA_TZ)
+    return IMMEDIATE.search(text) is not None or any(
+        d.form in ("explicit", "chinese", "month_day") for d in find_dates(text, ref=ref)
+    )
 
 
 def extract_targets(text: str) -> list[MigrationTarget]:
@@ -200,16 +174,7 @@ def classify_notice(title: str | None, text: str | None, posted_at: datetime | d
         return None
     sentence, subj, act = claim
     # A date named in the claiming sentence wins; else the first date in the body.
-    dated = (
-        sentence
-        if (
-            FULL_DATE.search(sentence)
-            or CN_FULL_DATE.search(sentence)
-            or MONTH_DAY.search(sentence)
-            or IMMEDIATE.search(sentence)
-        )
-        else f"{title}。{text}"
-    )
+    dated = sentence if has_date(sentence) else f"{title}。{text}"
     eff, source, shutdown = extract_effective_date(dated, posted)
     if shutdown is None:
         _, _, shutdown = (
