@@ -134,7 +134,7 @@ if os.environ.get("MONITOR_LOCAL_WORLD") == "1":
     MONITOR_RETRY_BACKOFF_BASE = 0.0
 
 # --- detection (issue 5) -------------------------------------------------------------------------
-# The rules file (thresholds, labels, severities, profiles); empty means pipelines/rules/indicators.yaml.
+# The rules file (thresholds, labels, severities, profiles); empty means detection/rules/indicators.yaml.
 MONITOR_RULES = os.environ.get("MONITOR_RULES", "")
 # Judge every target under this profile instead of its own (targets.profile / region); empty = per target.
 MONITOR_PROFILE = os.environ.get("MONITOR_PROFILE", "")

@@ -1,7 +1,7 @@
 """Detection stage: turn stored posts, checks, columns and messages into findings (and run at crawl end).
 
 `detect(db, ...)` reads per-target aggregates through db/detection.py, applies the pure rules in
-pipelines/rules/, and syncs the findings lifecycle. DetectPipeline (priority 300) runs it on spider
+detection/rules/, and syncs the findings lifecycle. DetectPipeline (priority 300) runs it on spider
 close for the targets the spider crawled, when MONITOR_DETECT_ON_CLOSE is on.
 """
 

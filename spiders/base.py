@@ -1,8 +1,14 @@
-"""The base every platform spider shares: targets from the database, and fetches recorded as checks."""
+"""The base every platform spider shares: targets from the database, requests, and fetches as checks.
+
+A platform spider says which targets are its own and what to request first for one target
+(``start_target``); its callbacks open with ``preamble`` (304, error status, refusal) and record what
+came back with ``check``; ``on_error`` turns every network failure into a check. Canary requests
+(MONITOR_CANARY_URLS) go first, so a run can tell "the crawler is offline" from "every site is down".
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, ClassVar
 
 import scrapy
@@ -10,10 +16,11 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from core.clock import now_iso, parse_as_of
-from core.enums import CheckOutcome
+from core.clock import now_iso
+from core.config import MonitorConfig, monitor_config
+from core.enums import AccountStatus, CheckKind, CheckOutcome
 from core.items import AccountSeenItem, CheckItem, PostItem, ValidatorItem
-from db import load_targets, open_db, resolve_db_path
+from db import load_targets, open_db
 from db.accounts import load_accounts_seen, load_known_posts, load_validators
 from spiders.outcomes import outcome_for_failure, outcome_for_status
 
@@ -29,12 +36,21 @@ BROWSER_HANDLERS = {
 }
 
 
+class SourceError(ValueError):
+    """An answer that is not the content expected: the outcome, the reason, and any account state it shows."""
+
+    def __init__(self, outcome: CheckOutcome, reason: str, status: AccountStatus | None = None) -> None:
+        super().__init__(reason)
+        self.outcome, self.reason, self.status = outcome, reason, status
+
+
 class MonitorSpider(scrapy.Spider):
     """Yields requests for the active targets of its platforms; ``-a targets=1,5`` narrows the run."""
 
     platforms: ClassVar[tuple[str, ...]] = ()
     # True: install scrapy-playwright so requests with meta={"playwright": True} render in Chromium.
     uses_browser: ClassVar[bool] = False
+    config: MonitorConfig
 
     @classmethod
     def update_settings(cls, settings: Any) -> None:
@@ -45,10 +61,7 @@ class MonitorSpider(scrapy.Spider):
     def __init__(self, *args: Any, targets: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.target_ids = [int(t) for t in targets.split(",")] if targets else None
-        self.db_path = ""
-        self.open_limit_s = 15.0
-        self.as_of = parse_as_of(None)
-        # Incremental state, loaded once at start (load_state): post ids per target, HTTP validators.
+        # Incremental state, loaded once at start (load_targets): post ids per target, HTTP validators.
         self.known_posts: dict[int, set[str]] = {}
         self.validators: dict[str, tuple[str | None, str | None]] = {}
         self.accounts_seen: set[int] = set()
@@ -56,10 +69,43 @@ class MonitorSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MonitorSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.db_path = resolve_db_path(crawler.settings.get("MONITOR_DB"))
-        spider.open_limit_s = crawler.settings.getfloat("MONITOR_OPEN_LIMIT_S", 15.0)
-        spider.as_of = parse_as_of(crawler.settings.get("MONITOR_AS_OF"))
+        spider.config = monitor_config(crawler)
         return spider
+
+    @property
+    def db_path(self) -> str:
+        return self.config.db_path
+
+    @property
+    def as_of(self) -> Any:
+        return self.config.as_of
+
+    @property
+    def open_limit_s(self) -> float:
+        return self.config.open_limit_s
+
+    # --- what to request --------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[Any]:
+        for url in self.config.canary_urls:
+            yield scrapy.Request(
+                url,
+                callback=self.parse_canary,
+                errback=self.on_error,
+                meta={"kind": CheckKind.CANARY, "dont_retry": True, "handle_httpstatus_list": ERROR_STATUSES},
+                dont_filter=True,
+                priority=100,
+            )
+        for target in self.load_targets():
+            for request in self.start_target(target):
+                yield request
+
+    def start_target(self, target: dict[str, Any]) -> Iterator[Any]:
+        """The first requests (or items) for one target."""
+        raise NotImplementedError
+
+    def parse_canary(self, response: Response) -> Iterator[Any]:
+        yield self.check(response, kind=CheckKind.CANARY)
 
     def load_targets(self) -> list[dict[str, Any]]:
         """The active targets of this spider, and the incremental state for them (known posts, validators)."""
@@ -74,48 +120,6 @@ class MonitorSpider(scrapy.Spider):
         finally:
             db.close()
 
-    # --- incremental crawling: conditional requests, known posts, per-target accounting ----------
-
-    def conditional_headers(self, key: str) -> dict[str, str]:
-        """If-None-Match / If-Modified-Since for a URL fetched before (key: the URL without secrets)."""
-        etag, last_modified = self.validators.get(key, (None, None))
-        headers = {}
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
-        return headers
-
-    def validator_item(self, response: Response, *, key: str, target_id: int | None) -> ValidatorItem | None:
-        """Validators to store once the response has been fully processed (None if it sent none)."""
-        etag = response.headers.get("ETag")
-        last_modified = response.headers.get("Last-Modified")
-        if response.status != 200 or not (etag or last_modified):
-            return None
-        return ValidatorItem(
-            url=key,
-            target_id=target_id,
-            etag=etag.decode("latin-1") if etag else None,
-            last_modified=last_modified.decode("latin-1") if last_modified else None,
-        )
-
-    def is_known(self, target_id: int, post_id: str) -> bool:
-        return post_id in self.known_posts.get(target_id, set())
-
-    def count_blocked(self, target_id: int | None) -> None:
-        """A refusal the page body shows (the middleware counts the ones the status or URL shows)."""
-        if target_id is not None:
-            self.crawler.stats.inc_value(f"monitor/blocked_per_target/{target_id}")  # type: ignore[union-attr]
-            self.crawler.stats.inc_value("monitor/blocked")  # type: ignore[union-attr]
-
-    def new_post(self, post: PostItem) -> PostItem:
-        """Remember a post as stored and count it for the target (stats monitor/new_posts_per_target/<id>)."""
-        known = self.known_posts.setdefault(post.target_id, set())
-        if post.post_id not in known:
-            known.add(post.post_id)
-            self.crawler.stats.inc_value(f"monitor/new_posts_per_target/{post.target_id}")  # type: ignore[union-attr]
-        return post
-
     def select_targets(self, db: Any) -> list[dict[str, Any]]:
         return load_targets(db, platforms=self.platforms, ids=self.target_ids)
 
@@ -125,20 +129,22 @@ class MonitorSpider(scrapy.Spider):
         target: dict[str, Any],
         callback: Callable[..., Any],
         *,
-        kind: str,
+        kind: CheckKind,
         conditional: bool = False,
         validator_key: str | None = None,
         headers: dict[str, str] | None = None,
+        render: bool | None = None,
+        errback: Callable[..., Any] | None = None,
         **meta: Any,
     ) -> scrapy.Request:
         """A request for one of a target's pages or API answers.
 
         Conditional headers from earlier runs when asked (keyed by ``validator_key``, default the URL;
         never for a rendered page), 304 and error statuses reach the callback, and the browser is used
-        only for a target marked ``render: js``.
+        only for a target marked ``render: js`` (or when ``render`` says so).
         """
-        key = validator_key or url
-        js = target.get("render") == "js"
+        key = validator_key or self.redact(url)
+        js = target.get("render") == "js" if render is None else render
         use_validators = conditional and not js
         all_headers = dict(headers or {})
         if use_validators:
@@ -146,7 +152,7 @@ class MonitorSpider(scrapy.Spider):
         return scrapy.Request(
             url,
             callback=callback,
-            errback=getattr(self, "on_error", None),
+            errback=errback or self.on_error,
             headers=all_headers,
             meta={
                 "target": target,
@@ -159,59 +165,132 @@ class MonitorSpider(scrapy.Spider):
             dont_filter=True,
         )
 
-    def without_content(
-        self, response: Response, check: Callable[..., CheckItem], *, block_is_final: bool = False
-    ) -> list[Any] | None:
+    # --- incremental crawling: conditional requests, known posts ----------------------------------
+
+    def conditional_headers(self, key: str) -> dict[str, str]:
+        """If-None-Match / If-Modified-Since for a URL fetched before (key: the URL without secrets)."""
+        etag, last_modified = self.validators.get(key, (None, None))
+        headers = {}
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        return headers
+
+    def validator_item(
+        self, response: Response, *, key: str | None = None, target_id: int | None = None
+    ) -> ValidatorItem | None:
+        """Validators to store once the response has been fully processed (None if it sent none)."""
+        key = key or response.meta.get("validator_key")
+        etag = response.headers.get("ETag")
+        last_modified = response.headers.get("Last-Modified")
+        if not key or response.status != 200 or not (etag or last_modified):
+            return None
+        return ValidatorItem(
+            url=key,
+            target_id=target_id if target_id is not None else (response.meta.get("target") or {}).get("id"),
+            etag=etag.decode("latin-1") if etag else None,
+            last_modified=last_modified.decode("latin-1") if last_modified else None,
+        )
+
+    def is_known(self, target_id: int, post_id: str) -> bool:
+        return post_id in self.known_posts.get(target_id, set())
+
+    def new_post(self, post: PostItem) -> PostItem:
+        """Remember a post as stored and count it for the target (stats monitor/new_posts_per_target/<id>)."""
+        known = self.known_posts.setdefault(post.target_id, set())
+        if post.post_id not in known:
+            known.add(post.post_id)
+            self.crawler.stats.inc_value(f"monitor/new_posts_per_target/{post.target_id}")  # type: ignore[union-attr]
+        return post
+
+    def count_blocked(self, target_id: int | None) -> None:
+        """A refusal the page body shows (the middleware counts the ones the status or URL shows)."""
+        if target_id is not None:
+            self.crawler.stats.inc_value(f"monitor/blocked_per_target/{target_id}")  # type: ignore[union-attr]
+            self.crawler.stats.inc_value("monitor/blocked")  # type: ignore[union-attr]
+
+    # --- what came back -----------------------------------------------------------------------------
+
+    def redact(self, url: str) -> str:
+        """The URL as it may be stored and logged (a platform with session tokens strips them)."""
+        return url
+
+    def secrets(self) -> tuple[str, ...]:
+        """Credential values this spider sends; never stored or logged."""
+        return ()
+
+    def mask(self, text: str | None) -> str | None:
+        if text:
+            for secret in self.secrets():
+                if secret:
+                    text = text.replace(secret, "***")
+        return text
+
+    def preamble(self, response: Response, *, block_is_final: bool = False) -> list[Any] | None:
         """The items for an answer that carries nothing to parse, or None when there is content.
 
         304 (unchanged since the validators were saved): the check, and the account seen again.
         An error status (or, with ``block_is_final``, a refusal the middleware spotted): the failed check.
         """
         if response.status == 304:
-            return [check(), AccountSeenItem(target_id=response.meta["target"]["id"])]
+            return [self.check(response), AccountSeenItem(target_id=response.meta["target"]["id"])]
         if response.status >= 400 or (block_is_final and response.meta.get("block_reason")):
-            return [check(error=f"HTTP {response.status}")]
+            return [self.check(response, error=f"HTTP {response.status}")]
         return None
 
-    def make_check(
+    def check(
         self,
         response: Response,
         *,
-        kind: str,
-        target_id: int | None,
+        kind: CheckKind | str | None = None,
         outcome: CheckOutcome | None = None,
         error: str | None = None,
         found_on: str | None = None,
     ) -> CheckItem:
+        """The check for an answer: its outcome from the status unless given; a refusal the middleware
+        spotted is ``blocked``; a refusal in the body (given as ``outcome``) is counted for the target."""
         latency = response.meta.get("download_latency")
         request_url = response.request.url if response.request else response.url
-        return CheckItem(
-            kind=kind,
-            url=response.meta.get("redirect_urls", [request_url])[0],
-            final_url=response.url,
+        target_id = (response.meta.get("target") or {}).get("id")
+        item = CheckItem(
+            kind=str(kind or response.meta.get("kind") or CheckKind.PAGE),
+            url=self.redact(response.meta.get("redirect_urls", [request_url])[0]),
+            final_url=self.redact(response.url),
             target_id=target_id,
             http_status=response.status,
             outcome=outcome or outcome_for_status(response.status),
             latency_ms=round(latency * 1000, 1) if latency is not None else None,
             within_limit=int(latency <= self.open_limit_s) if latency is not None else None,
             method=response.request.method if response.request else "GET",
-            error=error,
-            found_on=found_on,
+            error=self.mask(error),
+            found_on=found_on or response.meta.get("found_on"),
             checked_at=now_iso(),
         )
+        if outcome is None and response.meta.get("block_reason") and response.status < 400:
+            item.outcome, item.error = CheckOutcome.BLOCKED, response.meta["block_reason"]
+        elif outcome == CheckOutcome.BLOCKED and not response.meta.get("block_reason"):
+            self.count_blocked(target_id)
+        return item
 
-    def failure_check(self, failure: Failure, *, kind: str) -> CheckItem:
-        """Errback body: a network failure becomes a failed check, never a crash."""
+    def failure_check(self, failure: Failure, *, kind: CheckKind | str | None = None) -> CheckItem:
+        """A network failure (or a request that could not leave: no browser) as a failed check."""
         request = failure.request  # type: ignore[attr-defined]
         outcome, error = outcome_for_failure(failure)
         return CheckItem(
-            kind=kind,
-            url=request.url,
-            target_id=request.meta.get("target", {}).get("id"),
+            kind=str(kind or request.meta.get("kind") or CheckKind.PAGE),
+            url=self.redact(request.url),
+            target_id=(request.meta.get("target") or {}).get("id"),
             outcome=outcome,
-            error=error,
+            error=self.mask(error),
             method=request.method,
             within_limit=0,
             found_on=request.meta.get("found_on"),
             checked_at=now_iso(),
         )
+
+    def on_error(self, failure: Failure) -> Iterator[Any]:
+        """Errback: a network failure becomes a failed check, never a crash."""
+        check = self.failure_check(failure)
+        self.crawler.stats.inc_value(f"monitor/{check.kind}/{check.outcome}")  # type: ignore[union-attr]
+        yield check

@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any, ClassVar
 
-import scrapy
 from lxml import etree
 from scrapy.http import Response
-from twisted.python.failure import Failure
 
 from core.dates import normalize_timestamp
-from core.enums import AccountStatus, CheckOutcome
+from core.enums import AccountStatus, CheckKind, CheckOutcome
 from core.items import AccountItem, PostItem
 from core.text import summarize_html
 from db import load_targets
-from spiders.base import CONDITIONAL_STATUSES, MonitorSpider
+from spiders.base import MonitorSpider, SourceError
 from spiders.pagestate import classify_page_state
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -27,14 +24,6 @@ DC = "{http://purl.org/dc/elements/1.1/}"
 # Bridges mark 原创 / 转载 in <category>; a body opening with 来源：/ 转自 names a repost's source.
 REPOST_SOURCE = re.compile(r"^\s*(?:来源|转自|转载自|稿源)\s*[:：]\s*(?P<src>[^\s，。,]{1,30})")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=False, huge_tree=False)
-
-
-class FeedError(ValueError):
-    """The body is not a feed: says why, and which check outcome that is."""
-
-    def __init__(self, outcome: CheckOutcome, reason: str, status: AccountStatus | None = None) -> None:
-        super().__init__(reason)
-        self.outcome, self.reason, self.status = outcome, reason, status
 
 
 @dataclass
@@ -62,29 +51,29 @@ def _text(el: etree._Element | None) -> str | None:
 
 
 def parse_feed(body: bytes, url: str = "") -> Feed:
-    """Parse RSS 2.0 or Atom; raise FeedError for HTML state pages and malformed XML."""
+    """Parse RSS 2.0 or Atom; raise SourceError for HTML state pages and malformed XML."""
     head = body[:512].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")):
         page = body.decode("utf-8", "replace")
         state = classify_page_state(page, url)
         if state:
-            raise FeedError(state.outcome, state.reason, state.account_status)
-        raise FeedError(CheckOutcome.MALFORMED, "an HTML page where a feed was expected")
+            raise SourceError(state.outcome, state.reason, state.account_status)
+        raise SourceError(CheckOutcome.MALFORMED, "an HTML page where a feed was expected")
     try:
         root = etree.fromstring(body, parser=_PARSER)
     except etree.XMLSyntaxError as exc:
-        raise FeedError(CheckOutcome.MALFORMED, f"malformed XML: {exc}") from exc
+        raise SourceError(CheckOutcome.MALFORMED, f"malformed XML: {exc}") from exc
     if root.tag == f"{ATOM}feed":
         return _parse_atom(root)
     if root.tag == "rss" or root.tag.endswith("RDF"):
         return _parse_rss(root)
-    raise FeedError(CheckOutcome.MALFORMED, f"not RSS or Atom (root element <{root.tag}>)")
+    raise SourceError(CheckOutcome.MALFORMED, f"not RSS or Atom (root element <{root.tag}>)")
 
 
 def _parse_rss(root: etree._Element) -> Feed:
     channel = root.find("channel")
     if channel is None:
-        raise FeedError(CheckOutcome.MALFORMED, "RSS without <channel>")
+        raise SourceError(CheckOutcome.MALFORMED, "RSS without <channel>")
     entries = []
     for item in channel.iter("item"):
         link = _text(item.find("link"))
@@ -160,30 +149,24 @@ class FeedSpider(MonitorSpider):
     def select_targets(self, db: Any) -> list[dict[str, Any]]:
         return load_targets(db, platforms=self.platforms, ids=self.target_ids, with_feed=True)
 
-    async def start(self) -> AsyncIterator[scrapy.Request]:
-        for target in self.load_targets():
-            # Conditional: an unchanged feed answers 304 and costs no parsing (validators from earlier runs).
-            yield scrapy.Request(
-                target["feed_url"],
-                callback=self.parse,
-                errback=self.on_error,
-                headers=self.conditional_headers(target["feed_url"]),
-                meta={"target": target, "handle_httpstatus_list": CONDITIONAL_STATUSES},
-                dont_filter=True,
-            )
+    def start_target(self, target: dict[str, Any]) -> Iterator[Any]:
+        # Conditional: an unchanged feed answers 304 and costs no parsing (validators from earlier runs).
+        yield self.target_request(
+            target["feed_url"], target, self.parse, kind=CheckKind.FEED, conditional=True, render=False
+        )
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         target = response.meta["target"]
         tid = target["id"]
-        early = self.without_content(response, partial(self.make_check, response, kind="feed", target_id=tid))
+        early = self.preamble(response)
         if early is not None:
             yield from early
             return
         try:
             feed = parse_feed(response.body, response.url)
-        except FeedError as exc:
+        except SourceError as exc:
             self.crawler.stats.inc_value(f"monitor/feed/{exc.outcome}")
-            yield self.make_check(response, kind="feed", target_id=tid, outcome=exc.outcome, error=exc.reason)
+            yield self.check(response, outcome=exc.outcome, error=exc.reason)
             if exc.status is not None:
                 yield AccountItem(
                     target_id=tid,
@@ -192,7 +175,7 @@ class FeedSpider(MonitorSpider):
                     evidence_url=response.url,
                 )
             return
-        yield self.make_check(response, kind="feed", target_id=tid)
+        yield self.check(response)
         yield AccountItem(target_id=tid, status=AccountStatus.ACTIVE, name=feed.title, posts_count=None)
         platform = target["platform"]
         for entry in feed.entries:
@@ -201,6 +184,3 @@ class FeedSpider(MonitorSpider):
         validator = self.validator_item(response, key=target["feed_url"], target_id=tid)
         if validator is not None:
             yield validator
-
-    def on_error(self, failure: Failure) -> Iterator[Any]:
-        yield self.failure_check(failure, kind="feed")

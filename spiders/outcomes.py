@@ -26,6 +26,14 @@ def outcome_for_status(status: int) -> CheckOutcome:
     return CheckOutcome.HTTP_ERROR
 
 
+class BrowserUnavailable(Exception):
+    """A request that needs Chromium, on a machine where Chromium cannot start: the crawler's problem."""
+
+
+# What Playwright says when the browser binary is missing or cannot be launched.
+BROWSER_LAUNCH_MARKS = ("BrowserType.launch", "Executable doesn't exist", "Failed to launch")
+
+
 def _scrapy(name: str) -> tuple[type[BaseException], ...]:
     exc = getattr(scrapy_exc, name, None)
     return (exc,) if isinstance(exc, type) else ()
@@ -35,6 +43,8 @@ def outcome_for_failure(failure: Failure) -> tuple[CheckOutcome, str]:
     """The outcome and a short error text for a download failure."""
     exc = failure.value
     text = f"{type(exc).__name__}: {exc}".strip()[:500]
+    if isinstance(exc, BrowserUnavailable) or any(mark in text for mark in BROWSER_LAUNCH_MARKS):
+        return CheckOutcome.NO_BROWSER, text
     # Scrapy >= 2.19 wraps Twisted's errors in its own Download* exceptions; older ones do not.
     if failure.check(net.DNSLookupError, *_scrapy("CannotResolveHostError")):
         return CheckOutcome.DNS_ERROR, text

@@ -16,9 +16,9 @@ from scrapy.http import HtmlResponse, Response, TextResponse
 from twisted.python.failure import Failure
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
-from core.clock import iso, now_iso, parse_as_of
+from core.clock import iso, now_iso
 from core.dates import find_dates, strip_dates
-from core.enums import ColumnKind, ColumnStatus
+from core.enums import CheckKind, ColumnKind, ColumnStatus
 from core.items import CheckItem, ColumnEntryItem, ColumnItem, MessageItem, SiteItem
 from core.text import clean_text
 from spiders.base import ERROR_STATUSES, MonitorSpider
@@ -700,6 +700,7 @@ def probe_request(
         errback=errback,
         meta={
             "target": target,
+            "kind": CheckKind.PROBE,
             "handle_httpstatus_list": ERROR_STATUSES,
             "dont_retry": True,
             "download_timeout": spider.open_limit_s + 5,
@@ -709,7 +710,7 @@ def probe_request(
 
 
 def probe_failure(spider: MonitorSpider, failure: Failure) -> CheckItem:
-    check = spider.failure_check(failure, kind="probe")
+    check = spider.failure_check(failure, kind=CheckKind.PROBE)
     spider.crawler.stats.inc_value(f"monitor/probe/{check.outcome}")
     return check
 
@@ -720,7 +721,7 @@ class PortalSpider(MonitorSpider):
     name = "portal"
     platforms: ClassVar[tuple[str, ...]] = ("portal",)
     uses_browser = True  # only a column whose list is written by script asks for the browser
-    as_of: datetime
+
     max_pages: int
     max_columns: int
     article_dates: int
@@ -736,7 +737,6 @@ class PortalSpider(MonitorSpider):
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
         spider: PortalSpider = super().from_crawler(crawler, *args, **kwargs)  # type: ignore[assignment]
         s = crawler.settings
-        spider.as_of = parse_as_of(s.get("MONITOR_AS_OF"))
         spider.max_pages = s.getint("MONITOR_PORTAL_MAX_PAGES", 5)
         spider.max_columns = s.getint("MONITOR_PORTAL_MAX_COLUMNS", 60)
         spider.article_dates = s.getint("MONITOR_PORTAL_ARTICLE_DATES", 30)
@@ -752,9 +752,8 @@ class PortalSpider(MonitorSpider):
         spider.links_seen = set()
         return spider
 
-    async def start(self) -> AsyncIterator[scrapy.Request]:
-        for target in self.load_targets():
-            yield probe_request(self, target, self.parse_homepage, self.on_probe_error)
+    def start_target(self, target: dict[str, Any]) -> Iterator[Any]:
+        yield probe_request(self, target, self.parse_homepage, self.on_probe_error)
 
     def on_probe_error(self, failure: Failure) -> Iterator[Any]:
         # Unreachable: a failed probe and nothing else (no site or column rows to misread as stale).
@@ -765,7 +764,7 @@ class PortalSpider(MonitorSpider):
     async def parse_homepage(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
         target = response.meta["target"]
         tid = target["id"]
-        probe = self.make_check(response, kind="probe", target_id=tid)
+        probe = self.check(response, kind=CheckKind.PROBE)
         self.crawler.stats.inc_value(f"monitor/probe/{probe.outcome}")
         if response.status >= 400 or not response.body:
             probe.error = probe.error or f"HTTP {response.status}"
@@ -820,6 +819,7 @@ class PortalSpider(MonitorSpider):
                 errback=self.on_column_error,
                 meta={
                     "target": target,
+                    "kind": CheckKind.COLUMN,
                     "column": col,
                     "rules": rules,
                     "root": root,
@@ -834,7 +834,7 @@ class PortalSpider(MonitorSpider):
     def on_column_error(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
         col: ColumnRef = request.meta["column"]
-        check = self.failure_check(failure, kind="page")
+        check = self.failure_check(failure, kind=CheckKind.COLUMN)
         yield check
         kind, rule = classify_column(
             name=col.name, url=col.url, column_type=None, rules=request.meta["rules"]
@@ -877,7 +877,7 @@ class PortalSpider(MonitorSpider):
     async def parse_column(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
         target, col = response.meta["target"], response.meta["column"]
         tid, root = target["id"], response.meta["root"]
-        yield self.make_check(response, kind="page", target_id=tid)
+        yield self.check(response, kind=CheckKind.COLUMN)
         if response.status >= 400:
             kind, rule = classify_column(
                 name=col.name, url=col.url, column_type=None, rules=response.meta["rules"]
@@ -1113,6 +1113,7 @@ class PortalSpider(MonitorSpider):
             errback=self.on_link_error,
             meta={
                 "target": target,
+                "kind": CheckKind.LINK,
                 "found_on": found_on,
                 "handle_httpstatus_list": ERROR_STATUSES,
                 "download_timeout": self.link_timeout,
@@ -1130,14 +1131,12 @@ class PortalSpider(MonitorSpider):
                 request.url, "GET", found_on=request.meta["found_on"], target=request.meta["target"]
             )
             return
-        check = self.make_check(
-            response, kind="link", target_id=request.meta["target"]["id"], found_on=request.meta["found_on"]
-        )
+        check = self.check(response, kind=CheckKind.LINK)
         self.crawler.stats.inc_value(f"monitor/link/{check.outcome}")
         yield check
 
     def on_link_error(self, failure: Failure) -> Iterator[Any]:
-        check = self.failure_check(failure, kind="link")
+        check = self.failure_check(failure, kind=CheckKind.LINK)
         self.crawler.stats.inc_value(f"monitor/link/{check.outcome}")
         yield check
 
@@ -1145,7 +1144,7 @@ class PortalSpider(MonitorSpider):
         if isinstance(got, Failure):
             outcome, error = outcome_for_failure(got)
             return CheckItem(
-                kind="page",
+                kind=CheckKind.COLUMN,
                 url=url,
                 outcome=outcome,
                 target_id=tid,
@@ -1154,7 +1153,7 @@ class PortalSpider(MonitorSpider):
                 checked_at=now_iso(),
             )
         return CheckItem(
-            kind="page",
+            kind=CheckKind.COLUMN,
             url=url,
             final_url=got.url,
             outcome=outcome_for_status(got.status),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
-import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from core.enums import CheckKind
 from spiders.base import MonitorSpider
 from spiders.portal import probe_failure, probe_request
 
@@ -19,12 +19,11 @@ class ProbeSpider(MonitorSpider):
     name = "probe"
     platforms: ClassVar[tuple[str, ...]] = ("portal",)
 
-    async def start(self) -> AsyncIterator[scrapy.Request]:
-        for target in self.load_targets():
-            yield probe_request(self, target, self.parse, self.on_error)
+    def start_target(self, target: dict[str, Any]) -> Iterator[Any]:
+        yield probe_request(self, target, self.parse, self.on_error)
 
     def parse(self, response: Response, **kwargs: Any) -> Iterator[Any]:
-        check = self.make_check(response, kind="probe", target_id=response.meta["target"]["id"])
+        check = self.check(response, kind=CheckKind.PROBE)
         if response.status >= 400:
             check.error = f"HTTP {response.status}"
         assert self.crawler.stats is not None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html import unescape
 from typing import Any, ClassVar, cast
@@ -14,14 +14,13 @@ from urllib.parse import parse_qs, urlencode, urljoin, urlsplit, urlunsplit
 import scrapy
 from parsel import Selector
 from scrapy.http import Response
-from twisted.python.failure import Failure
 
 from core.clock import now_iso
 from core.dates import normalize_timestamp, parse_timestamp
-from core.enums import AccountStatus, CheckOutcome
+from core.enums import AccountStatus, CheckKind, CheckOutcome
 from core.items import AccountItem, AccountSeenItem, CheckItem, PostItem
 from core.text import clean_text, summarize_html
-from spiders.base import MonitorSpider
+from spiders.base import MonitorSpider, SourceError
 from spiders.feed import REPOST_SOURCE
 from spiders.pagestate import PageState, classify_page_state
 
@@ -206,17 +205,12 @@ def article_to_post(article: Article, *, target_id: int) -> PostItem:
 # --- the MP platform list endpoint (/cgi-bin/appmsgpublish) ---------------------------------------
 
 
-class MpError(ValueError):
-    def __init__(self, outcome: CheckOutcome, reason: str) -> None:
-        super().__init__(reason)
-        self.outcome, self.reason = outcome, reason
-
-
 MP_ERRORS = {
     200013: (CheckOutcome.BLOCKED, "MP frequency control (base_resp.ret 200013): back off"),
+    # Our MP session, not the account: a crawler-side problem.
     200003: (
-        CheckOutcome.LOGIN_REQUIRED,
-        "MP session expired (base_resp.ret 200003): renew the token/cookie",
+        CheckOutcome.NO_CREDENTIALS,
+        "MP session expired (base_resp.ret 200003): renew MONITOR_WECHAT_TOKEN / MONITOR_WECHAT_COOKIE",
     ),
     200002: (
         CheckOutcome.HTTP_ERROR,
@@ -247,12 +241,12 @@ class PublishPage:
 def parse_publish_page(data: Any) -> PublishPage:
     """The appmsgpublish answer: publish_page is a JSON string, and each publish_info inside it again."""
     if not isinstance(data, dict):
-        raise MpError(CheckOutcome.MALFORMED, "MP answer is not a JSON object")
+        raise SourceError(CheckOutcome.MALFORMED, "MP answer is not a JSON object")
     ret = _int((data.get("base_resp") or {}).get("ret"))
     if ret in MP_ERRORS:
-        raise MpError(*MP_ERRORS[ret])
+        raise SourceError(*MP_ERRORS[ret])
     if ret != 0:
-        raise MpError(CheckOutcome.MALFORMED, f"MP base_resp.ret {ret}: {data.get('base_resp')}")
+        raise SourceError(CheckOutcome.MALFORMED, f"MP base_resp.ret {ret}: {data.get('base_resp')}")
     try:
         page = (
             json.loads(data["publish_page"])
@@ -279,7 +273,9 @@ def parse_publish_page(data: Any) -> PublishPage:
                 )
         return PublishPage(total=_int(page.get("total_count")) or 0, articles=articles)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise MpError(CheckOutcome.MALFORMED, f"MP publish_page not in the expected shape: {exc}") from exc
+        raise SourceError(
+            CheckOutcome.MALFORMED, f"MP publish_page not in the expected shape: {exc}"
+        ) from exc
 
 
 def listed_to_post(item: ListedArticle, *, fakeid: str, target_id: int) -> PostItem:
@@ -412,34 +408,6 @@ class WechatSpider(MonitorSpider):
         # A WeChat target with a feed is the feed spider's: each target is crawled by exactly one spider.
         return [t for t in super().select_targets(db) if wechat_mode(t) != "feed"]
 
-    def request(
-        self,
-        url: str,
-        target: dict[str, Any],
-        callback: Any,
-        *,
-        kind: str,
-        conditional: bool = False,
-        headers: dict[str, str] | None = None,
-        **meta: Any,
-    ) -> scrapy.Request:
-        # validators are keyed by the URL without its session token
-        return self.target_request(
-            url,
-            target,
-            callback,
-            kind=kind,
-            conditional=conditional,
-            validator_key=redact(url),
-            headers=headers,
-            **meta,
-        )
-
-    async def start(self) -> AsyncIterator[Any]:
-        for target in self.load_targets():
-            for item in self.start_target(target):
-                yield item
-
     def start_target(self, target: dict[str, Any]) -> Iterator[Any]:
         mode, options = wechat_mode(target), target.get("options") or {}
         if mode == "mp":
@@ -448,12 +416,14 @@ class WechatSpider(MonitorSpider):
             yield from self.start_article_urls(target, [str(u) for u in options.get("article_urls") or []])
         elif mode == "page":
             url = str(options.get("list_url") or target.get("url"))
-            yield self.request(url, target, self.parse_list_page, kind="api", conditional=True)
+            yield self.target_request(
+                url, target, self.parse_list_page, kind=CheckKind.LISTING, conditional=True
+            )
         else:
             base = str(options.get("sogou_base") or self.sogou_base).rstrip("/")
             query = options.get("sogou_query") or target["name"]
             url = f"{base}/weixin?{urlencode({'type': 1, 'query': query, 'ie': 'utf8'})}"
-            yield self.request(url, target, self.parse_sogou, kind="api", conditional=True)
+            yield self.target_request(url, target, self.parse_sogou, kind=CheckKind.LISTING, conditional=True)
 
     # --- mode mp ------------------------------------------------------------------------------
 
@@ -480,9 +450,9 @@ class WechatSpider(MonitorSpider):
                 target["id"],
             )
             yield CheckItem(
-                kind="api",
+                kind=CheckKind.API,
                 url=redact(self.mp_url(target, 0)),
-                outcome=CheckOutcome.LOGIN_REQUIRED,
+                outcome=CheckOutcome.NO_CREDENTIALS,
                 target_id=target["id"],
                 error="MONITOR_WECHAT_TOKEN and MONITOR_WECHAT_COOKIE must be set for mode mp",
                 checked_at=now_iso(),
@@ -493,11 +463,11 @@ class WechatSpider(MonitorSpider):
     def mp_request(self, target: dict[str, Any], begin: int) -> scrapy.Request:
         options = target.get("options") or {}
         base = str(options.get("mp_base") or self.mp_base).rstrip("/")
-        return self.request(
+        return self.target_request(
             self.mp_url(target, begin),
             target,
             self.parse_mp_list,
-            kind="api",
+            kind=CheckKind.API,
             conditional=begin == 0,
             headers={"Cookie": self.cookie, "Referer": f"{base}/", "X-Requested-With": "XMLHttpRequest"},
             begin=begin,
@@ -507,22 +477,22 @@ class WechatSpider(MonitorSpider):
     def parse_mp_list(self, response: Response) -> Iterator[Any]:
         target, begin = response.meta["target"], response.meta["begin"]
         tid = target["id"]
-        early = self.without_content(response, lambda **kw: self.check(response, "api", **kw))
+        early = self.preamble(response)
         if early is not None:
             yield from early
             return
         try:
             page = parse_publish_page(json.loads(response.text))
-        except (MpError, ValueError) as exc:
-            outcome = exc.outcome if isinstance(exc, MpError) else CheckOutcome.MALFORMED
-            reason = exc.reason if isinstance(exc, MpError) else f"not JSON: {exc}"
-            if outcome == CheckOutcome.LOGIN_REQUIRED:
+        except (SourceError, ValueError) as exc:
+            outcome = exc.outcome if isinstance(exc, SourceError) else CheckOutcome.MALFORMED
+            reason = exc.reason if isinstance(exc, SourceError) else f"not JSON: {exc}"
+            if outcome == CheckOutcome.NO_CREDENTIALS:
                 self.logger.error(
                     "WeChat MP session expired: renew MONITOR_WECHAT_TOKEN / MONITOR_WECHAT_COOKIE"
                 )
-            yield self.check(response, "api", outcome=outcome, error=reason)
+            yield self.check(response, outcome=outcome, error=reason)
             return
-        yield self.check(response, "api")
+        yield self.check(response)
         fakeid = target["options"]["fakeid"]
         reached_known = False
         for item in page.articles:
@@ -532,7 +502,9 @@ class WechatSpider(MonitorSpider):
                 break
             yield self.new_post(post)
             if self.fetch_articles and item.link and not item.is_deleted:
-                yield self.request(item.link, target, self.parse_article, kind="article", listed=post)
+                yield self.target_request(
+                    item.link, target, self.parse_article, kind=CheckKind.ARTICLE, listed=post
+                )
         if begin == 0:
             yield AccountItem(target_id=tid, status=AccountStatus.ACTIVE, name=target["name"])
         more = begin + 5 < page.total and len(page.articles) > 0
@@ -550,15 +522,19 @@ class WechatSpider(MonitorSpider):
         fresh = [u for u in urls if not self.is_known(tid, url_post_id(u) or u)]
         if fresh:
             for url in fresh:
-                yield self.request(url, target, self.parse_article, kind="article", conditional=True)
+                yield self.target_request(
+                    url, target, self.parse_article, kind=CheckKind.ARTICLE, conditional=True
+                )
         elif urls:
             # Everything is stored: one conditional request on the newest URL says the account is alive.
-            yield self.request(urls[0], target, self.parse_article, kind="article", conditional=True)
+            yield self.target_request(
+                urls[0], target, self.parse_article, kind=CheckKind.ARTICLE, conditional=True
+            )
 
     def parse_list_page(self, response: Response) -> Iterator[Any]:
         target = response.meta["target"]
         tid = target["id"]
-        early = self.without_content(response, lambda **kw: self.check(response, "api", **kw))
+        early = self.preamble(response)
         if early is not None:
             yield from early
             return
@@ -570,14 +546,12 @@ class WechatSpider(MonitorSpider):
         if not links:
             state = classify_page_state(response.text, response.url)
             outcome = state.outcome if state else CheckOutcome.MALFORMED
-            yield self.check(
-                response, "page", outcome=outcome, error=state.reason if state else "no article links"
-            )
+            yield self.check(response, outcome=outcome, error=state.reason if state else "no article links")
             return
-        yield self.check(response, "api")
+        yield self.check(response)
         fresh = [u for u in dict.fromkeys(links) if not self.is_known(tid, url_post_id(u) or u)]
         for url in fresh:
-            yield self.request(url, target, self.parse_article, kind="article")
+            yield self.target_request(url, target, self.parse_article, kind=CheckKind.ARTICLE)
         if not fresh:
             yield AccountSeenItem(target_id=tid)
 
@@ -585,14 +559,14 @@ class WechatSpider(MonitorSpider):
         target = response.meta["target"]
         tid = target["id"]
         listed: PostItem | None = response.meta.get("listed")
-        early = self.without_content(response, lambda **kw: self.check(response, "article", **kw))
+        early = self.preamble(response)
         if early is not None:
             yield from early
             return
         result = parse_article_page(response.text, response.url)
         if isinstance(result, PageState):
             self.crawler.stats.inc_value(f"monitor/wechat/{result.outcome}")  # type: ignore[union-attr]
-            yield self.check(response, "article", outcome=result.outcome, error=result.reason)
+            yield self.check(response, outcome=result.outcome, error=result.reason)
             if result.account_status is not None:
                 yield AccountItem(
                     target_id=tid,
@@ -601,7 +575,7 @@ class WechatSpider(MonitorSpider):
                     evidence_url=response.url,
                 )
             return
-        yield self.check(response, "article")
+        yield self.check(response)
         post = article_to_post(result, target_id=tid)
         if listed is not None:
             # The list's identity wins (the page may be reached through a redirect or short link).
@@ -622,14 +596,14 @@ class WechatSpider(MonitorSpider):
     def parse_sogou(self, response: Response) -> Iterator[Any]:
         target = response.meta["target"]
         tid = target["id"]
-        early = self.without_content(response, lambda **kw: self.check(response, "api", **kw))
+        early = self.preamble(response)
         if early is not None:
             yield from early
             return
         result = parse_sogou_accounts(response.text, response.url)
         if isinstance(result, PageState):
             self.crawler.stats.inc_value(f"monitor/wechat/sogou_{result.outcome}")  # type: ignore[union-attr]
-            yield self.check(response, "api", outcome=result.outcome, error=result.reason)
+            yield self.check(response, outcome=result.outcome, error=result.reason)
             return
         handle = (target.get("handle") or "").strip()
         match = next((a for a in result if handle and a.wechat_id == handle), None) or next(
@@ -638,12 +612,11 @@ class WechatSpider(MonitorSpider):
         if match is None:
             yield self.check(
                 response,
-                "api",
                 outcome=CheckOutcome.NOT_FOUND,
                 error=f"no account {target['name']!r} in results",
             )
             return
-        yield self.check(response, "api")
+        yield self.check(response)
         yield AccountItem(
             target_id=tid,
             status=AccountStatus.ACTIVE,
@@ -660,7 +633,7 @@ class WechatSpider(MonitorSpider):
                 post_id=f"sogou:{match.wechat_id or match.name}:{match.latest_at}",
                 title=match.latest_title,
                 published_at=match.latest_at,
-                kind="article",
+                kind=CheckKind.ARTICLE,
             )
             if not self.is_known(tid, post.post_id):
                 yield self.new_post(post)
@@ -668,26 +641,8 @@ class WechatSpider(MonitorSpider):
         if v:
             yield v
 
-    # --- checks -----------------------------------------------------------------------------------
+    def redact(self, url: str) -> str:
+        return redact(url)
 
-    def check(
-        self, response: Response, kind: str, *, outcome: CheckOutcome | None = None, error: str | None = None
-    ) -> CheckItem:
-        item = self.make_check(
-            response, kind=kind, target_id=response.meta["target"]["id"], outcome=outcome, error=error
-        )
-        item.url, item.final_url = redact(item.url), redact(item.final_url or "") or None
-        if outcome is None and response.meta.get("block_reason"):
-            item.outcome, item.error = CheckOutcome.BLOCKED, response.meta["block_reason"]
-        elif outcome == CheckOutcome.BLOCKED:
-            self.count_blocked(item.target_id)  # a refusal in the body (200013, anti-spider page…)
-        return item
-
-    def on_error(self, failure: Failure) -> Iterator[Any]:
-        item = self.failure_check(failure, kind=failure.request.meta.get("kind", "api"))  # type: ignore[attr-defined]
-        item.url = redact(item.url)
-        if item.error:
-            for secret in (self.token, self.cookie):
-                if secret:
-                    item.error = item.error.replace(secret, "***")
-        yield item
+    def secrets(self) -> tuple[str, ...]:
+        return (self.token, self.cookie)

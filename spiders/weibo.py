@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any, ClassVar, cast
 from urllib.parse import urlencode
 
@@ -16,10 +15,10 @@ from twisted.python.failure import Failure
 
 from core.clock import iso, to_china
 from core.dates import parse_timestamp
-from core.enums import AccountStatus, CheckOutcome
-from core.items import AccountItem, AccountSeenItem, CheckItem, PostItem
+from core.enums import AccountStatus, CheckKind, CheckOutcome
+from core.items import AccountItem, AccountSeenItem, PostItem
 from core.text import html_to_text
-from spiders.base import MonitorSpider
+from spiders.base import MonitorSpider, SourceError
 
 
 def parse_weibo_time(text: str | None, now: datetime) -> datetime | None:
@@ -50,26 +49,19 @@ def parse_count(value: Any) -> int | None:
         return None
 
 
-class WeiboError(ValueError):
-    """An answer that is not data: ok 0 / -100, or a shape we do not know."""
-
-    def __init__(self, outcome: CheckOutcome, reason: str) -> None:
-        super().__init__(reason)
-        self.outcome, self.reason = outcome, reason
-
-
 def check_ok(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
-        raise WeiboError(CheckOutcome.MALFORMED, "answer is not a JSON object")
+        raise SourceError(CheckOutcome.MALFORMED, "answer is not a JSON object")
     ok = data.get("ok")
     if ok == 1:
         return data.get("data") or {}
     if ok == -100:
         url = data.get("url") or (data.get("data") or {}).get("url") or ""
-        raise WeiboError(CheckOutcome.BLOCKED, f"ok -100: login/verification required {url}".strip())
+        raise SourceError(CheckOutcome.BLOCKED, f"ok -100: login/verification required {url}".strip())
     msg = data.get("msg") or ""
     # 这里还没有内容 comes for a bad uid and for a refused guest alike: not proof the account closed.
-    raise WeiboError(CheckOutcome.BLOCKED, f"ok {ok}: {msg or 'no data'} (bad uid or refused; not a closure)")
+    reason = f"ok {ok}: {msg or 'no data'} (bad uid or refused; not a closure)"
+    raise SourceError(CheckOutcome.BLOCKED, reason)
 
 
 @dataclass
@@ -90,7 +82,7 @@ def parse_profile(data: Any) -> Profile:
     body = check_ok(data)
     user = body.get("userInfo")
     if not isinstance(user, dict) or "id" not in user:
-        raise WeiboError(CheckOutcome.MALFORMED, "no data.userInfo in the profile answer")
+        raise SourceError(CheckOutcome.MALFORMED, "no data.userInfo in the profile answer")
     uid = str(user["id"])
     tabs = (body.get("tabsInfo") or {}).get("tabs") or []
     timeline = next((str(t["containerid"]) for t in tabs if t.get("tabKey") == "weibo"), f"107603{uid}")
@@ -136,7 +128,7 @@ def parse_timeline(data: Any) -> Timeline:
     body = check_ok(data)
     cards = body.get("cards")
     if not isinstance(cards, list):
-        raise WeiboError(CheckOutcome.MALFORMED, "no data.cards in the timeline answer")
+        raise SourceError(CheckOutcome.MALFORMED, "no data.cards in the timeline answer")
     info = body.get("cardlistInfo") or {}
     since = info.get("since_id")
     return Timeline(
@@ -186,7 +178,7 @@ def parse_long_text(data: Any) -> str:
     body = check_ok(data)
     text = body.get("longTextContent")
     if not isinstance(text, str):
-        raise WeiboError(CheckOutcome.MALFORMED, "no data.longTextContent")
+        raise SourceError(CheckOutcome.MALFORMED, "no data.longTextContent")
     return html_to_text(text)
 
 
@@ -222,7 +214,14 @@ class WeiboSpider(MonitorSpider):
         return str((target.get("options") or {}).get("weibo_base") or self.base).rstrip("/")
 
     def api(
-        self, target: dict[str, Any], callback: Any, *, kind: str, conditional: bool, **params: Any
+        self,
+        target: dict[str, Any],
+        callback: Any,
+        *,
+        kind: CheckKind,
+        conditional: bool,
+        errback: Any = None,
+        **params: Any,
     ) -> Any:
         base = self.base_of(target)
         path = params.pop("path", "/api/container/getIndex")
@@ -244,6 +243,7 @@ class WeiboSpider(MonitorSpider):
             kind=kind,
             conditional=conditional,
             headers=headers,
+            errback=errback,
             dont_merge_cookies=bool(self.cookie),
         )
 
@@ -253,7 +253,7 @@ class WeiboSpider(MonitorSpider):
         return self.api(
             target,
             self.parse_profile,
-            kind="api",
+            kind=CheckKind.API,
             conditional=True,
             type="uid",
             value=uid,
@@ -269,16 +269,15 @@ class WeiboSpider(MonitorSpider):
             params["since_id"] = since_id
         elif page > 1:
             params["page"] = page
-        req = self.api(target, self.parse_timeline, kind="api", conditional=page == 1, **params)
+        req = self.api(target, self.parse_timeline, kind=CheckKind.API, conditional=page == 1, **params)
         req.meta.update(page=page, containerid=containerid)
         return req
 
-    async def start(self) -> AsyncIterator[Any]:
-        for target in self.load_targets():
-            if target["id"] not in self.accounts_seen:
-                yield self.profile_request(target)
-            else:
-                yield self.timeline_request(target, f"107603{target['handle']}", 1)
+    def start_target(self, target: dict[str, Any]) -> Iterator[Any]:
+        if target["id"] not in self.accounts_seen:
+            yield self.profile_request(target)
+        else:
+            yield self.timeline_request(target, f"107603{target['handle']}", 1)
 
     def json_or_error(self, response: Response) -> Any:
         text = response.text.strip()
@@ -290,19 +289,19 @@ class WeiboSpider(MonitorSpider):
         try:
             return json.loads(text)
         except ValueError as exc:
-            raise WeiboError(CheckOutcome.MALFORMED, f"not JSON: {exc}") from exc
+            raise SourceError(CheckOutcome.MALFORMED, f"not JSON: {exc}") from exc
 
     def parse_profile(self, response: Response) -> Iterator[Any]:
         target = response.meta["target"]
         tid = target["id"]
         # 403/418/432, or redirected to passport.weibo.cn: blocked, with the reason
-        early = self.without_content(response, partial(self.check, response), block_is_final=True)
+        early = self.preamble(response, block_is_final=True)
         if early is not None:
             yield from early
             return
         try:
             profile = parse_profile(self.json_or_error(response))
-        except WeiboError as exc:
+        except SourceError as exc:
             self.crawler.stats.inc_value(f"monitor/weibo/{exc.outcome}")  # type: ignore[union-attr]
             yield self.check(response, outcome=exc.outcome, error=exc.reason)
             return
@@ -318,13 +317,13 @@ class WeiboSpider(MonitorSpider):
         target, page = response.meta["target"], response.meta["page"]
         tid = target["id"]
         # 403/418/432, or redirected to passport.weibo.cn: blocked, with the reason
-        early = self.without_content(response, partial(self.check, response), block_is_final=True)
+        early = self.preamble(response, block_is_final=True)
         if early is not None:
             yield from early
             return
         try:
             timeline = parse_timeline(self.json_or_error(response))
-        except WeiboError as exc:
+        except SourceError as exc:
             self.crawler.stats.inc_value(f"monitor/weibo/{exc.outcome}")  # type: ignore[union-attr]
             yield self.check(response, outcome=exc.outcome, error=exc.reason)
             return
@@ -343,13 +342,13 @@ class WeiboSpider(MonitorSpider):
                 req = self.api(
                     target,
                     self.parse_long_text,
-                    kind="api",
+                    kind=CheckKind.ARTICLE,
                     conditional=False,
+                    errback=self.long_text_failed,
                     path="/statuses/extend",
                     id=mblog.get("mid") or mblog.get("id"),
                 )
                 req.meta["post"] = post
-                req.errback = self.long_text_failed
                 yield req
             else:
                 yield self.new_post(post)
@@ -374,9 +373,9 @@ class WeiboSpider(MonitorSpider):
         post: PostItem = response.meta["post"]
         try:
             if response.status >= 400:
-                raise WeiboError(CheckOutcome.BLOCKED, f"HTTP {response.status}")
+                raise SourceError(CheckOutcome.BLOCKED, f"HTTP {response.status}")
             post.text = parse_long_text(self.json_or_error(response))
-        except WeiboError as exc:
+        except SourceError as exc:
             yield self.check(response, outcome=exc.outcome, error=f"long text not expanded: {exc.reason}")
         yield self.new_post(post)  # truncated text rather than no post
 
@@ -384,17 +383,5 @@ class WeiboSpider(MonitorSpider):
         yield from self.on_error(failure)
         yield self.new_post(failure.request.meta["post"])  # type: ignore[attr-defined]
 
-    def check(
-        self, response: Response, *, outcome: CheckOutcome | None = None, error: str | None = None
-    ) -> CheckItem:
-        item = self.make_check(
-            response, kind="api", target_id=response.meta["target"]["id"], outcome=outcome, error=error
-        )
-        if outcome is None and response.meta.get("block_reason"):
-            item.outcome, item.error = CheckOutcome.BLOCKED, response.meta["block_reason"]
-        elif outcome == CheckOutcome.BLOCKED and not response.meta.get("block_reason"):
-            self.count_blocked(item.target_id)  # ok 0 / -100 in a 200 answer
-        return item
-
-    def on_error(self, failure: Failure) -> Iterator[Any]:
-        yield self.failure_check(failure, kind="api")
+    def secrets(self) -> tuple[str, ...]:
+        return (self.cookie,)

@@ -247,7 +247,7 @@ def test_missing_credentials_is_a_clear_check(crawled: Crawled, tmp_path: Path) 
     )
     db = open_db(db_path)
     check = next(db.query("SELECT * FROM checks WHERE target_id = ?", [tid]))
-    assert check["outcome"] == "login_required"
+    assert check["outcome"] == "no_credentials"
     assert "MONITOR_WECHAT_TOKEN" in check["error"]
     assert db["posts"].count == 0
 

@@ -407,7 +407,7 @@ def test_search_posts_highlights(desk: Desk) -> None:
 
 def test_one_rules_lookup(desk: Desk) -> None:
     """The desk reads detection's rules table: every rule of the rules file, with English label and method."""
-    shipped = yaml.safe_load((ROOT / "pipelines/rules/indicators.yaml").read_text(encoding="utf-8"))["rules"]
+    shipped = yaml.safe_load((ROOT / "detection/rules/indicators.yaml").read_text(encoding="utf-8"))["rules"]
     rules = query(desk, "finding_rules")
     assert {r["rule"] for r in rules} == set(shipped)
     for r in rules:

@@ -6,7 +6,8 @@ import pytest
 
 from core.enums import AccountStatus, CheckOutcome
 from pipelines.normalize import normalize_post
-from spiders.feed import FeedError, entry_to_post, parse_feed
+from spiders.base import SourceError
+from spiders.feed import entry_to_post, parse_feed
 from tests.helpers import fixture_path
 
 
@@ -72,13 +73,13 @@ def test_atom_entries() -> None:
     ],
 )
 def test_pages_that_are_not_feeds(name: str, outcome: CheckOutcome, status: AccountStatus | None) -> None:
-    with pytest.raises(FeedError) as err:
+    with pytest.raises(SourceError) as err:
         parse_feed(load(name))
     assert err.value.outcome == outcome
     assert err.value.status == status
 
 
 def test_html_page_without_known_state_is_malformed() -> None:
-    with pytest.raises(FeedError) as err:
+    with pytest.raises(SourceError) as err:
         parse_feed(b"<!DOCTYPE html><html><body><p>hello</p></body></html>")
     assert err.value.outcome == CheckOutcome.MALFORMED

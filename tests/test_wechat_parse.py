@@ -10,7 +10,7 @@ from core.enums import AccountStatus, CheckOutcome
 from spiders.pagestate import PageState
 from spiders.wechat import (
     Article,
-    MpError,
+    SourceError,
     article_to_post,
     listed_to_post,
     parse_article_page,
@@ -162,11 +162,11 @@ def test_mp_publish_page_nested_json() -> None:
     ("name", "outcome"),
     [
         ("mp_freq_control.json", CheckOutcome.BLOCKED),
-        ("mp_session_expired.json", CheckOutcome.LOGIN_REQUIRED),
+        ("mp_session_expired.json", CheckOutcome.NO_CREDENTIALS),
     ],
 )
 def test_mp_errors(name: str, outcome: CheckOutcome) -> None:
-    with pytest.raises(MpError) as err:
+    with pytest.raises(SourceError) as err:
         parse_publish_page(json.loads(page(name)))
     assert err.value.outcome == outcome
 

@@ -10,7 +10,7 @@ import pytest
 from core.clock import CHINA_TZ, iso
 from core.enums import CheckOutcome
 from spiders.weibo import (
-    WeiboError,
+    SourceError,
     is_pinned,
     mblog_to_post,
     parse_count,
@@ -115,7 +115,7 @@ def test_long_text() -> None:
     [("ok0_no_content.json", "这里还没有内容"), ("login_required.json", "passport.weibo.cn")],
 )
 def test_refusals_are_blocked_not_closed(name: str, reason: str) -> None:
-    with pytest.raises(WeiboError) as err:
+    with pytest.raises(SourceError) as err:
         parse_timeline(load(name))
     assert err.value.outcome == CheckOutcome.BLOCKED
     assert reason in err.value.reason

@@ -1,0 +1,93 @@
+"""The run-wide settings every component shares, read once per crawl (or command) into one typed object.
+
+Scrapy components call ``monitor_config(crawler)``: the first call reads the settings, later calls get
+the same object, so the spider, the store, detection and the middlewares agree on the database and on
+"now" (an empty MONITOR_AS_OF is fixed at the first read, not re-read as the clock moves).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from core.clock import iso, parse_as_of
+
+DEFAULT_DB = "data/monitor.db"
+FALSE_WORDS = ("0", "false", "no", "off")
+
+
+def resolve_db_path(setting: str | None = None) -> str:
+    """The database path: explicit setting, else $MONITOR_DB, else data/monitor.db."""
+    return setting or os.environ.get("MONITOR_DB") or DEFAULT_DB
+
+
+def _words(value: Any) -> tuple[str, ...]:
+    if not value:
+        return ()
+    if isinstance(value, str):
+        return tuple(v for v in value.replace(",", " ").split() if v)
+    return tuple(str(v) for v in value)
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    db_path: str
+    as_of: datetime
+    open_limit_s: float
+    rules_path: str | None
+    profile: str | None
+    detect_on_close: bool
+    store_batch: int
+    canary_urls: tuple[str, ...]
+    offline_share: float  # a run in which this share of its targets failed at the network level is offline
+    offline_min_targets: int
+    chromium: str
+
+    @property
+    def as_of_iso(self) -> str:
+        return iso(self.as_of)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> MonitorConfig:
+        def get(name: str, default: Any = None) -> Any:
+            value = settings.get(name)
+            return default if value is None or value == "" else value
+
+        launch = get("PLAYWRIGHT_LAUNCH_OPTIONS", {}) or {}
+        return cls(
+            db_path=resolve_db_path(get("MONITOR_DB")),
+            as_of=parse_as_of(get("MONITOR_AS_OF")),
+            open_limit_s=float(get("MONITOR_OPEN_LIMIT_S", 15.0)),
+            rules_path=get("MONITOR_RULES"),
+            profile=get("MONITOR_PROFILE"),
+            detect_on_close=str(get("MONITOR_DETECT_ON_CLOSE", True)).lower() not in FALSE_WORDS,
+            store_batch=int(get("MONITOR_STORE_BATCH", 500)),
+            canary_urls=_words(get("MONITOR_CANARY_URLS")),
+            offline_share=float(get("MONITOR_OFFLINE_SHARE", 0.8)),
+            offline_min_targets=int(get("MONITOR_OFFLINE_MIN_TARGETS", 3)),
+            chromium=str(launch.get("executable_path") or "chromium"),
+        )
+
+
+def monitor_config(crawler: Any) -> MonitorConfig:
+    """The crawl's MonitorConfig, built from its settings on first use."""
+    config = getattr(crawler, "_monitor_config", None)
+    if config is None:
+        config = MonitorConfig.from_settings(crawler.settings)
+        crawler._monitor_config = config
+    return config  # type: ignore[no-any-return]
+
+
+def browser_problem(executable: str) -> str | None:
+    """Why headless Chromium cannot start here (None when the executable is there)."""
+    path = Path(executable)
+    found = path if path.is_absolute() else (Path(p) if (p := shutil.which(executable)) else None)
+    if found is None or not found.exists():
+        return f"Chromium not found at {executable} (install Debian's chromium or set MONITOR_CHROMIUM)"
+    if not os.access(found, os.X_OK):
+        return f"Chromium at {found} is not executable"
+    return None
