@@ -16,8 +16,12 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
 
 from core.clock import now
-from db import open_db, resolve_db_path
+from core.config import browser_problem, monitor_config
+from db import open_db
 from db.accounts import record_run_targets
+from spiders.outcomes import BrowserUnavailable
+
+logger = logging.getLogger(__name__)
 
 BLOCK_STATUSES = frozenset({403, 412, 418, 432})
 BLOCK_URL_MARKS = ("antispider", "captcha", "passport.weibo.cn/signin", "/login")
@@ -102,7 +106,7 @@ class AccountingMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.stats = crawler.stats
-        self.db_path = resolve_db_path(crawler.settings.get("MONITOR_DB"))
+        self.db_path = monitor_config(crawler).db_path
         install_secret_filter()
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -148,6 +152,30 @@ class AccountingMiddleware:
             record_run_targets(db, int(run_id), spider.name, costs)
         finally:
             db.close()
+
+
+class BrowserGuardMiddleware:
+    """A request that needs Chromium, where Chromium cannot start, fails at once as the crawler's problem
+    (outcome no_browser) instead of reaching the page unrendered or raising inside Playwright."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.problem = browser_problem(monitor_config(crawler).chromium)
+        self.warned = False
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> BrowserGuardMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request) -> None:
+        if not request.meta.get("playwright") or self.problem is None:
+            return
+        if not self.warned:
+            logger.error("%s: pages that need JavaScript are recorded as no_browser", self.problem)
+            self.warned = True
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("monitor/no_browser")
+        raise BrowserUnavailable(self.problem)
 
 
 class RetryAfterMiddleware(RetryMiddleware):

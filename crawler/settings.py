@@ -126,6 +126,8 @@ MONITOR_RETRY_BACKOFF_BASE = 2.0
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "crawler.middlewares.RetryAfterMiddleware": 550,
+    # Before the download handler: a page that needs Chromium where there is none is the crawler's problem.
+    "crawler.middlewares.BrowserGuardMiddleware": 900,
     # Next to the downloader: sees every attempt, retries included.
     "crawler.middlewares.AccountingMiddleware": 950,
 }

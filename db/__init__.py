@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -11,12 +10,9 @@ from typing import Any
 
 from sqlite_utils import Database
 
-DEFAULT_DB = "data/monitor.db"
+from core.config import resolve_db_path
 
-
-def resolve_db_path(setting: str | None = None) -> str:
-    """The database path: explicit setting, else $MONITOR_DB, else data/monitor.db."""
-    return setting or os.environ.get("MONITOR_DB") or DEFAULT_DB
+__all__ = ["open_db", "resolve_db_path", "upsert"]
 
 
 def open_db(path: str | Path, *, migrate: bool = True) -> Database:

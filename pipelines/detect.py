@@ -10,6 +10,7 @@ from scrapy.exceptions import NotConfigured
 
 import db as store
 from core.clock import parse_as_of
+from core.config import monitor_config
 from detection.rules.config import load_rules
 from detection.service import detect
 
@@ -19,7 +20,7 @@ class DetectPipeline:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.db_path = store.resolve_db_path(crawler.settings.get("MONITOR_DB"))
+        self.db_path = monitor_config(crawler).db_path
         self.as_of = crawler.settings.get("MONITOR_AS_OF")
         self.rules_path = crawler.settings.get("MONITOR_RULES") or None
         self.profile = crawler.settings.get("MONITOR_PROFILE") or None

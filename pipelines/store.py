@@ -15,6 +15,7 @@ from sqlite_utils import Database
 
 import db as store
 from core.clock import now_iso, parse_as_of
+from core.config import monitor_config
 from core.items import AccountItem, AccountSeenItem, CheckItem, PostItem, ValidatorItem
 from db import accounts as accounts_db
 from db import portal as portal_store
@@ -52,7 +53,7 @@ def _field_names(cls: type) -> tuple[str, ...]:
 class StorePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.db_path = store.resolve_db_path(crawler.settings.get("MONITOR_DB"))
+        self.db_path = monitor_config(crawler).db_path
         self.batch = crawler.settings.getint("MONITOR_STORE_BATCH", 500)
         self.as_of = parse_as_of(crawler.settings.get("MONITOR_AS_OF")).isoformat()
         self.db: Database | None = None
