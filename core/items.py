@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from core.enums import AccountStatus, ColumnKind, ColumnStatus
+from core.enums import AccountStatus, ColumnKind, ColumnStatus, ProblemKind
 
 
 @dataclass
@@ -160,3 +160,26 @@ class AccountSeenItem:
     """The account was re-checked and nothing changed (HTTP 304, or no new post): move last_seen_at."""
 
     target_id: int
+
+
+@dataclass(frozen=True)
+class RunProblem:
+    """A problem on the crawler's side, recorded against a run (a run_problems row)."""
+
+    problem: ProblemKind
+    detail: str
+    count: int = 1
+    blocks_trust: bool = False  # the run's data may not open or resolve findings
+
+
+@dataclass
+class RunSummary:
+    """What a run fetched, as the health assessment reads it."""
+
+    run_id: int
+    targets: int = 0  # targets with at least one target-side check
+    network_failed_targets: int = 0  # targets whose every check failed at the network level
+    canaries: int = 0
+    canaries_failed: int = 0
+    crawler_outcomes: dict[str, int] = field(default_factory=dict)
+    crawler_examples: dict[str, str] = field(default_factory=dict)

@@ -11,6 +11,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from core.config import resolve_db_path
+from core.enums import DERIVED_STATUSES
+from db.sql import in_list
 
 __all__ = ["open_db", "resolve_db_path", "upsert"]
 
@@ -18,6 +20,7 @@ __all__ = ["open_db", "resolve_db_path", "upsert"]
 def open_db(path: str | Path, *, migrate: bool = True) -> Database:
     """Open (creating if needed) the SQLite file, switch on WAL and foreign keys, apply migrations."""
     from db.migrations import migrations
+    from db.views import ensure_views
 
     path = Path(path)
     if str(path) != ":memory:":
@@ -29,6 +32,7 @@ def open_db(path: str | Path, *, migrate: bool = True) -> Database:
     db.execute("PRAGMA busy_timeout = 10000")
     if migrate:
         migrations.apply(db)
+        ensure_views(db)
     return db
 
 
@@ -115,30 +119,6 @@ def load_targets(
     return rows
 
 
-# --- runs ----------------------------------------------------------------------------------------
-
-
-def start_run(db: Database, *, spider: str, started_at: str, as_of: str | None) -> int:
-    return int(
-        db.table("runs").insert({"spider": spider, "started_at": started_at, "as_of": as_of}).last_pk or 0
-    )
-
-
-def finish_run(db: Database, run_id: int, *, finished_at: str, reason: str, stats: Mapping[str, Any]) -> None:
-    db.table("runs").update(
-        run_id,
-        {
-            "finished_at": finished_at,
-            "finish_reason": reason,
-            "items": stats.get("item_scraped_count", 0),
-            "requests": stats.get("downloader/request_count", 0),
-            "responses": stats.get("downloader/response_count", 0),
-            "errors": stats.get("log_count/ERROR", 0),
-            "stats": to_json(dict(stats)),
-        },
-    )
-
-
 # --- item writers (one per item class; pipelines/store.py maps classes to these) ---------------
 
 
@@ -157,7 +137,7 @@ def record_account(db: Database, row: dict[str, Any]) -> int:
     row.pop("run_id", None)
     latest = db.execute(
         # closing/closed rows are detection's conclusions (db/detection.py), not observations to extend
-        "SELECT * FROM accounts WHERE target_id = ? AND status NOT IN ('closing', 'closed') "
+        f"SELECT * FROM accounts WHERE target_id = ? AND status NOT IN {in_list(DERIVED_STATUSES)} "
         "ORDER BY last_seen_at DESC, id DESC LIMIT 1",
         [row["target_id"]],
     ).fetchone()

@@ -8,11 +8,14 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from core.enums import DERIVED_STATUSES, Coverage, OutcomeGroup, RunStatus, Verdict, outcomes_in
 from db import to_json
+from db.sql import in_list
+from db.views import TRUSTED_RUNS
 
-# Observations by spiders; closing/closed are detection's own conclusions from a notice.
-DERIVED_STATUSES = ("closing", "closed")
-NOTICE_WORDS = ("停更", "停止", "不再", "关停", "注销", "下线", "并入", "迁移", "整合", "撤销", "关闭")
+CRAWLER_OUTCOMES = in_list(outcomes_in(OutcomeGroup.CRAWLER))
+# A probe the site answered with a refusal to us (blocked, login wall) says nothing about whether it is up.
+NOT_PROBE_EVIDENCE = in_list(outcomes_in(OutcomeGroup.CRAWLER, OutcomeGroup.BLOCKED))
 
 
 def _in(values: Sequence[Any]) -> str:
@@ -36,13 +39,48 @@ def load_detect_targets(db: Database, target_ids: Sequence[int] | None = None) -
     )
 
 
-def latest_checks(db: Database, kinds: Sequence[str], target_ids: Sequence[int] | None) -> dict[int, dict]:
-    where, params = _scope(target_ids, "target_id")
+def fetch_coverage(
+    db: Database, kinds: Iterable[str], target_ids: Sequence[int] | None
+) -> dict[int, list[dict]]:
+    """Per target, every target-side fetch of these kinds in its latest trusted run that made one.
+
+    Crawler-side outcomes (no credentials, no browser) are left out: they are no evidence either way.
+    """
+    where, params = _scope(target_ids, "c.target_id")
+    kinds_sql = in_list(kinds)
     rows = db.query(
-        "SELECT c.target_id, c.kind, c.url, c.outcome, c.ok, c.http_status, c.error, c.checked_at "
-        "FROM checks c WHERE c.id IN (SELECT max(id) FROM checks WHERE kind IN "
-        f"({_in(kinds)}){where} GROUP BY target_id)",
-        [*kinds, *params],
+        "WITH l AS (SELECT c.target_id, max(c.run_id) AS run_id FROM checks c "
+        f"WHERE c.kind IN {kinds_sql} AND c.outcome NOT IN {CRAWLER_OUTCOMES} "
+        f"AND (c.run_id IS NULL OR c.run_id IN ({TRUSTED_RUNS})){where} GROUP BY c.target_id) "
+        "SELECT c.target_id, c.run_id, c.kind, c.url, c.outcome, c.ok, c.http_status, c.error, c.checked_at "
+        "FROM checks c JOIN l ON l.target_id = c.target_id AND l.run_id IS c.run_id "
+        f"WHERE c.kind IN {kinds_sql} AND c.outcome NOT IN {CRAWLER_OUTCOMES} ORDER BY c.id",
+        params,
+    )
+    out: dict[int, list[dict]] = {}
+    for r in rows:
+        out.setdefault(r["target_id"], []).append(r)
+    return out
+
+
+def latest_attempts(db: Database, kinds: Iterable[str], target_ids: Sequence[int] | None) -> dict[int, dict]:
+    """Per target, the latest finished (or aborted) run that fetched it: is it trusted, did it get any
+    target-side answer, and the crawler-side problems recorded against it."""
+    where, params = _scope(target_ids, "c.target_id")
+    kinds_sql = in_list(kinds)
+    rows = db.query(
+        "WITH l AS (SELECT c.target_id, max(c.run_id) AS run_id FROM checks c JOIN runs r ON r.id = c.run_id "
+        f"WHERE c.kind IN {kinds_sql} AND coalesce(r.status, '') != ?{where} GROUP BY c.target_id) "
+        "SELECT l.target_id, l.run_id, r.trusted, r.status, "
+        "(SELECT count(*) FROM checks c WHERE c.target_id = l.target_id AND c.run_id = l.run_id "
+        f" AND c.kind IN {kinds_sql} AND c.outcome NOT IN {CRAWLER_OUTCOMES}) AS target_side, "
+        "(SELECT group_concat(c.outcome || ': ' || coalesce(c.error, ''), '; ') FROM checks c "
+        " WHERE c.target_id = l.target_id AND c.run_id = l.run_id "
+        f" AND c.kind IN {kinds_sql} AND c.outcome IN {CRAWLER_OUTCOMES}) AS crawler_side, "
+        "(SELECT group_concat(p.problem || ': ' || coalesce(p.detail, ''), '; ') FROM run_problems p "
+        " WHERE p.run_id = l.run_id AND p.blocks_trust = 1) AS problems "
+        "FROM l JOIN runs r ON r.id = l.run_id",
+        [RunStatus.RUNNING.value, *params],
     )
     return {r["target_id"]: r for r in rows}
 
@@ -53,8 +91,8 @@ def latest_account_states(db: Database, target_ids: Sequence[int] | None) -> dic
         "SELECT a.target_id, a.status, a.status_reason, a.evidence_url, a.last_seen_at, a.posts_count "
         "FROM accounts a "
         "WHERE a.id = (SELECT b.id FROM accounts b WHERE b.target_id = a.target_id AND b.status NOT IN "
-        f"({_in(DERIVED_STATUSES)}) ORDER BY b.last_seen_at DESC, b.id DESC LIMIT 1){where}",
-        [*DERIVED_STATUSES, *params],
+        f"{in_list(DERIVED_STATUSES)} ORDER BY b.last_seen_at DESC, b.id DESC LIMIT 1){where}",
+        params,
     )
     return {r["target_id"]: r for r in rows}
 
@@ -137,6 +175,7 @@ def classify_new_posts(
     *,
     since: str,
     classify: Callable[[dict[str, Any]], str | None],
+    words: Sequence[str],
     target_ids: Sequence[int] | None,
 ) -> int:
     """Judge each post of the window once: SQL keeps only posts holding a closure verb for ``classify``.
@@ -147,14 +186,14 @@ def classify_new_posts(
     scope = where.replace("p.target_id", "f.target_id")
     if not db.conn.in_transaction:
         db.conn.execute("BEGIN IMMEDIATE")  # no crawl may queue a post between the read and the mark
-    hit = " OR ".join("instr(p.title, ?) OR instr(p.text, ?)" for _ in NOTICE_WORDS)
+    hit = " OR ".join("instr(p.title, ?) OR instr(p.text, ?)" for _ in words)
     # The queue (post_features.notice_checked = 0, filled by triggers) says which posts are unjudged;
     # SQL reads their text once and hands only verb-holding ones to Python.
     rows = db.conn.execute(
         "SELECT p.id, p.published_at, p.title, p.text FROM post_features f "
         "JOIN posts p ON p.id = f.post_rowid "
         f"WHERE f.notice_checked = 0 AND f.published_at >= ?{scope} AND ({hit})",
-        [since, *params, *(w for w in NOTICE_WORDS for _ in (0, 1))],
+        [since, *params, *(w for w in words for _ in (0, 1))],
     ).fetchall()
     verdicts = [
         (classify({"title": title, "text": text, "published_at": at}), pid) for pid, at, title, text in rows
@@ -246,6 +285,10 @@ def newest_content_at(db: Database, target_id: int, as_of: str) -> str | None:
 # A check is observed as of its run's clock (runs.as_of): with a frozen or replayed as_of, a probe made
 # by that run belongs to that time, not to the wall clock that stamped checked_at.
 CHECK_AT = "coalesce(r.as_of, c.checked_at)"
+# A probe is evidence about the site when its run is trusted and the answer was not a refusal to us.
+PROBE_EVIDENCE = (
+    f"(c.run_id IS NULL OR c.run_id IN ({TRUSTED_RUNS})) AND c.outcome NOT IN {NOT_PROBE_EVIDENCE}"
+)
 
 
 def portal_probe_stats(db: Database, *, since: str, as_of: str, target_ids: Sequence[int] | None) -> dict:
@@ -253,50 +296,21 @@ def portal_probe_stats(db: Database, *, since: str, as_of: str, target_ids: Sequ
     rows = db.query(
         "SELECT c.target_id, count(*) AS probes, "
         f"sum(NOT (c.ok = 1 AND coalesce(c.within_limit, 1) = 1)) AS failed, max({CHECK_AT}) AS last_at "
-        f"FROM checks c LEFT JOIN runs r ON r.id = c.run_id WHERE c.kind = 'probe' AND {CHECK_AT} >= ? "
-        f"AND {CHECK_AT} <= ?{where} GROUP BY c.target_id",
+        f"FROM checks c LEFT JOIN runs r ON r.id = c.run_id WHERE c.kind = 'probe' AND {PROBE_EVIDENCE} "
+        f"AND {CHECK_AT} >= ? AND {CHECK_AT} <= ?{where} GROUP BY c.target_id",
         [since, as_of, *params],
     )
     stats = {r["target_id"]: r for r in rows}
     for r in db.query(
-        "SELECT target_id, ok, within_limit FROM checks WHERE id IN (SELECT max(c.id) FROM checks c "
-        f"LEFT JOIN runs r ON r.id = c.run_id WHERE c.kind = 'probe' AND {CHECK_AT} <= ?{where} "
-        "GROUP BY c.target_id)",
+        "SELECT target_id, ok, within_limit, outcome FROM checks WHERE id IN (SELECT max(c.id) FROM checks c "
+        f"LEFT JOIN runs r ON r.id = c.run_id WHERE c.kind = 'probe' AND {PROBE_EVIDENCE} "
+        f"AND {CHECK_AT} <= ?{where} GROUP BY c.target_id)",
         [as_of, *params],
     ):
-        stats.setdefault(r["target_id"], {"probes": 0, "failed": 0})["latest_ok"] = int(
-            r["ok"] == 1 and (r["within_limit"] is None or r["within_limit"] == 1)
-        )
+        latest = stats.setdefault(r["target_id"], {"probes": 0, "failed": 0})
+        latest["latest_ok"] = int(r["ok"] == 1 and (r["within_limit"] is None or r["within_limit"] == 1))
+        latest["latest_outcome"] = "slow (over the time limit)" if r["ok"] == 1 else r["outcome"]
     return stats
-
-
-def latest_article_checks(db: Database, target_ids: Sequence[int] | None) -> dict[int, dict]:
-    """Per target, its latest run's article-page checks: how many, how many answered, the last failure.
-
-    An account known only by article URLs (WeChat URL-list mode) has no list-level check: when none of
-    its articles could be read, that is the only sign of a deleted, banned or walled account.
-    """
-    where, params = _scope(target_ids, "c.target_id")
-    rows = db.query(
-        "SELECT c.target_id, count(*) AS checked, sum(c.ok) AS ok, "
-        "max(CASE WHEN c.ok = 0 THEN c.id END) AS failed_id FROM checks c "
-        "JOIN (SELECT target_id, max(run_id) AS run_id FROM checks WHERE kind = 'article' "
-        "GROUP BY target_id) l "
-        f"ON l.target_id = c.target_id AND l.run_id IS c.run_id WHERE c.kind = 'article'{where} "
-        "GROUP BY c.target_id",
-        params,
-    )
-    out = {r["target_id"]: dict(r) for r in rows}
-    failed = [r["failed_id"] for r in out.values() if r["failed_id"] is not None]
-    for i in range(0, len(failed), 500):
-        chunk = failed[i : i + 500]
-        for r in db.query(
-            "SELECT target_id, url, outcome, http_status, error, checked_at FROM checks "
-            f"WHERE id IN ({_in(chunk)})",
-            chunk,
-        ):
-            out[r["target_id"]]["failed"] = r
-    return out
 
 
 def portal_sites(db: Database, target_ids: Sequence[int] | None) -> dict[int, dict]:
@@ -339,14 +353,12 @@ def open_messages(
 
 
 def dead_links(db: Database, target_ids: Sequence[int] | None) -> dict[int, list[dict]]:
-    """Failed link checks of each target's latest link-checking run."""
-    where, params = _scope(target_ids, "c.target_id")
+    """Dead links of each site's latest trusted link-checking run (the dead_links view the desk reads)."""
+    where, params = _scope(target_ids, "target_id")
     out: dict[int, list[dict]] = {}
     for r in db.query(
-        "SELECT c.target_id, c.url, c.found_on, c.outcome, c.http_status, c.checked_at FROM checks c "
-        "JOIN (SELECT target_id, max(run_id) AS run_id FROM checks WHERE kind = 'link' GROUP BY target_id) l "
-        "ON l.target_id = c.target_id AND l.run_id IS c.run_id "
-        f"WHERE c.kind = 'link' AND c.ok = 0{where} ORDER BY c.id",
+        f"SELECT target_id, url, found_on, outcome, http_status, checked_at FROM dead_links WHERE 1{where} "
+        "ORDER BY check_id",
         params,
     ):
         out.setdefault(r["target_id"], []).append(r)
@@ -380,9 +392,9 @@ def record_closure_state(
 ) -> None:
     """The account's closing/closed state from a notice: one row per notice, extended by each run."""
     row = db.execute(
-        f"SELECT id, status FROM accounts WHERE target_id = ? AND status IN ({_in(DERIVED_STATUSES)}) "
+        f"SELECT id, status FROM accounts WHERE target_id = ? AND status IN {in_list(DERIVED_STATUSES)} "
         "AND evidence_url IS ? ORDER BY id DESC LIMIT 1",
-        [target_id, *DERIVED_STATUSES, evidence_url],
+        [target_id, evidence_url],
     ).fetchone()
     if row is None:
         db.execute(
@@ -505,3 +517,89 @@ def finding_history(db: Database, finding_id: int) -> list[dict[str, Any]]:
         {**r, "evidence": json.loads(r["evidence"]) if r["evidence"] else None}
         for r in db.query("SELECT * FROM finding_events WHERE finding_id = ? ORDER BY id", [finding_id])
     ]
+
+
+# --- verdicts and evaluation errors --------------------------------------------------------------
+
+
+def existing_verdicts(db: Database, target_ids: Iterable[int]) -> dict[int, dict]:
+    ids = sorted(set(target_ids))
+    out: dict[int, dict] = {}
+    for i in range(0, len(ids), 500):
+        chunk = ids[i : i + 500]
+        for r in db.query(f"SELECT * FROM verdicts WHERE target_id IN ({_in(chunk)})", chunk):
+            out[r["target_id"]] = r
+    return out
+
+
+VERDICT_COLUMNS = (
+    "target_id",
+    "verdict",
+    "score",
+    "coverage",
+    "reason",
+    "vetoes",
+    "veto_labels",
+    "deductions",
+    "infos",
+    "breakdown",
+    "judged_run_id",
+    "detect_run_id",
+    "as_of",
+    "held",
+    "note",
+    "updated_at",
+)
+
+
+def write_verdicts(db: Database, rows: Iterable[Mapping[str, Any]]) -> None:
+    cols = ", ".join(VERDICT_COLUMNS)
+    updates = ", ".join(f"{c} = excluded.{c}" for c in VERDICT_COLUMNS if c != "target_id")
+    db.conn.executemany(
+        f"INSERT INTO verdicts ({cols}) VALUES ({_in(VERDICT_COLUMNS)}) "
+        f"ON CONFLICT (target_id) DO UPDATE SET {updates}",
+        [[r.get(c) for c in VERDICT_COLUMNS] for r in rows],
+    )
+
+
+def hold_verdicts(db: Database, held: Mapping[int, str], *, detect_run_id: int, as_of: str, at: str) -> None:
+    """Targets whose latest run had a crawler-side problem: the verdict stays, with a note saying why
+    (a target never judged before is 无法检查 with that reason)."""
+    for target_id, note in held.items():
+        cur = db.execute(
+            "UPDATE verdicts SET held = 1, note = ?, detect_run_id = ?, updated_at = ? WHERE target_id = ?",
+            [note, detect_run_id, at, target_id],
+        )
+        if cur.rowcount == 0:
+            db.execute(
+                "INSERT INTO verdicts (target_id, verdict, coverage, reason, held, note, detect_run_id, "
+                "as_of, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?)",
+                [
+                    target_id,
+                    Verdict.UNCHECKED.value,
+                    Coverage.UNREAD.value,
+                    note,
+                    note,
+                    detect_run_id,
+                    as_of,
+                    at,
+                ],
+            )
+
+
+def record_detect_errors(db: Database, run_id: int, errors: Iterable[Mapping[str, Any]]) -> int:
+    rows = [
+        (run_id, e.get("target_id"), e["rule"], e.get("post_id"), e["error"][:2000], e["at"]) for e in errors
+    ]
+    db.conn.executemany(
+        "INSERT INTO detect_errors (run_id, target_id, rule, post_id, error, at) VALUES (?,?,?,?,?,?)", rows
+    )
+    return len(rows)
+
+
+def add_run_stats(db: Database, run_id: int, stats: Mapping[str, Any]) -> None:
+    """Merge ``stats`` into a finished run's stats JSON (detection's summary on the crawl's run)."""
+    row = db.execute("SELECT stats FROM runs WHERE id = ?", [run_id]).fetchone()
+    current = json.loads(row[0]) if row and row[0] else {}
+    current.update(stats)
+    db.execute("UPDATE runs SET stats = ? WHERE id = ?", [to_json(current), run_id])

@@ -48,7 +48,17 @@ def post(db: Database, tid: int, n: int, age: float, **kw: object) -> None:
     db["posts"].insert({**row, **kw})
 
 
+def new_run(db: Database, **kw: object) -> int:
+    """A finished, trusted crawl run (what a healthy `scrapy crawl` leaves)."""
+    row = {"spider": "test", "started_at": NOW, "finished_at": NOW, "as_of": NOW, "status": "finished"}
+    return int(db["runs"].insert({**row, "trusted": 1, **kw}).last_pk)
+
+
 def check(db: Database, tid: int, outcome: str, kind: str = "api", age: float = 0, **kw: object) -> None:
+    """A check in the test's one shared run, unless ``run_id`` names another (or None: no run)."""
+    if "run_id" not in kw:
+        shared = db.execute("SELECT min(id) FROM runs WHERE spider = 'test'").fetchone()[0]
+        kw["run_id"] = shared or new_run(db)
     db["checks"].insert(
         {
             "target_id": tid,
@@ -59,6 +69,13 @@ def check(db: Database, tid: int, outcome: str, kind: str = "api", age: float = 
             "checked_at": ago(age),
             **kw,
         }
+    )
+
+
+def verdict(db: Database, name: str) -> tuple[str, str, str | None]:
+    return next(
+        (r["verdict"], r["coverage"], r["reason"])
+        for r in db.query("SELECT * FROM target_scores WHERE name = ?", [name])
     )
 
 
@@ -83,8 +100,8 @@ def test_unavailable_is_never_stale(db: Database) -> None:
     tid = target(db, "被拦截号")
     for i in range(5):
         post(db, tid, i, 200 + i)
-    check(db, tid, "ok", age=100)
-    check(db, tid, "blocked", age=0, error="anti-spider page")
+    check(db, tid, "ok", age=100, run_id=new_run(db))
+    check(db, tid, "blocked", age=0, error="anti-spider page", run_id=new_run(db))
     blocked = target(db, "封禁号")
     post(db, blocked, 1, 400)
     db["accounts"].insert(
@@ -99,7 +116,12 @@ def test_unavailable_is_never_stale(db: Database) -> None:
     never = target(db, "未抓取号")  # no check, no post: nothing is concluded
     assert never
     detect(db, as_of=AS_OF)
-    assert findings(db) == {("被拦截号", "account.unavailable"), ("封禁号", "account.unavailable")}
+    # Banned is the account's state: a finding. A refusal to us (anti-spider) concludes nothing either
+    # way: no finding, and 无法检查 with the reason, never stale and never 合格.
+    assert findings(db) == {("封禁号", "account.unavailable")}
+    assert verdict(db, "被拦截号") == ("无法检查", "unread", "被拦截 blocked: anti-spider page")
+    assert verdict(db, "封禁号")[:2] == ("无法检查", "unread")
+    assert verdict(db, "未抓取号") == ("无法检查", "never", "never checked")
 
 
 def test_profiles_change_gap_findings(db: Database) -> None:
@@ -247,7 +269,7 @@ def test_portal_rules_over_portal_tables(db: Database) -> None:
                 "checked_at": NOW,
             }
         )
-    db["runs"].insert({"id": 99, "spider": "portal", "started_at": NOW})
+    link_run = new_run(db, spider="portal")
     check(
         db,
         bad,
@@ -255,7 +277,7 @@ def test_portal_rules_over_portal_tables(db: Database) -> None:
         kind="link",
         url="http://bad.gov.cn/x.pdf",
         found_on="http://bad.gov.cn/",
-        run_id=99,
+        run_id=link_run,
     )
     check(
         db,
@@ -264,7 +286,7 @@ def test_portal_rules_over_portal_tables(db: Database) -> None:
         kind="link",
         url="http://bad.gov.cn/y",
         found_on="http://bad.gov.cn/c/",
-        run_id=99,
+        run_id=link_run,
     )
     for mid, kind, asked, answered in (
         ("m1", "consultation", 120, None),
@@ -458,9 +480,11 @@ def test_url_list_account_with_no_readable_article_is_unavailable(db: Database) 
         check(db, partly, "ok", kind="article")
     check(db, partly, "gone", kind="article", error="该内容已被发布者删除")
     detect(db, as_of=AS_OF)
-    assert findings(db) == {("已注销号", "account.unavailable"), ("验证号", "account.unavailable")}
-    ev = json.loads(next(db.query("SELECT evidence FROM findings WHERE target_id = ?", [walled]))["evidence"])
-    assert (ev["outcome"], ev["reason"]) == ("blocked", "环境异常")
+    assert findings(db) == {("已注销号", "account.unavailable")}
+    ev = json.loads(next(db.query("SELECT evidence FROM findings WHERE target_id = ?", [gone]))["evidence"])
+    assert (ev["outcome"], ev["reason"]) == ("gone", "此帐号已自主注销")
+    assert verdict(db, "验证号") == ("无法检查", "unread", "被拦截 blocked: 环境异常")
+    assert verdict(db, "删一篇号")[:2] == ("合格", "partial")
 
 
 def test_probes_are_judged_at_their_runs_as_of(db: Database) -> None:
@@ -468,14 +492,14 @@ def test_probes_are_judged_at_their_runs_as_of(db: Database) -> None:
     site = target(db, "镇站", platform="portal", url="http://down.gov.cn/")
     run = int(
         db["runs"]
-        .insert({"spider": "portal", "started_at": "2026-11-26T17:00:00+08:00", "as_of": NOW})
+        .insert({"spider": "portal", "started_at": "2026-11-26T17:00:00+08:00", "as_of": NOW, "trusted": 1})
         .last_pk
     )
     check(db, site, "refused", kind="probe", run_id=run, checked_at="2026-11-26T17:00:01+08:00")
     detect(db, as_of=AS_OF)
     assert findings(db) == {("镇站", "portal.unreachable")}
     # a later run (as of a month on) is outside this as_of's window and does not count yet
-    later = int(db["runs"].insert({"spider": "portal", "started_at": NOW, "as_of": ago(-30)}).last_pk)
+    later = new_run(db, spider="portal", as_of=ago(-30))
     check(db, site, "ok", kind="probe", run_id=later, checked_at="2026-11-26T18:00:00+08:00")
     detect(db, as_of=AS_OF)
     assert findings(db) == {("镇站", "portal.unreachable")}

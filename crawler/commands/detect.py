@@ -71,5 +71,8 @@ class Command(ScrapyCommand):
         print(
             f"detect run {summary.run_id} as of {summary.as_of}: {summary.targets} targets, "
             f"{summary.findings} findings ({', '.join(f'{k} {v}' for k, v in summary.by_rule.items()) or 'none'}); "  # noqa: E501
-            f"lifecycle {summary.lifecycle}; {summary.seconds:.2f}s"
+            f"lifecycle {summary.lifecycle}; verdicts {summary.verdicts or 'none'}"
+            + (f"; {summary.held} held (crawler-side problem)" if summary.held else "")
+            + (f"; {summary.errors} rule errors (see detect_errors)" if summary.errors else "")
+            + f"; {summary.seconds:.2f}s"
         )

@@ -12,6 +12,8 @@ from scrapy.exceptions import UsageError
 from core.clock import now_iso
 from crawler.targets import read_targets_file
 from db import open_db, resolve_db_path, upsert_target
+from db.detection import write_rules
+from detection.rules.config import load_rules
 
 
 class Command(ScrapyCommand):
@@ -57,6 +59,8 @@ class Command(ScrapyCommand):
         created = updated = deactivated = 0
         now = now_iso()
         with db.conn:
+            # The desk shows rule labels and points before the first detection run.
+            write_rules(db, load_rules(self.settings.get("MONITOR_RULES") or None).rules)
             keys = set()
             for row in parsed.rows:
                 _, is_new = upsert_target(db, row, now=now)

@@ -27,13 +27,9 @@ def m030_rules(db: Database) -> None:
 
 @migrations()
 def m030_rules_fill(db: Database) -> None:
-    # The shipped rules file, so labels, points and caps are there before the first detect run (the
-    # desk's finding_rules view and score views read them); each detect run rewrites them from the rules
-    # file it loaded. Upsert: running it again changes nothing.
-    from db.detection import write_rules
-    from detection.rules.config import load_rules
-
-    write_rules(db, load_rules().rules)
+    # Migrations never read a file that changes: the rules table is written by whoever loads the rules
+    # (every detection run, and `scrapy import-targets`), so this step does nothing.
+    return
 
 
 @migrations()

@@ -23,6 +23,7 @@ class RuleSet:
     profiles: dict[str, dict[str, dict[str, Any]]]
     default_profile: str = "national"
     regions: dict[str, str] = field(default_factory=dict)
+    scoring: dict[str, float] = field(default_factory=lambda: {"full_marks": 100.0, "pass_mark": 60.0})
     _cache: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     def profile_for(self, target: dict[str, Any], override: str | None = None) -> str:
@@ -72,4 +73,8 @@ def load_rules(path: str | Path | None = None) -> RuleSet:
     for prefix, name in regions.items():
         if name not in profiles:
             raise RulesError(f"{path}: region {prefix} names unknown profile {name}")
-    return RuleSet(rules, profiles, default, regions)
+    scoring = {k: float(v) for k, v in (data.get("scoring") or {}).items()}
+    for key in ("full_marks", "pass_mark"):
+        if key not in scoring:
+            raise RulesError(f"{path}: scoring needs {key}")
+    return RuleSet(rules, profiles, default, regions, scoring)

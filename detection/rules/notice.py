@@ -32,6 +32,9 @@ ACTION = re.compile(
     r"注销关闭|关闭(?:并|和)?注销|(?:启动|进入|履行)?(?:关停)?注销(?:程序|手续)?|申请注销|予以注销|"
     r"永久下线|下线(?:并|和)注销|下线(?:公告|说明)|正式关闭|整合并入|并入|迁移至|整体迁移|合并至|撤销)"
 )
+# Every action above holds one of these words: the classifier rejects a text without one at once, and
+# detection's SQL prefilter hands it only texts holding one, so the two cannot disagree.
+PREFILTER_WORDS = ("停", "不再", "关", "注销", "下线", "并入", "合并", "迁", "整合", "撤销")
 # Words of ordinary service posts: with one of these between subject and action it is not a notice.
 NEGATIVE = re.compile(
     r"营业执照|个体工商户|企业|公司|户口|户籍|身份证|税务|社保|医保|公积金|银行|手机号|驾驶|机动车|车辆|"
@@ -160,6 +163,8 @@ def _find_claim(sentence: str) -> tuple[re.Match[str], re.Match[str]] | None:
 def classify_notice(title: str | None, text: str | None, posted_at: datetime | date) -> Notice | None:
     """A closure notice (with its date, subject and migration targets), or None for anything else."""
     title, text = (title or "").strip(), (text or "").strip()
+    if not has_prefilter_word(f"{title}{text}"):
+        return None
     posted = posted_at.date() if isinstance(posted_at, datetime) else posted_at
     sentences = [s.strip() for s in SENTENCE.findall(title)] + [s.strip() for s in SENTENCE.findall(text)]
     claim = None
@@ -196,6 +201,10 @@ def classify_notice(title: str | None, text: str | None, posted_at: datetime | d
         shutdown_date=shutdown,
         targets=[t for t in extract_targets(f"{title}。{text}") if t.name != name],
     )
+
+
+def has_prefilter_word(text: str) -> bool:
+    return any(word in text for word in PREFILTER_WORDS)
 
 
 def notice_to_json(n: Notice) -> str:

@@ -7,26 +7,13 @@ site whose latest probe failed gets no homepage or column findings.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from core.clock import parse_iso
+from core.enums import ColumnStatus, Coverage
 from detection.rules.freshness import is_stale, months_before
-
-
-@dataclass
-class PortalFinding:
-    rule: str
-    evidence: dict[str, Any]
-    subject: str = ""
-    points: float | None = None
-
-
-@dataclass
-class PortalResult:
-    findings: list[PortalFinding] = field(default_factory=list)
-    scope: set[str] = field(default_factory=set)  # rules evaluated (and so allowed to resolve)
+from detection.rules.result import Evaluation, Finding
 
 
 def _at(text: str | None) -> datetime | None:
@@ -41,7 +28,7 @@ def failed_share(probes: Mapping[str, Any] | None) -> float | None:
 
 def is_column_stale(column: Mapping[str, Any], s: Mapping[str, Any], as_of: datetime) -> str | None:
     """Why an `ok` column is stale ('news' / 'notice'), or None; undated items count as not updated."""
-    if column.get("status") != "ok":
+    if column.get("status") != ColumnStatus.OK:
         return None
     rule = s["portal.column_stale"]
     newest = _at(column.get("newest_item_at"))
@@ -54,7 +41,7 @@ def is_column_stale(column: Mapping[str, Any], s: Mapping[str, Any], as_of: date
 
 def is_column_long_stale(column: Mapping[str, Any], s: Mapping[str, Any], as_of: datetime) -> bool:
     rule = s["portal.long_stale_columns"]
-    if column.get("status") != "ok" or column.get("kind") not in rule["kinds"]:
+    if column.get("status") != ColumnStatus.OK or column.get("kind") not in rule["kinds"]:
         return False
     return is_stale(_at(column.get("newest_item_at")), as_of, rule["days"])
 
@@ -76,8 +63,8 @@ def evaluate_portal(
     columns: Sequence[Mapping[str, Any]],
     dead_links: Sequence[Mapping[str, Any]],
     messages: Sequence[Mapping[str, Any]],
-) -> PortalResult:
-    out = PortalResult()
+) -> Evaluation:
+    out = Evaluation()
     add = out.findings.append
     share = failed_share(probes)
     if share is not None and probes is not None and probes["probes"] >= s["portal.unreachable"]["min_probes"]:
@@ -89,12 +76,20 @@ def evaluate_portal(
             "window_days": s["portal.unreachable"]["window_days"],
         }
         if share >= s["portal.unreachable"]["max_failed_share"]:
-            add(PortalFinding("portal.unreachable", ev))
+            add(Finding("portal.unreachable", ev))
         elif share >= s["portal.unreachable_warn"]["max_failed_share"]:
-            add(PortalFinding("portal.unreachable_warn", ev))
+            add(Finding("portal.unreachable_warn", ev))
     reachable = probes is None or probes.get("latest_ok", 1) == 1
-    if site is None or not reachable:
+    if probes is None and site is None:
+        out.coverage, out.reason = Coverage.NEVER, "never checked"
+        return out
+    if not reachable:
+        out.coverage = Coverage.UNREAD
+        out.reason = f"首页无法打开 homepage did not open: {probes.get('latest_outcome') if probes else '?'}"
         return out  # we could not look at the site: no freshness, column or link conclusions
+    if site is None:
+        out.coverage, out.reason = Coverage.UNREAD, "首页未读取 the homepage answered but was not read"
+        return out
     out.scope |= {
         "portal.homepage_stale",
         "portal.invalid_site_id_code",
@@ -105,7 +100,7 @@ def evaluate_portal(
     days = s["portal.homepage_stale"]["days"]
     if is_homepage_stale(site, days, as_of):
         add(
-            PortalFinding(
+            Finding(
                 "portal.homepage_stale",
                 {
                     "homepage_url": site.get("homepage_url"),
@@ -120,7 +115,7 @@ def evaluate_portal(
         site.get("site_id_code_valid") is None and not site.get("site_id_code")
     ):
         add(
-            PortalFinding(
+            Finding(
                 "portal.invalid_site_id_code",
                 {"site_id_code": site.get("site_id_code")},
                 points=s["portal.invalid_site_id_code"]["points"],
@@ -134,6 +129,10 @@ def evaluate_portal(
             "portal.blank_column",
             "portal.blank_columns",
         }
+    unread = [c for c in columns if c.get("status") in (ColumnStatus.UNREACHABLE, ColumnStatus.PARSE_FAILED)]
+    if unread:
+        out.coverage = Coverage.PARTIAL
+        out.reason = f"部分读取 partial: {len(unread)} of {len(columns)} columns could not be read"
     stale, long_stale, blank = [], [], []
     for c in columns:
         ev = {
@@ -145,30 +144,26 @@ def evaluate_portal(
         }
         if (why := is_column_stale(c, s, as_of)) is not None:
             stale.append(c["url"])
-            add(PortalFinding("portal.column_stale", {**ev, "because": why}, subject=c["url"]))
+            add(Finding("portal.column_stale", {**ev, "because": why}, subject=c["url"]))
         if is_column_long_stale(c, s, as_of):
             long_stale.append(c["url"])
-        if c.get("status") == "blank":
+        if c.get("status") == ColumnStatus.BLANK:
             blank.append(c["url"])
-            add(PortalFinding("portal.blank_column", ev, subject=c["url"]))
+            add(Finding("portal.blank_column", ev, subject=c["url"]))
     for rule_id, urls in (
         ("portal.columns_stale", stale),
         ("portal.long_stale_columns", long_stale),
         ("portal.blank_columns", blank),
     ):
         if len(urls) >= s[rule_id]["min_count"]:
-            add(
-                PortalFinding(
-                    rule_id, {"count": len(urls), "min_count": s[rule_id]["min_count"], "columns": urls}
-                )
-            )
+            add(Finding(rule_id, {"count": len(urls), "min_count": s[rule_id]["min_count"], "columns": urls}))
     homepages = {site.get("homepage_url"), site.get("final_url")} - {None}
     home = [d for d in dead_links if d.get("found_on") in homepages]
     other = [d for d in dead_links if d.get("found_on") not in homepages]
     per_home = s["portal.dead_link_homepage"]["points"]
     for d in home:
         add(
-            PortalFinding(
+            Finding(
                 "portal.dead_link_homepage",
                 {
                     "url": d["url"],
@@ -183,7 +178,7 @@ def evaluate_portal(
     if other:
         each = s["portal.dead_links"]["points_each"]
         add(
-            PortalFinding(
+            Finding(
                 "portal.dead_links",
                 {
                     "count": len(other),
@@ -198,7 +193,7 @@ def evaluate_portal(
     for m in messages:
         asked = _at(m.get("asked_at"))
         add(
-            PortalFinding(
+            Finding(
                 "portal.unanswered_message",
                 {
                     "title": m.get("title"),
