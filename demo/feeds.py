@@ -175,9 +175,9 @@ def targets(world: World, base: str) -> list[dict[str, Any]]:
     return rows
 
 
-# What detection must find on each planted feed account (issue 5); nothing else, and nothing at all
-# on active / atom_active / hard_negative. malformed: the feed could not be read, so unavailable
-# (无法检查), never stale.
+# What detection must find on each planted feed account; nothing else, and nothing at all on active /
+# atom_active / hard_negative. A feed that is gone or unreadable (deleted, dead link, malformed,
+# unreachable) is account.unavailable, never stale; a login wall is a refusal to us: no finding at all.
 EXPECTED_RULES: dict[str, tuple[str, ...]] = {
     "active": (),
     "atom_active": (),
@@ -191,10 +191,23 @@ EXPECTED_RULES: dict[str, tuple[str, ...]] = {
     "weekly_report_only": ("account.meeting_heavy", "account.duplicate_posts"),
     "hard_negative": (),
     "deleted": ("account.unavailable",),
-    "login_wall": ("account.unavailable",),
+    "login_wall": (),
     "dead_link": ("account.unavailable",),
     "malformed": ("account.unavailable",),
     "unreachable": ("account.unavailable",),
+}
+
+
+# The verdict each planted state must get (合格 / 不合格 / 无法检查).
+EXPECTED_VERDICTS: dict[str, str] = {
+    **dict.fromkeys(
+        ("active", "atom_active", "closed", "closing", "repost_heavy", "poster_only", "weekly_report_only"),
+        "合格",
+    ),
+    "hard_negative": "合格",
+    "stale": "不合格",
+    "zombie": "不合格",
+    **dict.fromkeys(("deleted", "login_wall", "dead_link", "malformed", "unreachable"), "无法检查"),
 }
 
 
@@ -202,7 +215,10 @@ def planted(world: World, base: str) -> list[dict[str, Any]]:
     """The planted feed accounts' states and the findings (rule ids) detection must report for them."""
     out = []
     for acc in world.feed_accounts[:15]:
-        details: dict[str, Any] = {"rules": list(EXPECTED_RULES.get(acc.archetype, ()))}
+        details: dict[str, Any] = {
+            "rules": list(EXPECTED_RULES.get(acc.archetype, ())),
+            "verdict": EXPECTED_VERDICTS[acc.archetype],
+        }
         if acc.archetype == "closed":
             details |= {"effective_days_before_as_of": 25, "migration_target": "临江市人民政府门户网站"}
         elif acc.archetype == "closing":

@@ -36,6 +36,7 @@ class Message:
     unit: str
     asked_at: datetime
     answered_at: datetime | None
+    expect: tuple[str, ...] = ()  # the rules this message is planted to trigger (subject: its id)
 
 
 @dataclass
@@ -52,6 +53,7 @@ class Column:
     )
     colid: int = 0  # Hanweb column id
     extra_links: tuple[str, ...] = ()  # more links on the list page (may be dead)
+    expect: tuple[str, ...] = ()  # the rules this column is planted to trigger (subject: its URL)
 
 
 @dataclass
@@ -68,6 +70,7 @@ class Portal:
     cms: str = "other"
     columns: list[Column] = field(default_factory=list)
     home_links: tuple[tuple[str, str], ...] = ()  # (kind, href) extra links/resources on the homepage
+    expect: tuple[str, ...] = ()  # site-level rules this portal is planted to trigger
 
     @property
     def root(self) -> str:
@@ -123,11 +126,18 @@ def _portals(as_of: datetime) -> tuple[Portal, ...]:
         )
 
     def msg(
-        prefix: str, i: int, title: str, cat: str, unit: str, asked: float, answered: float | None
+        prefix: str,
+        i: int,
+        title: str,
+        cat: str,
+        unit: str,
+        asked: float,
+        answered: float | None,
+        expect: tuple[str, ...] = (),
     ) -> Message:
         at = (as_of - timedelta(days=asked)).replace(microsecond=0, second=0)
         ans = at + timedelta(days=answered) if answered is not None else None
-        return Message(f"{prefix}-{i:04d}", title, cat, unit, at, ans)
+        return Message(f"{prefix}-{i:04d}", title, cat, unit, at, ans, expect)
 
     linjiang = Portal(
         "linjiang",
@@ -200,6 +210,8 @@ def _portals(as_of: datetime) -> tuple[Portal, ...]:
         "市级",
         "云川市人民政府办公室",
         "99020000",
+        # dead links deeper than the homepage (a column's link, an article's attachment) are one finding
+        expect=("portal.homepage_stale", "portal.invalid_site_id_code", "portal.dead_links"),
     )
     yw = Column(
         "ywdt/",
@@ -209,12 +221,18 @@ def _portals(as_of: datetime) -> tuple[Portal, ...]:
         arts(yunchuan, "ywdt/", 11, n=15, newest_days=30, step=3),
         pager="query",
         extra_links=("zt/2019/",),
+        expect=("portal.column_stale",),
     )
     yw.articles[0].attachment = "files/annex-2026-05.docx"
     yunchuan.columns = [
         yw,
         Column(
-            "bmdt/", "部门动态", "工作动态", "span", arts(yunchuan, "bmdt/", 12, n=6, newest_days=20, step=4)
+            "bmdt/",
+            "部门动态",
+            "工作动态",
+            "span",
+            arts(yunchuan, "bmdt/", 12, n=6, newest_days=20, step=4),
+            expect=("portal.column_stale",),
         ),
         Column(
             "tzgg/",
@@ -222,6 +240,7 @@ def _portals(as_of: datetime) -> tuple[Portal, ...]:
             "通知公告",
             "bracket",
             arts(yunchuan, "tzgg/", 13, n=5, newest_days=200, step=30),
+            expect=("portal.column_stale",),
         ),
         Column(
             "zcwj/",
@@ -229,8 +248,9 @@ def _portals(as_of: datetime) -> tuple[Portal, ...]:
             "政策文件",
             "table",
             arts(yunchuan, "zcwj/", 14, n=4, newest_days=250, step=40),
+            expect=("portal.column_stale",),
         ),
-        Column("ztzl/", "专题专栏", "专题专栏", "blank"),
+        Column("ztzl/", "专题专栏", "专题专栏", "blank", expect=("portal.blank_column",)),
         Column(
             "tpxw/", "图片新闻", "图片新闻", "js", arts(yunchuan, "tpxw/", 15, n=6, newest_days=3, step=2)
         ),
@@ -240,7 +260,16 @@ def _portals(as_of: datetime) -> tuple[Portal, ...]:
             "互动交流",
             "board",
             messages=[
-                msg("YC2026", 1, "农村公路破损何时维修", "咨询", "云川市交通运输局", 120, None),
+                msg(
+                    "YC2026",
+                    1,
+                    "农村公路破损何时维修",
+                    "咨询",
+                    "云川市交通运输局",
+                    120,
+                    None,
+                    expect=("portal.unanswered_message",),
+                ),
                 msg("YC2026", 2, "医保异地备案流程", "咨询", "云川市医疗保障局", 40, 2),
                 msg("YC2026", 3, "学区划分咨询", "咨询", "云川市教育局", 20, 5),
             ],
@@ -760,21 +789,18 @@ def planted(world: World, base: str) -> list[dict[str, Any]]:
                         "newest_at": newest_js.isoformat(),
                     }
                 )
-            elif c.articles:
+            elif c.articles and "portal.column_stale" in c.expect:
                 newest_c = max(a.published_at for a in c.articles)
-                limit = 14 if c.column_type in ("要闻动态", "工作动态") else 183
-                if _age(world, newest_c) > limit:
-                    out.append(
-                        {
-                            "kind": "stale_column",
-                            "target": p.name,
-                            "url": url,
-                            "column": c.name,
-                            "newest_at": newest_c.isoformat(),
-                            "age_days": _age(world, newest_c),
-                            "threshold_days": limit,
-                        }
-                    )
+                out.append(
+                    {
+                        "kind": "stale_column",
+                        "target": p.name,
+                        "url": url,
+                        "column": c.name,
+                        "newest_at": newest_c.isoformat(),
+                        "age_days": _age(world, newest_c),
+                    }
+                )
             for m in c.messages:
                 if m.answered_at is None:
                     out.append(
@@ -786,6 +812,7 @@ def planted(world: World, base: str) -> list[dict[str, Any]]:
                             "board_kind": "petition" if c.path == "xfts/" else "consultation",
                             "asked_at": m.asked_at.isoformat(),
                             "age_days": _age(world, m.asked_at),
+                            "expect": m.expect,
                         }
                     )
         for kind, path in p.home_links:
@@ -834,46 +861,35 @@ def planted(world: World, base: str) -> list[dict[str, Any]]:
     return out
 
 
-# The national indicator's counts for the aggregate column vetoes (portal.columns_stale, blank_columns).
-MIN_STALE_COLUMNS = 5
-MIN_BLANK_COLUMNS = 5
+# The verdict each portal archetype must get: the defective portal and the unreachable one fail on
+# vetoes; the others pass (a column that could not be read makes the check partial, not a failure).
+EXPECTED_VERDICTS: dict[str, str] = {
+    "healthy": "合格",
+    "defective": "不合格",
+    "gbk_trs": "合格",
+    "hanweb": "合格",
+    "unreachable": "不合格",
+}
 
 
 def expected_findings(world: World, base: str) -> set[tuple[str, str, str, str]]:
     """(target name, platform, rule, subject) of every finding detection must open for the portals.
 
-    healthy_portal, paginated_column, js_rendered_column and parse_failed_column plant no finding;
-    a petition-board message is never portal.unanswered_message; dead links on the homepage are one
-    finding each (subject = the URL), deeper ones one portal.dead_links finding per site. An
-    unreachable column (the CMS answers 503) is neither stale nor blank, but its link in the homepage
-    navigation answers a server error like the planted broken spreadsheet link: a homepage dead link.
-    The unreachable portal gets portal.unreachable and nothing else.
+    Each plant names the rules it must trigger (Portal.expect, Column.expect, Message.expect): a column's
+    findings have its URL as subject, a message's its id. Dead links planted on the homepage are one
+    portal.dead_link_homepage each (subject: the URL), and so is the homepage navigation link of a column
+    whose CMS answers 503. The unreachable portal gets portal.unreachable and nothing else.
     """
     out: set[tuple[str, str, str, str]] = set()
-    stale: dict[str, int] = {}
-    blank: dict[str, int] = {}
-    for p in planted(world, base):
-        name, kind = p["target"], p["kind"]
-        if kind == "invalid_site_id_code":
-            out.add((name, "portal", "portal.invalid_site_id_code", ""))
-        elif kind == "homepage_stale":
-            out.add((name, "portal", "portal.homepage_stale", ""))
-        elif kind == "stale_column":
-            out.add((name, "portal", "portal.column_stale", p["url"]))
-            stale[name] = stale.get(name, 0) + 1
-        elif kind == "blank_column":
-            out.add((name, "portal", "portal.blank_column", p["url"]))
-            blank[name] = blank.get(name, 0) + 1
-        elif kind == "unanswered_message" and p["board_kind"] == "consultation":
-            out.add((name, "portal", "portal.unanswered_message", p["message_id"]))
-        elif kind == "dead_link" and p["where"] == "homepage":
-            out.add((name, "portal", "portal.dead_link_homepage", p["url"]))
-        elif kind == "dead_link":
-            out.add((name, "portal", "portal.dead_links", ""))
-        elif kind == "unreachable_column":
-            out.add((name, "portal", "portal.dead_link_homepage", p["url"]))
-        elif kind == "unreachable":
-            out.add((name, "portal", "portal.unreachable", ""))
-    out |= {(n, "portal", "portal.columns_stale", "") for n, k in stale.items() if k >= MIN_STALE_COLUMNS}
-    out |= {(n, "portal", "portal.blank_columns", "") for n, k in blank.items() if k >= MIN_BLANK_COLUMNS}
+    for p in portals(world):
+        out |= {(p.name, "portal", rule, "") for rule in p.expect}
+        for c in p.columns:
+            out |= {(p.name, "portal", rule, f"{base}{p.root}{c.path}") for rule in c.expect}
+            for m in c.messages:
+                out |= {(p.name, "portal", rule, m.mid) for rule in m.expect}
+    for x in planted(world, base):
+        if (x["kind"] == "dead_link" and x["where"] == "homepage") or x["kind"] == "unreachable_column":
+            out.add((x["target"], "portal", "portal.dead_link_homepage", x["url"]))
+        elif x["kind"] == "unreachable":
+            out.add((x["target"], "portal", "portal.unreachable", ""))
     return out

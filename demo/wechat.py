@@ -367,9 +367,10 @@ def planted(world: World, base: str) -> list[dict[str, Any]]:
     return out
 
 
-# What detection must find for each planted WeChat state (issue 5): every state in which the account
-# could not be read (a refused list endpoint, a deleted/banned/migrated/cancelled account, a
-# verification or anti-spider wall, every listed article deleted) is account.unavailable, never stale.
+# What detection must find for each planted WeChat state: a deleted / banned / migrated / cancelled
+# account, an invalid-argument answer and an account whose every listed article is deleted are
+# account.unavailable, never stale; a refusal to us (frequency control, a verification or anti-spider
+# wall) opens nothing. All of these are 无法检查.
 EXPECTED_RULES: dict[str, tuple[str, ...]] = {
     "active": (),
     "stale": ("account.no_update_14d",),
@@ -377,14 +378,32 @@ EXPECTED_RULES: dict[str, tuple[str, ...]] = {
     "closed": ("account.closure_notice", "account.idle_not_deregistered"),
     "repost_heavy": ("account.repost_heavy",),
     "poster_only": ("account.poster_only",),
-    "freq_control": ("account.unavailable",),
+    "freq_control": (),
     "invalid_args": ("account.unavailable",),
     "deleted_article": ("account.unavailable",),
     "banned": ("account.unavailable",),
     "migrated": ("account.unavailable",),
     "cancelled": ("account.unavailable",),
-    "verification": ("account.unavailable",),
-    "antispider": ("account.unavailable",),
+    "verification": (),
+    "antispider": (),
+}
+EXPECTED_VERDICTS: dict[str, str] = {
+    **dict.fromkeys(("active", "closed", "repost_heavy", "poster_only"), "合格"),
+    "stale": "不合格",
+    "zombie": "不合格",
+    **dict.fromkeys(
+        (
+            "freq_control",
+            "invalid_args",
+            "deleted_article",
+            "banned",
+            "migrated",
+            "cancelled",
+            "verification",
+            "antispider",
+        ),
+        "无法检查",
+    ),
 }
 
 

@@ -263,17 +263,27 @@ def planted(world: World, base: str) -> list[dict[str, Any]]:
     return out
 
 
-# What detection must find for each planted Weibo state (issue 5): a refused API (418 rate limit,
-# ok: 0, ok: -100 login) is account.unavailable, never stale.
+# What detection must find for each planted Weibo state: a refused API (418 rate limit, ok: 0,
+# ok: -100 login) is a refusal to us — no finding and 无法检查, never stale.
 EXPECTED_RULES: dict[str, tuple[str, ...]] = {
     "active": (),
     "stale": ("account.no_update_14d",),
     "zombie": ("account.zombie", "account.closure_notice", "account.idle_not_deregistered"),
     "closed": ("account.closure_notice", "account.idle_not_deregistered"),
     "closing": ("account.closure_notice",),
-    "rate_limited": ("account.unavailable",),
-    "no_content": ("account.unavailable",),
-    "login_required": ("account.unavailable",),
+    "rate_limited": (),
+    "no_content": (),
+    "login_required": (),
+}
+EXPECTED_VERDICTS: dict[str, str] = {
+    "active": "合格",
+    "stale": "不合格",
+    "zombie": "不合格",
+    "closed": "合格",
+    "closing": "合格",
+    "rate_limited": "无法检查",
+    "no_content": "无法检查",
+    "login_required": "无法检查",
 }
 
 

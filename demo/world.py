@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -225,6 +228,21 @@ class World:
         for n, post in enumerate(reversed(posts), start=1):
             post.n = n
         return posts
+
+    @contextmanager
+    def changed(self) -> Iterator[World]:
+        """Changes made inside (new posts, archetypes) are undone on exit, so one served world can be
+        shared by tests that need it as planted and by tests that change it."""
+        saved = copy.deepcopy([a.__dict__ for a in self.feed_accounts])
+        count, version = len(self.feed_accounts), self.version
+        try:
+            yield self
+        finally:
+            del self.feed_accounts[count:]
+            for acc, state in zip(self.feed_accounts, saved, strict=True):
+                acc.__dict__.clear()
+                acc.__dict__.update(state)
+            self.version = version
 
     def add_post(self, slug: str, title: str, body: str) -> DemoPost:
         """Make an account post now (as of the world's clock): used to show a finding resolving."""

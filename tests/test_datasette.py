@@ -8,13 +8,14 @@ import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
+from db import open_db
 from db.serve import datasette_command
 from demo.run import wait_for_port
-from tests.helpers import ROOT, DemoWorld, free_port, run_scrapy
+from tests.conftest import Crawl
+from tests.helpers import ROOT, free_port
 
 
 def get_json(base: str, path: str, **params: str) -> object:
@@ -23,10 +24,10 @@ def get_json(base: str, path: str, **params: str) -> object:
         return json.loads(resp.read())
 
 
-@pytest.fixture
-def datasette(demo_world: DemoWorld, db_path: Path) -> Iterator[str]:
-    run_scrapy("import-targets", str(demo_world.targets_file), db_path=db_path)
-    run_scrapy("crawl", "feed", db_path=db_path)
+@pytest.fixture(scope="module")
+def datasette(world_crawl: Crawl) -> Iterator[str]:
+    """Real Datasette over the session's shared crawl."""
+    db_path = world_crawl.db_path
     port = free_port()
     proc = subprocess.Popen(
         datasette_command(db_path, port=port),
@@ -42,26 +43,28 @@ def datasette(demo_world: DemoWorld, db_path: Path) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
-def test_browse_and_query(datasette: str, demo_world: DemoWorld) -> None:
+def test_browse_and_query(datasette: str, world_crawl: Crawl) -> None:
     meta = get_json(datasette, "/-/metadata.json")
     assert meta["databases"]["monitor"]["tables"]["posts"]["title"] == "发文 · posts"
 
     targets = get_json(datasette, "/monitor/targets.json", _shape="array", platform="feed")
-    assert len(targets) == len(demo_world.world.feed_accounts)
+    assert len(targets) == len(world_crawl.world.world.feed_accounts)
 
-    rows = get_json(
-        datasette,
-        "/monitor.json",
-        _shape="array",
-        sql="SELECT t.name, count(p.id) AS n FROM targets t JOIN posts p ON p.target_id = t.id "
-        "GROUP BY t.id ORDER BY n DESC, t.name LIMIT 3",
+    sql = (
+        "SELECT t.name, t.platform, count(p.id) AS n FROM targets t JOIN posts p ON p.target_id = t.id "
+        "GROUP BY t.id ORDER BY n DESC, t.name, t.platform LIMIT 3"
     )
-    assert rows[0]["n"] == 30
+    rows = get_json(datasette, "/monitor.json", _shape="array", sql=sql)
+    db = open_db(world_crawl.db_path)
+    assert rows == [dict(r) for r in db.query(sql)]
+    db.close()
 
-    checks = get_json(datasette, "/monitor/checks.json", _shape="array", outcome="not_found")
+    checks = get_json(datasette, "/monitor/checks.json", _shape="array", outcome="not_found", kind="feed")
     assert [c["url"].rsplit("/", 1)[1] for c in checks] == ["hekou-wenlv.xml"]
 
-    found = get_json(datasette, "/monitor/posts.json", _shape="array", _search="停止发布信息")
+    found = get_json(
+        datasette, "/monitor/posts.json", _shape="array", _search="停止发布信息", platform="feed"
+    )
     assert len(found) == 1
     assert "关停注销" in found[0]["title"]
 

@@ -1,9 +1,9 @@
 """The Datasette desk: canned queries, views, dashboard, Atom feed, password protection, escaping.
 
-One real crawl of the whole demo world (tests/desk_data.py: import-targets, then `scrapy crawl` feed,
-portal, wechat and weibo as subprocesses with detection on close, and a second feed crawl after the world
-changed) feeds real Datasette for the whole module. Expected answers come from the demo world's planted()
-functions and its accounts; score answers are checked against detection's views and the official rule.
+The session's shared crawl of the whole demo world, a week later (tests/conftest.py world_round2: the
+stale feed account posted again, a new account with a dead feed was registered, the feed re-crawled),
+feeds real Datasette for the whole module. The desk reads detection's findings and verdicts: every
+canned query is compared with detection's rows for its rule and with what the demo world planted.
 Browser tests drive headless Chromium through Playwright.
 """
 
@@ -31,7 +31,7 @@ from datasette_auth_passwords.utils import hash_password
 from core.clock import parse_iso
 from db.serve import datasette_command
 from demo.run import wait_for_port
-from tests.desk_data import XSS_TITLE, DeskCrawl, crawl_demo_world
+from tests.conftest import XSS_TITLE, Round2
 from tests.helpers import AS_OF, ROOT, free_port
 
 ARTIFACTS = ROOT / "test-artifacts"
@@ -42,7 +42,7 @@ CLOSURE_KINDS = ("closed", "closing", "zombie")
 @dataclass
 class Desk:
     base: str
-    crawl: DeskCrawl
+    crawl: Round2
 
     def sql(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         """Read the crawled database directly (the oracle side of a comparison)."""
@@ -68,15 +68,10 @@ def start_datasette(db_path: Path, **env: str) -> tuple[subprocess.Popen[bytes],
 
 
 @pytest.fixture(scope="module")
-def desk_crawl(tmp_path_factory: pytest.TempPathFactory) -> DeskCrawl:
-    return crawl_demo_world(tmp_path_factory.mktemp("desk"))
-
-
-@pytest.fixture(scope="module")
-def desk(desk_crawl: DeskCrawl) -> Iterator[Desk]:
-    proc, base = start_datasette(desk_crawl.db_path)
+def desk(world_round2: Round2) -> Iterator[Desk]:
+    proc, base = start_datasette(world_round2.db_path)
     try:
-        yield Desk(base, desk_crawl)
+        yield Desk(base, world_round2)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -108,33 +103,26 @@ def cutoff(days: int) -> str:
     return (parse_iso(AS_OF) - timedelta(days=days)).isoformat()
 
 
-def newest_by_account(crawl: DeskCrawl) -> dict[tuple[str, str], str | None]:
-    """(platform, name) -> newest non-pinned post the world serves, for every account the crawler can read.
-
-    Feed accounts come from the world's accounts (minus the planted unreadable ones); WeChat and Weibo
-    from their planted() records (accounts with posts: blocked, deleted, login walls have none).
-    """
-    out: dict[tuple[str, str], str | None] = {}
-    unreadable = {
-        p["target"]
-        for p in crawl.planted["feed"]
-        if "account.unavailable" in p["details"]["rules"] or p["kind"] == "malformed"
-    }
-    for acc in crawl.world.feed_accounts:
-        if acc.name not in unreadable:
-            out[("feed", acc.name)] = acc.newest.isoformat() if acc.newest else None
-    for platform in ("wechat", "weibo"):
-        for p in crawl.planted[platform]:
-            if p["details"]["posts"]:
-                out[(platform, p["target"])] = p["details"]["newest"]
-    return out
+def planted(crawl: Round2, rule: str) -> set[tuple[str, str]]:
+    """(platform, name) of every target the world planted to get ``rule`` (as of round 2)."""
+    return {(k[1], k[0]) for k in crawl.expected if k[2] == rule}
 
 
-def planted_stale(crawl: DeskCrawl, days: int = 14) -> set[tuple[str, str]]:
-    return {k for k, newest in newest_by_account(crawl).items() if newest is None or newest < cutoff(days)}
+def detected(desk: Desk, rule: str) -> set[tuple[str, str]]:
+    """(platform, name) of every target with an open finding of ``rule``: what detection decided."""
+    rows = desk.sql(
+        "SELECT t.platform, t.name FROM findings f JOIN targets t ON t.id = f.target_id "
+        "WHERE f.resolved_at IS NULL AND f.rule = ?",
+        (rule,),
+    )
+    return {(r["platform"], r["name"]) for r in rows}
 
 
-def planted_closures(crawl: DeskCrawl) -> dict[tuple[str, str], dict[str, Any]]:
+def planted_stale(crawl: Round2) -> set[tuple[str, str]]:
+    return planted(crawl, "account.no_update_14d")
+
+
+def planted_closures(crawl: Round2) -> dict[tuple[str, str], dict[str, Any]]:
     """(platform, account) -> the feed archetype's notice details (WeChat/Weibo reuse the same notices)."""
     by_kind = {p["kind"]: p for p in crawl.planted["feed"] if p["kind"] in CLOSURE_KINDS}
     out = {}
@@ -145,31 +133,28 @@ def planted_closures(crawl: DeskCrawl) -> dict[tuple[str, str], dict[str, Any]]:
     return out
 
 
-def portal_planted(crawl: DeskCrawl, kind: str) -> list[dict[str, Any]]:
+def portal_planted(crawl: Round2, kind: str) -> list[dict[str, Any]]:
     return [p for p in crawl.planted["portal"] if p["kind"] == kind]
 
 
 # --- canned queries against what the demo world plants ------------------------------------------
 
 
-def test_stale_accounts_are_exactly_the_planted_ones(desk: Desk) -> None:
+def test_stale_accounts_are_detections_and_the_planted_ones(desk: Desk) -> None:
     rows = query(desk, "stale_accounts")
-    expected = planted_stale(desk.crawl)
-    assert keys(rows) == expected
-    assert len(rows) == len(expected)  # one row per account, names repeat across platforms
+    assert keys(rows) == detected(desk, "account.no_update_14d") == planted_stale(desk.crawl)
+    assert len(rows) == len(planted_stale(desk.crawl))  # one row per account, names repeat across platforms
     # the planted stale account on the feed posted again before the second crawl: no longer stale
     assert ("feed", "青山教育") not in keys(rows)
     assert {("wechat", "青山教育"), ("weibo", "青山教育"), ("wechat", "临江教育")} <= keys(rows)
-    newest = newest_by_account(desk.crawl)
     for r in rows:
-        assert r["newest_post_at"] == newest[(r["platform"], r["name"])]
+        assert r["newest_post_at"] < cutoff(r["threshold_days"])
+        assert r["days_since_post"] > r["threshold_days"]
     assert [r["newest_post_at"] for r in rows] == sorted(r["newest_post_at"] for r in rows)  # oldest first
-    assert {r["as_of"] for r in rows} == {AS_OF}
-    assert {r["threshold_days"] for r in rows} == {14}
+    assert {r["threshold_days"] for r in rows} == {14}  # from the rules file, not restated by the desk
 
 
 def test_stale_accounts_parameters(desk: Desk) -> None:
-    assert keys(query(desk, "stale_accounts", days="25")) == planted_stale(desk.crawl, 25)
     assert keys(query(desk, "stale_accounts", platform="weibo")) == {
         k for k in planted_stale(desk.crawl) if k[0] == "weibo"
     }
@@ -180,24 +165,31 @@ def test_stale_accounts_parameters(desk: Desk) -> None:
         k for k in planted_stale(desk.crawl) if regions[k]["region_code"].startswith("990121")
     }
     assert keys(query(desk, "stale_accounts", level="省级")) == set()
-    # a later check time: every readable account that has not posted since is stale; unreadable ones never
-    later = query(desk, "stale_accounts", as_of="2026-08-30T12:00:00+08:00")
-    assert keys(later) == set(newest_by_account(desk.crawl))
+
+
+def test_every_rule_query_equals_detection(desk: Desk) -> None:
+    """Each canned query that lists one rule's targets lists exactly detection's open findings of it."""
+    for name, rule, key in (
+        ("stale_accounts", "account.no_update_14d", "name"),
+        ("zombie_accounts", "account.zombie", "name"),
+        ("closure_notices", "account.closure_notice", "name"),
+    ):
+        assert keys(query(desk, name), key) == detected(desk, rule), name
+    for name, rule in (
+        ("overdue_columns", "portal.column_stale"),
+        ("blank_columns", "portal.blank_column"),
+        ("unanswered_messages", "portal.unanswered_message"),
+    ):
+        rows = desk.sql("SELECT count(*) AS n FROM findings WHERE rule = ? AND resolved_at IS NULL", (rule,))
+        assert len(query(desk, name)) == rows[0]["n"], name
 
 
 def test_zombie_accounts(desk: Desk) -> None:
     rows = query(desk, "zombie_accounts")
-    expected = {
-        (plat, p["target"])
-        for plat in ACCOUNT_PLATFORMS
-        for p in desk.crawl.planted[plat]
-        if p["kind"] == "zombie"
-    }
-    assert keys(rows) == expected
+    assert keys(rows) == planted(desk.crawl, "account.zombie")
     for row in rows:
-        assert row["days_since_regular_post"] > 365  # only the stop notice in the last year
-        assert row["detection_flagged"] == 1
-        assert row["newest_post_at"] > row["newest_regular_post_at"]  # the notice itself is newer
+        assert row["only_closure_notices_in_year"] == 1  # nothing but the stop notice in the last year
+        assert row["closure_effective_date"]
 
 
 def test_closure_notices_newest_first_with_successor(desk: Desk) -> None:
@@ -218,24 +210,24 @@ def test_closure_notices_newest_first_with_successor(desk: Desk) -> None:
                 r["effective_date"]
                 == (as_of - timedelta(days=p["effective_days_before_as_of"])).date().isoformat()
             )
-            assert (r["in_effect"], r["status"]) == (1, "closed")
+            assert r["status"] == "closed"
         elif "effective_days_after_as_of" in p:
             assert (
                 r["effective_date"]
                 == (as_of + timedelta(days=p["effective_days_after_as_of"])).date().isoformat()
             )
-            assert (r["in_effect"], r["status"]) == (0, "closing")
+            assert r["status"] == "closing"
         else:  # the zombie's stop notice takes effect at once
             assert r["effective_date"] == r["notice_published_at"][:10]
-            assert r["in_effect"] == 1
+            assert r["status"] == "closed"
         assert r["notice_title"]
         assert r["notice_url"]
-        # one successor per notice: same platform first, else the kind named (portal), else the lowest id
+        # the successor detection chose: same platform first, else a portal
         same = targets.get((r["platform"], p["migration_target"]))
         portal = targets.get(("portal", p["migration_target"]))
-        others = sorted(t["id"] for (plat, name), t in targets.items() if name == p["migration_target"])
-        want = same or portal or (targets_by_id(targets, others[0]) if others else None)
-        assert r["successor_target_id"] == (want["id"] if want else None), r
+        want = same or portal
+        if want is not None:
+            assert r["successor_target_id"] == want["id"], r
     closed = next(
         r for r in rows if r["platform"] == "feed" and planted[("feed", r["name"])]["kind"] == "closed"
     )
@@ -244,7 +236,8 @@ def test_closure_notices_newest_first_with_successor(desk: Desk) -> None:
     assert closed["successor_newest_at"] is not None
     closing = {r["platform"]: r for r in rows if planted[(r["platform"], r["name"])]["kind"] == "closing"}
     assert closing["feed"]["successor_platform"] == "feed"  # 云川发布 on the feed, not its WeChat namesake
-    assert closing["feed"]["successor_newest_at"] > cutoff(3)  # the successor is alive
+    assert closing["feed"]["successor_newest_at"] > cutoff(3)
+    assert closing["feed"]["successor_alive"] == 1
     assert {r["platform"] for r in query(desk, "closure_notices", platform="weibo")} == {"weibo"}
     assert {r["region_name"] for r in query(desk, "closure_notices", region="临江市")} == {"临江市青山区"}
 
@@ -261,8 +254,6 @@ def test_portal_columns(desk: Desk) -> None:
     assert {r["overdue_on_site"] for r in overdue} == {len(overdue)}
     policy = query(desk, "overdue_columns", kind="政策文件")
     assert [r["kind"] for r in policy] == ["政策文件"]
-    # a stricter local standard for news columns (1 day) finds more
-    assert len(query(desk, "overdue_columns", news_days="1")) > len(overdue)
     blank = query(desk, "blank_columns")
     assert {r["url"] for r in blank} == {p["url"] for p in portal_planted(desk.crawl, "blank_column")}
 
@@ -293,21 +284,23 @@ def test_unanswered_messages(desk: Desk) -> None:
     for r in rows:
         p = next(p for p in consult if p["message_id"] == r["message_id"])
         assert r["days_open"] == pytest.approx(p["age_days"], abs=0.01)
-    assert query(desk, "unanswered_messages", days=str(max(p["age_days"] for p in consult) + 1)) == []
 
 
 def official_scores(desk: Desk) -> dict[int, tuple[str, float | None]]:
-    """The issue's rule over open findings: any veto ⇒ 不合格; an account that could not be seen ⇒ 无法检查;
-    else 100 − capped deductions (< 60 fails)."""
+    """The official rule over open findings: any veto ⇒ 不合格; a target nothing could be read of
+    (coverage unread / never) ⇒ 无法检查; else 100 − capped deductions (< 60 fails)."""
     caps = {r["id"]: r["cap"] for r in desk.sql("SELECT id, cap FROM rules")}
     findings = desk.sql("SELECT target_id, rule, severity, points FROM findings WHERE resolved_at IS NULL")
+    coverage = {
+        r["target_id"]: r["coverage"] for r in desk.sql("SELECT target_id, coverage FROM target_scores")
+    }
     out: dict[int, tuple[str, float | None]] = {}
     for t in desk.sql("SELECT id FROM targets WHERE active = 1"):
         mine = [f for f in findings if f["target_id"] == t["id"]]
         if any(f["severity"] == "veto" for f in mine):
             out[t["id"]] = ("不合格", None)
             continue
-        if any(f["rule"] == "account.unavailable" for f in mine):
+        if coverage[t["id"]] in ("unread", "never"):
             out[t["id"]] = ("无法检查", None)
             continue
         per_rule: dict[str, float] = {}
@@ -322,8 +315,8 @@ def official_scores(desk: Desk) -> dict[int, tuple[str, float | None]]:
 def test_scorecard_official_logic(desk: Desk) -> None:
     rows = query(desk, "scorecard")
     assert {r["target_id"]: (r["verdict"], r["score"]) for r in rows} == official_scores(desk)
-    # an account the crawler could not see is neither scored nor passing
-    assert {r["verdict"] for r in rows if r["caveat"] and r["platform"] != "portal"} == {"无法检查"}
+    # an account the crawler could not read is neither scored nor passing, and says why
+    assert all(r["caveat"] for r in rows if r["verdict"] == "无法检查")
     scores = {r["target_id"]: r for r in desk.sql("SELECT * FROM target_scores")}
     for r in rows:  # the desk shows detection's numbers, it does not recompute them
         assert (r["vetoes"], r["deducted"]) == (
@@ -339,14 +332,12 @@ def test_scorecard_official_logic(desk: Desk) -> None:
     assert portal["verdict"] == "不合格"
     assert "首页不更新" in portal["veto_findings"]
     assert by[("feed", "青山住建")]["deduction_detail"] == "闲置账号未及时注销 −5.0"
-    # accounts the crawler could not see are flagged, never silently "合格"
-    unavailable = {(r["platform"], r["name"]) for r in rows if r["caveat"]}
-    assert ("feed", "云川生态环境") in unavailable
-    assert ("wechat", "云川教育") in unavailable
-    assert not unavailable & set(newest_by_account(desk.crawl))
-    # so is a portal whose homepage did not answer the probe
+    # accounts the crawler could not read are flagged, never silently "合格"
+    unchecked = {(r["platform"], r["name"]) for r in rows if r["verdict"] == "无法检查"}
+    assert {("feed", "云川生态环境"), ("wechat", "云川教育"), ("feed", desk.crawl.new_target)} <= unchecked
+    # a portal whose homepage did not open fails on the veto, and says the homepage did not open
     for p in portal_planted(desk.crawl, "unreachable"):
-        assert by[("portal", p["target"])]["caveat"].startswith("首页探测失败"), p
+        assert by[("portal", p["target"])]["caveat"].startswith("首页无法打开"), p
     assert not by[("portal", portal_planted(desk.crawl, "healthy_portal")[0]["target"])]["caveat"]
     assert {r["platform"] for r in query(desk, "scorecard", scope="portal")} == {"portal"}
 
@@ -484,10 +475,12 @@ def test_dashboard_queries_answer(desk: Desk) -> None:
     results = {}
     for slug, chart in charts.items():
         sql = re.sub(r"\[\[(.*?)\]\]", "", chart["query"])
-        params = {"sql": sql, "_shape": "array", "as_of": ""}
+        params = {"sql": sql, "_shape": "array"}
         results[slug] = json.loads(get(desk.base, "/monitor.json", params))
     stale = planted_stale(desk.crawl)
-    assert results["stale_count"] == [{"n": len(stale)}]
+    assert (
+        results["stale_count"] == [{"n": len(stale)}] == [{"n": len(detected(desk, "account.no_update_14d"))}]
+    )
     levels = {(r["platform"], r["name"]): r["level"] for r in desk.sql("SELECT * FROM targets")}
     by_level = {(r["level"], r["state"]): r["accounts"] for r in results["stale_by_level"]}
     for level in {levels[k] for k in stale}:

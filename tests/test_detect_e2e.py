@@ -1,16 +1,12 @@
 """End to end over the WHOLE demo world: feed, portal, wechat and weibo crawled by `scrapy crawl`
-subprocesses (detection on close switched off), then `scrapy detect` as a subprocess; the open
-findings must equal, exactly, what the demo modules planted (their expected_findings()).
-
-One crawled database is shared by the tests of this module (module-scoped fixture); the lifecycle
-test changes the world and the database, so it runs last.
+subprocesses (the session's shared crawl, detection on each spider's close); the open findings must
+equal, exactly, what the demo modules planted (their expected_findings()), and every target's verdict
+what they planted it to get.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,16 +16,9 @@ import pytest
 from core.clock import parse_iso
 from db import open_db
 from demo import feeds, portal, wechat, weibo
-from demo.wechat import DEMO_COOKIE, DEMO_TOKEN
-from tests.conftest import start_world
+from tests.conftest import SPIDERS, Crawl, Round2, copy_db
 from tests.helpers import AS_OF, DemoWorld, run_scrapy
 
-SPIDERS = ("feed", "portal", "wechat", "weibo")
-ENV = {
-    "MONITOR_WECHAT_TOKEN": DEMO_TOKEN,
-    "MONITOR_WECHAT_COOKIE": DEMO_COOKIE,
-    "MONITOR_DETECT_ON_CLOSE": "0",
-}
 Key = tuple[str, str, str, str]  # (target name, platform, rule, subject)
 
 
@@ -39,27 +28,6 @@ def expected_findings(dw: DemoWorld) -> set[Key]:
     for module in (feeds, portal, wechat, weibo):
         out |= module.expected_findings(dw.world, dw.base)
     return out
-
-
-@dataclass
-class Crawled:
-    world: DemoWorld
-    db_path: Path
-    detect_stdout: str
-
-
-@pytest.fixture(scope="module")
-def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crawled]:
-    tmp = tmp_path_factory.mktemp("detect-e2e")
-    dw, server = start_world(tmp)
-    db_path = tmp / "monitor.db"
-    run_scrapy("import-targets", str(dw.targets_file), db_path=db_path)
-    for spider in SPIDERS:
-        run_scrapy("crawl", spider, db_path=db_path, **ENV)
-    proc = run_scrapy("detect", "--as-of", AS_OF, db_path=db_path)
-    yield Crawled(dw, db_path, proc.stdout)
-    server.shutdown()  # type: ignore[attr-defined]
-    server.server_close()  # type: ignore[attr-defined]
 
 
 def open_findings(db_path: Path) -> dict[Key, dict[str, Any]]:
@@ -83,30 +51,32 @@ def one(found: dict[Key, dict[str, Any]], name: str, platform: str, rule: str) -
     return rows[0]
 
 
-def test_no_finding_before_detect_and_detect_reports(crawled: Crawled) -> None:
-    assert "findings" in crawled.detect_stdout
-    db = open_db(crawled.db_path)
-    # every spider ran once, and none of them ran detection (switched off on close)
-    runs = [r["spider"] for r in db.query("SELECT spider FROM runs ORDER BY id")]
-    assert runs == [*SPIDERS, "detect"]
-    assert {r["first_run_id"] for r in db.query("SELECT first_run_id FROM findings")} == {
-        db.execute("SELECT id FROM runs WHERE spider = 'detect'").fetchone()[0]
-    }
+def test_each_crawl_judges_what_it_crawled(world_crawl: Crawl) -> None:
+    db = open_db(world_crawl.db_path)
+    # every spider ran once, finished, was trusted, and judged its own targets when it closed
+    runs = list(db.query("SELECT * FROM runs ORDER BY id"))
+    assert [(r["spider"], r["status"], r["trusted"]) for r in runs] == [
+        (s, "finished", 1) for s in (*SPIDERS, "detect")
+    ]
+    assert db.execute("SELECT count(*) FROM run_problems").fetchone()[0] == 0
+    by_run = dict(db.execute("SELECT first_run_id, count(*) FROM findings GROUP BY first_run_id").fetchall())
+    assert set(by_run) == {r["id"] for r in runs if r["spider"] != "detect"}
+    assert all(json.loads(r["stats"])["monitor/detect"]["errors"] == 0 for r in runs)
     db.close()
 
 
-def test_findings_equal_planted(crawled: Crawled) -> None:
-    expected = expected_findings(crawled.world)
-    found = set(open_findings(crawled.db_path))
+def test_findings_equal_planted(world_crawl: Crawl) -> None:
+    expected = expected_findings(world_crawl.world)
+    found = set(open_findings(world_crawl.db_path))
     assert found - expected == set(), "findings nothing planted"
     assert expected - found == set(), "planted defects not found"
     # every platform's plants are in play
     assert {k[1] for k in expected} == {"feed", "portal", "wechat", "weibo"}
 
 
-def test_healthy_and_unreadable_targets(crawled: Crawled) -> None:
-    found = open_findings(crawled.db_path)
-    w, base = crawled.world.world, crawled.world.base
+def test_healthy_and_unreadable_targets(world_crawl: Crawl) -> None:
+    found = open_findings(world_crawl.db_path)
+    w, base = world_crawl.world.world, world_crawl.world.base
     healthy = [p["target"] for p in portal.planted(w, base) if p["kind"] == "healthy_portal"]
     assert healthy == ["临江市人民政府门户网站"]
     active = {(wx.acc.name, "wechat") for wx in wechat.wechat_accounts(w) if wx.state == "active"}
@@ -117,9 +87,13 @@ def test_healthy_and_unreadable_targets(crawled: Crawled) -> None:
     active.add(("临江市人民政府门户网站", "portal"))
     assert len(active) == 7
     assert not [k for k in found if (k[0], k[1]) in active]
-    # unavailable accounts (blocked, deleted, login wall, unreachable, unreadable) are never judged stale
+    # unavailable accounts (deleted, banned, migrated, dead, unreachable, unreadable) are never judged stale
     unavailable = {(k[0], k[1]) for k in found if k[2] == "account.unavailable"}
-    assert len(unavailable) == 16
+    planted_unavailable = {
+        (k[0], k[1]) for k in expected_findings(world_crawl.world) if k[2] == "account.unavailable"
+    }
+    assert unavailable == planted_unavailable
+    assert len(unavailable) == 9  # feed 4 (deleted, dead, malformed, unreachable), WeChat 5
     stale_rules = {"account.no_update_14d", "account.zombie", "account.update_gaps"}
     assert not [k for k in found if (k[0], k[1]) in unavailable and k[2] in stale_rules]
     # the unreachable portal: portal.unreachable and nothing about its (unseen) columns
@@ -143,10 +117,12 @@ def test_healthy_and_unreadable_targets(crawled: Crawled) -> None:
     assert not [k for k in found if k[3] in petitions]
 
 
-def test_closure_evidence(crawled: Crawled) -> None:
-    found = open_findings(crawled.db_path)
+def test_closure_evidence(world_crawl: Crawl) -> None:
+    found = open_findings(world_crawl.db_path)
     as_of = parse_iso(AS_OF)
-    closed = next(p for p in feeds.planted(crawled.world.world, crawled.world.base) if p["kind"] == "closed")
+    closed = next(
+        p for p in feeds.planted(world_crawl.world.world, world_crawl.world.base) if p["kind"] == "closed"
+    )
     for platform in ("feed", "wechat", "weibo"):
         ev = one(found, closed["target"], platform, "account.closure_notice")["evidence"]
         assert ev["effective_date"] == (as_of - timedelta(days=25)).date().isoformat() == "2026-06-05"
@@ -162,7 +138,7 @@ def test_closure_evidence(crawled: Crawled) -> None:
         assert idle["effective_date"] == "2026-06-05"
         assert idle["days_since"] == 25.5
     closing = next(
-        p for p in feeds.planted(crawled.world.world, crawled.world.base) if p["kind"] == "closing"
+        p for p in feeds.planted(world_crawl.world.world, world_crawl.world.base) if p["kind"] == "closing"
     )
     # 云川发布 is a feed, a WeChat and (not) a Weibo target: the same platform is the successor,
     # else every other-platform namesake, alive if any is
@@ -179,7 +155,7 @@ def test_closure_evidence(crawled: Crawled) -> None:
         ("wechat", True, True),
     ]
     assert not [k for k in found if k[2] == "account.migration_target_stale"]
-    db = open_db(crawled.db_path)
+    db = open_db(world_crawl.db_path)
     states = {
         (r["name"], r["platform"]): r["status"]
         for r in db.query(
@@ -197,9 +173,9 @@ def test_closure_evidence(crawled: Crawled) -> None:
     assert all(r and not r.startswith("None") for r in reasons)  # Weibo posts have no title
 
 
-def test_portal_evidence(crawled: Crawled) -> None:
-    found = open_findings(crawled.db_path)
-    planted = portal.planted(crawled.world.world, crawled.world.base)
+def test_portal_evidence(world_crawl: Crawl) -> None:
+    found = open_findings(world_crawl.db_path)
+    planted = portal.planted(world_crawl.world.world, world_crawl.world.base)
     for p in planted:
         if p["kind"] == "stale_column":
             ev = found[(p["target"], "portal", "portal.column_stale", p["url"])]["evidence"]
@@ -232,55 +208,79 @@ def test_portal_evidence(crawled: Crawled) -> None:
     assert ev["site_id_code"] == code["site_id_code"]
 
 
-def test_account_evidence(crawled: Crawled) -> None:
-    found = open_findings(crawled.db_path)
-    # the verification wall and the migrated account say why they are unavailable
-    ev = one(found, "示范卫健", "wechat", "account.unavailable")["evidence"]
-    assert ev["outcome"] == "blocked"
-    assert "环境异常" in ev["reason"]
+def test_account_evidence(world_crawl: Crawl) -> None:
+    found = open_findings(world_crawl.db_path)
+    # the migrated account says why it is unavailable; a verification wall or a rate limit is a refusal
+    # to us: no finding, and 无法检查 with the reason
     ev = one(found, "石桥镇政务", "wechat", "account.unavailable")["evidence"]
     assert ev["status"] == "migrated"
-    ev = one(found, "示范卫健", "weibo", "account.unavailable")["evidence"]
-    assert ev["http_status"] == 418
+    assert not [k for k in found if k[0] == "示范卫健" and k[1] in ("wechat", "weibo")]
     for platform in ("feed", "wechat", "weibo"):
         ev = one(found, "青山教育", platform, "account.no_update_14d")["evidence"]
         assert ev["days_since"] > 14
-    db = open_db(crawled.db_path)
+    db = open_db(world_crawl.db_path)
     scores = {(r["name"], r["platform"]): r for r in db.query("SELECT * FROM target_scores")}
     db.close()
     assert scores[("青山教育", "feed")]["verdict"] == "不合格"
     assert scores[("临江发布", "weibo")]["score"] == 100
     assert scores[("青山住建", "wechat")]["score"] == 95  # idle_not_deregistered −5
+    assert scores[("示范卫健", "wechat")]["verdict"] == "无法检查"
+    assert "环境异常" in scores[("示范卫健", "wechat")]["reason"]
+    assert scores[("示范卫健", "weibo")]["verdict"] == "无法检查"
+    assert "HTTP 418" in scores[("示范卫健", "weibo")]["reason"]
 
 
-def test_second_detect_changes_nothing(crawled: Crawled) -> None:
-    before = {
-        k: (v["id"], v["first_seen_at"], v["evidence"]) for k, v in open_findings(crawled.db_path).items()
-    }
-    proc = run_scrapy("detect", "--json", db_path=crawled.db_path)
+def test_every_verdict_is_the_planted_one(world_crawl: Crawl) -> None:
+    """合格 / 不合格 / 无法检查 for each planted account and portal, as each plant says."""
+    w, base = world_crawl.world.world, world_crawl.world.base
+    expected: dict[tuple[str, str], str] = {}
+    for p in feeds.planted(w, base):
+        expected[(p["target"], "feed")] = p["details"]["verdict"]
+    for wx in wechat.wechat_accounts(w):
+        expected[(wx.acc.name, "wechat")] = wechat.EXPECTED_VERDICTS[wx.state]
+    for wb in weibo.weibo_accounts(w):
+        expected[(wb.acc.name, "weibo")] = weibo.EXPECTED_VERDICTS[wb.state]
+    for site in portal.portals(w):
+        expected[(site.name, "portal")] = portal.EXPECTED_VERDICTS[site.archetype]
+    expected[(portal.UNREACHABLE[1], "portal")] = portal.EXPECTED_VERDICTS["unreachable"]
+    db = open_db(world_crawl.db_path)
+    got = {(r["name"], r["platform"]): r for r in db.query("SELECT * FROM target_scores")}
+    db.close()
+    assert {k: got[k]["verdict"] for k in expected} == expected
+    # nothing is 合格 without having been read
+    assert not [k for k, r in got.items() if r["verdict"] == "合格" and r["coverage"] in ("unread", "never")]
+    # every 无法检查 says why
+    assert all(r["reason"] for r in got.values() if r["verdict"] == "无法检查")
+
+
+def test_second_detect_changes_nothing(crawl_copy: Path) -> None:
+    before = {k: (v["id"], v["first_seen_at"], v["evidence"]) for k, v in open_findings(crawl_copy).items()}
+    proc = run_scrapy("detect", "--json", db_path=crawl_copy)
     summary = json.loads(proc.stdout)
     assert summary["lifecycle"]["opened"] == summary["lifecycle"]["resolved"] == 0
     assert summary["lifecycle"]["changed"] == 0
-    after = {
-        k: (v["id"], v["first_seen_at"], v["evidence"]) for k, v in open_findings(crawled.db_path).items()
-    }
+    after = {k: (v["id"], v["first_seen_at"], v["evidence"]) for k, v in open_findings(crawl_copy).items()}
     assert after == before
 
 
-def test_world_change_resolves_and_reopens(crawled: Crawled) -> None:
-    """Runs last: the stale feed account posts again; later it falls silent again."""
-    db_path = crawled.db_path
-    found = open_findings(db_path)
+def test_world_change_resolves_and_reopens(world_crawl: Crawl, world_round2: Round2, tmp_path: Path) -> None:
+    """A week later the stale feed account posts again (round 2); later still it falls silent again."""
+    found = open_findings(world_crawl.db_path)
     stale_id = found[("青山教育", "feed", "account.no_update_14d", "")]["id"]
-    crawled.world.world.add_post("qingshan-jiaoyu", "恢复更新", "本周工作动态。")
-    run_scrapy("crawl", "feed", db_path=db_path)  # detection on close, for the crawled targets
-    db = open_db(db_path)
+    db = open_db(world_round2.db_path)
     assert db.execute("SELECT resolved_at FROM findings WHERE id = ?", [stale_id]).fetchone()[0] == AS_OF
     db.close()
-    after = open_findings(db_path)
+    after = open_findings(world_round2.db_path)
     assert ("青山教育", "feed", "account.no_update_14d", "") not in after
-    # nothing else moved: the namesakes on WeChat and Weibo are still stale
+    # nothing else moved but the new account with a dead feed: the namesakes on WeChat and Weibo are
+    # still stale
     assert set(found) - set(after) == {("青山教育", "feed", "account.no_update_14d", "")}
+    # (its 20 silent days before the new post are now a gap in its record: update_gaps)
+    assert set(after) - set(found) == {
+        (world_round2.new_target, "feed", "account.unavailable", ""),
+        ("青山教育", "feed", "account.update_gaps", ""),
+    }
+    db_path = copy_db(world_round2.db_path, tmp_path / "later.db")
     run_scrapy("detect", "--as-of", "2026-07-20T12:00:00+08:00", db_path=db_path)
     db = open_db(db_path)
     events = [

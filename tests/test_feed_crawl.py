@@ -1,4 +1,7 @@
-"""`scrapy crawl feed` against the demo world: rows in the real SQLite file, states, idempotence."""
+"""`scrapy crawl feed` against the demo world: rows in the real SQLite file, states, idempotence.
+
+The first crawl is the session's shared one; re-crawls write to a private copy of its database.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,8 @@ import json
 from pathlib import Path
 
 from db import open_db, table_counts
-from tests.helpers import DemoWorld, run_scrapy
+from tests.conftest import Crawl
+from tests.helpers import run_scrapy
 
 TABLES = ("targets", "posts", "accounts", "findings")
 
@@ -20,14 +24,14 @@ def outcomes_by_tag(db_path: Path, run_id: int) -> dict[str, str]:
     return {json.loads(r["tags"])[1]: r["outcome"] for r in rows}
 
 
-def test_feed_crawl_end_to_end(demo_world: DemoWorld, db_path: Path) -> None:
-    run_scrapy("import-targets", str(demo_world.targets_file), db_path=db_path)
-    run_scrapy("crawl", "feed", db_path=db_path)
+def test_feed_crawl_end_to_end(world_crawl: Crawl) -> None:
+    demo_world, db_path = world_crawl.world, world_crawl.db_path
     db = open_db(db_path)
     posting = [a for a in demo_world.world.feed_accounts if a.posts and a.archetype != "malformed"]
-    assert db["posts"].count == sum(len(a.posts) for a in posting)
+    feed_posts = db.execute("SELECT count(*) FROM posts WHERE platform = 'feed'").fetchone()[0]
+    assert feed_posts == sum(len(a.posts) for a in posting)
 
-    run = next(db.query("SELECT * FROM runs ORDER BY id DESC LIMIT 1"))
+    run = next(db.query("SELECT * FROM runs WHERE spider = 'feed'"))
     assert run["spider"] == "feed"
     assert run["finish_reason"] == "finished"
     assert run["requests"] >= len(demo_world.world.feed_accounts)
@@ -85,30 +89,37 @@ def test_feed_crawl_end_to_end(demo_world: DemoWorld, db_path: Path) -> None:
     assert any("停止更新" in h["title"] for h in hits)
 
 
-def test_rerun_does_not_duplicate(demo_world: DemoWorld, db_path: Path) -> None:
-    run_scrapy("import-targets", str(demo_world.targets_file), db_path=db_path)
-    run_scrapy("crawl", "feed", db_path=db_path)
+def feed_checks(db_path: Path) -> int:
     db = open_db(db_path)
+    try:
+        return int(db.execute("SELECT count(*) FROM checks WHERE kind = 'feed'").fetchone()[0])
+    finally:
+        db.close()
+
+
+def test_rerun_does_not_duplicate(world_crawl: Crawl, crawl_copy: Path) -> None:
+    db = open_db(crawl_copy)
     first = table_counts(db, TABLES)
-    checks_first = db["checks"].count
+    runs_first = db["runs"].count
     db.close()
-    run_scrapy("import-targets", str(demo_world.targets_file), db_path=db_path)
-    run_scrapy("crawl", "feed", db_path=db_path)
-    db = open_db(db_path)
+    checks_first = feed_checks(crawl_copy)
+    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=crawl_copy)
+    run_scrapy("crawl", "feed", db_path=crawl_copy)
+    db = open_db(crawl_copy)
     assert table_counts(db, TABLES) == first
+    assert db["runs"].count == runs_first + 1
+    db.close()
     # Checks are observations over time: one new row per fetch, in the new run.
-    assert db["checks"].count == 2 * checks_first
-    assert db["runs"].count == 2
+    assert feed_checks(crawl_copy) == 2 * checks_first
 
 
-def test_new_post_is_added_once(demo_world: DemoWorld, db_path: Path) -> None:
-    run_scrapy("import-targets", str(demo_world.targets_file), db_path=db_path)
-    run_scrapy("crawl", "feed", db_path=db_path)
-    before = open_db(db_path)["posts"].count
-    demo_world.world.add_post("qingshan-jiaoyu", "恢复更新", "本周工作动态。")
-    run_scrapy("crawl", "feed", db_path=db_path)
-    run_scrapy("crawl", "feed", db_path=db_path)
-    db = open_db(db_path)
+def test_new_post_is_added_once(world_crawl: Crawl, crawl_copy: Path) -> None:
+    before = open_db(crawl_copy)["posts"].count
+    with world_crawl.world.world.changed() as world:
+        world.add_post("qingshan-jiaoyu", "恢复更新", "本周工作动态。")
+        run_scrapy("crawl", "feed", db_path=crawl_copy)
+        run_scrapy("crawl", "feed", db_path=crawl_copy)
+    db = open_db(crawl_copy)
     assert db["posts"].count == before + 1
     assert next(db.query("SELECT title FROM posts ORDER BY published_at DESC LIMIT 1")) == {
         "title": "恢复更新"

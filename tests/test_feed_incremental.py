@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from db import open_db
-from tests.helpers import DemoWorld, run_scrapy
+from tests.helpers import run_scrapy
 
 
-def test_unchanged_feeds_answer_304(demo_world: DemoWorld, db_path: Path) -> None:
-    run_scrapy("import-targets", str(demo_world.targets_file), db_path=db_path)
-    run_scrapy("crawl", "feed", db_path=db_path)
+def test_unchanged_feeds_answer_304(crawl_copy: Path) -> None:
+    """A re-check of the session's shared crawl (a private copy of its database)."""
+    db_path = crawl_copy
     db = open_db(db_path)
     posts, accounts = db["posts"].count, db["accounts"].count
     assert db["http_validators"].count >= 10
