@@ -27,6 +27,22 @@ MP_ERRORS = {
 }
 # Query parameters that carry the session: never logged, stored, or used as a validator key.
 SESSION_PARAMS = ("token", "pass_ticket", "key", "appmsg_token")
+PAGE_SIZE = 5  # the endpoint's count per answer
+
+
+def publish_list_url(base: str, *, fakeid: str, begin: int, token: str) -> str:
+    """The list of an account's articles from offset ``begin``, newest first."""
+    query = {
+        "sub": "list",
+        "begin": begin,
+        "count": PAGE_SIZE,
+        "fakeid": fakeid,
+        "token": token,
+        "lang": "zh_CN",
+        "f": "json",
+        "ajax": 1,
+    }
+    return f"{base}/cgi-bin/appmsgpublish?{urlencode(query)}"
 
 
 @dataclass

@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from parsel import Selector
 
 from core.dates import normalize_timestamp
-from core.enums import CheckOutcome
+from core.enums import CheckKind, CheckOutcome
+from core.items import PostItem
 from core.text import clean_text
 from spiders.pagestate import PageState, classify_page_state
 
@@ -22,6 +24,10 @@ class SogouAccount:
     verified_by: str | None
     latest_title: str | None
     latest_at: str | None
+
+
+def account_search_url(base: str, query: str) -> str:
+    return f"{base}/weixin?{urlencode({'type': 1, 'query': query, 'ie': 'utf8'})}"
 
 
 def parse_sogou_accounts(html: str, url: str) -> list[SogouAccount] | PageState:
@@ -55,3 +61,24 @@ def parse_sogou_accounts(html: str, url: str) -> list[SogouAccount] | PageState:
             )
         )
     return accounts
+
+
+def find_account(accounts: list[SogouAccount], *, handle: str, name: str) -> SogouAccount | None:
+    """The target among the results: by 微信号 when the target has one, else by exact name."""
+    by_handle = next((a for a in accounts if handle and a.wechat_id == handle), None)
+    return by_handle or next((a for a in accounts if a.name == name), None)
+
+
+def latest_to_post(account: SogouAccount, *, target_id: int) -> PostItem | None:
+    """The account's latest article as a post, or None when the result shows no time."""
+    if not account.latest_at:
+        return None
+    # Sogou links are temporary: the latest article is identified by its time.
+    return PostItem(
+        target_id=target_id,
+        platform="wechat",
+        post_id=f"sogou:{account.wechat_id or account.name}:{account.latest_at}",
+        title=account.latest_title,
+        published_at=account.latest_at,
+        kind=CheckKind.ARTICLE,
+    )

@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Iterator
 from typing import Any, ClassVar, cast
-from urllib.parse import urlencode, urljoin
+from urllib.parse import urljoin
 
 import scrapy
 from scrapy.http import Response
@@ -17,8 +17,8 @@ from core.items import AccountItem, AccountSeenItem, CheckItem, PostItem
 from spiders.base import MonitorSpider, SourceError
 from spiders.pagestate import PageState, classify_page_state
 from spiders.wechat.article import article_to_post, parse_article_page, url_post_id
-from spiders.wechat.mp import listed_to_post, parse_publish_page, redact
-from spiders.wechat.sogou import parse_sogou_accounts
+from spiders.wechat.mp import PAGE_SIZE, listed_to_post, parse_publish_page, publish_list_url, redact
+from spiders.wechat.sogou import account_search_url, find_account, latest_to_post, parse_sogou_accounts
 
 MODES = ("mp", "urls", "sogou", "page", "feed")
 
@@ -72,40 +72,26 @@ class WechatSpider(MonitorSpider):
         return [t for t in super().select_targets(db) if wechat_mode(t) != "feed"]
 
     def start_target(self, target: dict[str, Any]) -> Iterator[Any]:
-        mode, options = wechat_mode(target), target.get("options") or {}
+        mode = wechat_mode(target)
         if mode == "mp":
-            yield from self.start_mp(target, options)
+            yield from self.start_mp(target)
         elif mode == "urls":
-            yield from self.start_article_urls(target, [str(u) for u in options.get("article_urls") or []])
+            yield from self.start_article_urls(target)
         elif mode == "page":
-            url = str(options.get("list_url") or target.get("url"))
-            yield self.target_request(
-                url, target, self.parse_list_page, kind=CheckKind.LISTING, conditional=True
-            )
+            yield from self.start_list_page(target)
         else:
-            base = str(options.get("sogou_base") or self.sogou_base).rstrip("/")
-            query = options.get("sogou_query") or target["name"]
-            url = f"{base}/weixin?{urlencode({'type': 1, 'query': query, 'ie': 'utf8'})}"
-            yield self.target_request(url, target, self.parse_sogou, kind=CheckKind.LISTING, conditional=True)
+            yield from self.start_sogou(target)
 
     # --- mode mp ------------------------------------------------------------------------------
 
-    def mp_url(self, target: dict[str, Any], begin: int) -> str:
-        options = target.get("options") or {}
-        base = str(options.get("mp_base") or self.mp_base).rstrip("/")
-        query = {
-            "sub": "list",
-            "begin": begin,
-            "count": 5,
-            "fakeid": options["fakeid"],
-            "token": self.token,
-            "lang": "zh_CN",
-            "f": "json",
-            "ajax": 1,
-        }
-        return f"{base}/cgi-bin/appmsgpublish?{urlencode(query)}"
+    def mp_base_of(self, target: dict[str, Any]) -> str:
+        return str((target.get("options") or {}).get("mp_base") or self.mp_base).rstrip("/")
 
-    def start_mp(self, target: dict[str, Any], options: dict[str, Any]) -> Iterator[Any]:
+    def mp_url(self, target: dict[str, Any], begin: int) -> str:
+        fakeid = (target.get("options") or {})["fakeid"]
+        return publish_list_url(self.mp_base_of(target), fakeid=fakeid, begin=begin, token=self.token)
+
+    def start_mp(self, target: dict[str, Any]) -> Iterator[Any]:
         if not (self.token and self.cookie):
             self.logger.error(
                 "WeChat target %s uses the MP list endpoint but MONITOR_WECHAT_TOKEN / "
@@ -124,15 +110,17 @@ class WechatSpider(MonitorSpider):
         yield self.mp_request(target, 0)
 
     def mp_request(self, target: dict[str, Any], begin: int) -> scrapy.Request:
-        options = target.get("options") or {}
-        base = str(options.get("mp_base") or self.mp_base).rstrip("/")
         return self.target_request(
             self.mp_url(target, begin),
             target,
             self.parse_mp_list,
             kind=CheckKind.API,
             conditional=begin == 0,
-            headers={"Cookie": self.cookie, "Referer": f"{base}/", "X-Requested-With": "XMLHttpRequest"},
+            headers={
+                "Cookie": self.cookie,
+                "Referer": f"{self.mp_base_of(target)}/",
+                "X-Requested-With": "XMLHttpRequest",
+            },
             begin=begin,
             dont_merge_cookies=True,
         )
@@ -170,18 +158,19 @@ class WechatSpider(MonitorSpider):
                 )
         if begin == 0:
             yield AccountItem(target_id=tid, status=AccountStatus.ACTIVE, name=target["name"])
-        more = begin + 5 < page.total and len(page.articles) > 0
-        if not reached_known and more and begin // 5 + 1 < self.max_pages:
-            yield self.mp_request(target, begin + 5)
+        more = begin + PAGE_SIZE < page.total and len(page.articles) > 0
+        if not reached_known and more and begin // PAGE_SIZE + 1 < self.max_pages:
+            yield self.mp_request(target, begin + PAGE_SIZE)
         if begin == 0:
             v = self.validator_item(response, key=response.meta["validator_key"], target_id=tid)
             if v:
                 yield v
 
-    # --- mode urls and page -----------------------------------------------------------------------
+    # --- modes urls and page ----------------------------------------------------------------------
 
-    def start_article_urls(self, target: dict[str, Any], urls: list[str]) -> Iterator[Any]:
+    def start_article_urls(self, target: dict[str, Any]) -> Iterator[Any]:
         tid = target["id"]
+        urls = [str(u) for u in (target.get("options") or {}).get("article_urls") or []]
         fresh = [u for u in urls if not self.is_known(tid, url_post_id(u) or u)]
         if fresh:
             for url in fresh:
@@ -193,6 +182,10 @@ class WechatSpider(MonitorSpider):
             yield self.target_request(
                 urls[0], target, self.parse_article, kind=CheckKind.ARTICLE, conditional=True
             )
+
+    def start_list_page(self, target: dict[str, Any]) -> Iterator[Any]:
+        url = str((target.get("options") or {}).get("list_url") or target.get("url"))
+        yield self.target_request(url, target, self.parse_list_page, kind=CheckKind.LISTING, conditional=True)
 
     def parse_list_page(self, response: Response) -> Iterator[Any]:
         target = response.meta["target"]
@@ -256,6 +249,12 @@ class WechatSpider(MonitorSpider):
 
     # --- mode sogou -------------------------------------------------------------------------------
 
+    def start_sogou(self, target: dict[str, Any]) -> Iterator[Any]:
+        options = target.get("options") or {}
+        base = str(options.get("sogou_base") or self.sogou_base).rstrip("/")
+        url = account_search_url(base, options.get("sogou_query") or target["name"])
+        yield self.target_request(url, target, self.parse_sogou, kind=CheckKind.LISTING, conditional=True)
+
     def parse_sogou(self, response: Response) -> Iterator[Any]:
         target = response.meta["target"]
         tid = target["id"]
@@ -268,10 +267,7 @@ class WechatSpider(MonitorSpider):
             self.crawler.stats.inc_value(f"monitor/wechat/sogou_{result.outcome}")  # type: ignore[union-attr]
             yield self.check(response, outcome=result.outcome, error=result.reason)
             return
-        handle = (target.get("handle") or "").strip()
-        match = next((a for a in result if handle and a.wechat_id == handle), None) or next(
-            (a for a in result if a.name == target["name"]), None
-        )
+        match = find_account(result, handle=(target.get("handle") or "").strip(), name=target["name"])
         if match is None:
             yield self.check(
                 response,
@@ -288,18 +284,9 @@ class WechatSpider(MonitorSpider):
             verified=1 if match.verified_by else 0,
             verified_reason=match.verified_by,
         )
-        if match.latest_at:
-            # Sogou links are temporary: the latest article is identified by its time.
-            post = PostItem(
-                target_id=tid,
-                platform="wechat",
-                post_id=f"sogou:{match.wechat_id or match.name}:{match.latest_at}",
-                title=match.latest_title,
-                published_at=match.latest_at,
-                kind=CheckKind.ARTICLE,
-            )
-            if not self.is_known(tid, post.post_id):
-                yield self.new_post(post)
+        post = latest_to_post(match, target_id=tid)
+        if post is not None and not self.is_known(tid, post.post_id):
+            yield self.new_post(post)
         v = self.validator_item(response, key=response.meta["validator_key"], target_id=tid)
         if v:
             yield v
