@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections import deque
 from collections.abc import Iterator
 from typing import Any, ClassVar, cast
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import scrapy
 from scrapy.http import Response
+from twisted.python.failure import Failure
 
 from core.clock import now_iso
 from core.enums import AccountStatus, CheckKind, CheckOutcome
@@ -56,6 +58,12 @@ class WechatSpider(MonitorSpider):
         # Credentials only from the environment: never settings, never stored, masked in logs.
         self.token = os.environ.get("MONITOR_WECHAT_TOKEN", "").strip()
         self.cookie = os.environ.get("MONITOR_WECHAT_COOKIE", "").strip()
+        # MP listings: how many may await their first answer at once (set in from_crawler), how many
+        # do, the targets held back meanwhile, and the session's refusal that stops those.
+        self.mp_parallel = 1
+        self.mp_in_flight = 0
+        self.mp_held: deque[dict[str, Any]] = deque()
+        self.mp_refusal: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> WechatSpider:
@@ -65,6 +73,10 @@ class WechatSpider(MonitorSpider):
         spider.sogou_base = s.get("MONITOR_SOGOU_BASE", spider.sogou_base).rstrip("/")
         spider.max_pages = s.getint("MONITOR_LIST_MAX_PAGES", 10)
         spider.fetch_articles = s.getbool("MONITOR_WECHAT_FETCH_ARTICLES", True)
+        # As many MP listings start at once as the downloader sends to the MP host at once: holding the
+        # others back costs no time, and lets frequency control stop them before they are sent.
+        slot = s.getdict("DOWNLOAD_SLOTS").get(urlsplit(spider.mp_base).hostname) or {}
+        spider.mp_parallel = max(1, int(slot.get("concurrency", s.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))))
         return spider
 
     def select_targets(self, db: Any) -> list[dict[str, Any]]:
@@ -98,16 +110,44 @@ class WechatSpider(MonitorSpider):
                 "MONITOR_WECHAT_COOKIE are not set in the environment",
                 target["id"],
             )
-            yield CheckItem(
-                kind=CheckKind.API,
-                url=redact(self.mp_url(target, 0)),
-                outcome=CheckOutcome.NO_CREDENTIALS,
-                target_id=target["id"],
-                error="MONITOR_WECHAT_TOKEN and MONITOR_WECHAT_COOKIE must be set for mode mp",
-                checked_at=now_iso(),
+            yield self.unsent_mp_check(
+                target,
+                CheckOutcome.NO_CREDENTIALS,
+                "MONITOR_WECHAT_TOKEN and MONITOR_WECHAT_COOKIE must be set for mode mp",
             )
-            return
-        yield self.mp_request(target, 0)
+        elif self.mp_refusal is not None:
+            yield self.refused_mp_check(target)
+        elif self.mp_in_flight < self.mp_parallel:
+            self.mp_in_flight += 1
+            yield self.mp_request(target, 0)
+        else:
+            self.mp_held.append(target)
+
+    def start_held_mp(self) -> Iterator[Any]:
+        """A listing's first answer is in: start the next one held back, or, once the session is
+        refused, none: each held target gets the refusal as its check instead of a request."""
+        self.mp_in_flight -= 1
+        while self.mp_held and (self.mp_refusal is not None or self.mp_in_flight < self.mp_parallel):
+            target = self.mp_held.popleft()
+            if self.mp_refusal is not None:
+                yield self.refused_mp_check(target)
+            else:
+                self.mp_in_flight += 1
+                yield self.mp_request(target, 0)
+
+    def unsent_mp_check(self, target: dict[str, Any], outcome: CheckOutcome, error: str) -> CheckItem:
+        return CheckItem(
+            kind=CheckKind.API,
+            url=redact(self.mp_url(target, 0)),
+            outcome=outcome,
+            target_id=target["id"],
+            error=error,
+            checked_at=now_iso(),
+        )
+
+    def refused_mp_check(self, target: dict[str, Any]) -> CheckItem:
+        self.count_blocked(target["id"])
+        return self.unsent_mp_check(target, CheckOutcome.BLOCKED, f"not requested: {self.mp_refusal}")
 
     def mp_request(self, target: dict[str, Any], begin: int) -> scrapy.Request:
         return self.target_request(
@@ -121,11 +161,22 @@ class WechatSpider(MonitorSpider):
                 "Referer": f"{self.mp_base_of(target)}/",
                 "X-Requested-With": "XMLHttpRequest",
             },
+            errback=self.on_mp_error,
             begin=begin,
             dont_merge_cookies=True,
         )
 
     def parse_mp_list(self, response: Response) -> Iterator[Any]:
+        yield from self.read_mp_list(response)
+        if response.meta["begin"] == 0:
+            yield from self.start_held_mp()
+
+    def on_mp_error(self, failure: Failure) -> Iterator[Any]:
+        yield from self.on_error(failure)
+        if failure.request.meta["begin"] == 0:  # type: ignore[attr-defined]
+            yield from self.start_held_mp()
+
+    def read_mp_list(self, response: Response) -> Iterator[Any]:
         target, begin = response.meta["target"], response.meta["begin"]
         tid = target["id"]
         early = self.preamble(response)
@@ -141,6 +192,12 @@ class WechatSpider(MonitorSpider):
                 self.logger.error(
                     "WeChat MP session expired: renew MONITOR_WECHAT_TOKEN / MONITOR_WECHAT_COOKIE"
                 )
+            elif outcome == CheckOutcome.BLOCKED and self.mp_refusal is None:
+                # Frequency control throttles the session, not the account: a further listing would be
+                # refused too, and prolong it. Listings already started go on; their next answer, refused
+                # as well, ends them.
+                self.logger.warning("WeChat %s: no further MP listings start in this run", reason)
+                self.mp_refusal = reason
             yield self.check(response, outcome=outcome, error=reason)
             return
         yield self.check(response)
