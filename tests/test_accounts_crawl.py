@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 
 from db import open_db
+from demo.http import Request, Response, Router, make_server, serve_in_thread
 from demo.wechat import DEMO_COOKIE, DEMO_TOKEN, wechat_accounts
 from tests.conftest import start_world
-from tests.helpers import DemoWorld, run_scrapy
+from tests.helpers import DemoWorld, fixture_path, free_port, run_scrapy
 
 ENV = {"MONITOR_WECHAT_TOKEN": DEMO_TOKEN, "MONITOR_WECHAT_COOKIE": DEMO_COOKIE}
 TABLES = ("posts", "accounts", "targets", "http_validators")
@@ -265,3 +266,110 @@ def test_planted_lists_name_real_targets() -> None:
         assert {p["target"] for p in planted} == names
         kinds = {p["kind"] for p in planted}
         assert {"active", "stale", "zombie", "closed"} <= kinds
+
+
+@dataclass
+class MpRun:
+    requested: list[str]  # fakeids in the order the MP endpoint was asked for them
+    checks: dict[str, list[dict[str, Any]]]  # fakeid -> its checks
+    posts: dict[str, int]
+    blocked: dict[str, int]  # fakeid -> run_targets.blocked
+
+
+def crawl_mp_session(tmp: Path, answers: dict[str, str | None]) -> MpRun:
+    """One MP session sending one listing at a time: each fakeid answered with a saved answer, or (None)
+    on a port that refuses connections; targets in the given order."""
+    requested: list[str] = []
+
+    def mp_list(req: Request) -> Response:
+        requested.append(req.query["fakeid"])
+        answer = answers[req.query["fakeid"]]
+        assert answer is not None
+        body = fixture_path("wechat", answer).read_bytes()
+        return Response(200, body, "application/json; charset=utf-8", conditional=False)
+
+    router = Router()
+    router.add(r"/cgi-bin/appmsgpublish", mp_list)
+    port = free_port()
+    server = make_server(router, "127.0.0.1", port)
+    serve_in_thread(server)
+    closed = f"http://127.0.0.1:{free_port()}"
+    targets = tmp / "mp.yaml"
+    targets.write_text(
+        "".join(
+            f"- platform: wechat\n  name: 公众号{fakeid}\n  handle: {fakeid}\n"
+            f"  options: {{mode: mp, fakeid: {fakeid}, "
+            f"mp_base: '{closed if answer is None else f'http://127.0.0.1:{port}'}'}}\n"
+            for fakeid, answer in answers.items()
+        ),
+        encoding="utf-8",
+    )
+    db_path = tmp / "mp.db"
+    try:
+        run_scrapy("import-targets", str(targets), db_path=db_path)
+        run_scrapy(
+            "crawl",
+            "wechat",
+            "-s",
+            "CONCURRENT_REQUESTS_PER_DOMAIN=1",
+            "-s",
+            "MONITOR_LIST_MAX_PAGES=1",
+            "-s",
+            "MONITOR_WECHAT_FETCH_ARTICLES=0",
+            db_path=db_path,
+            **ENV,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    db = open_db(db_path)
+    ids = {t["handle"]: t["id"] for t in db.query("SELECT id, handle FROM targets")}
+    run = MpRun(
+        requested=requested,
+        checks={h: list(db.query("SELECT * FROM checks WHERE target_id = ?", [i])) for h, i in ids.items()},
+        posts={
+            h: db.execute("SELECT count(*) FROM posts WHERE target_id = ?", [i]).fetchone()[0]
+            for h, i in ids.items()
+        },
+        blocked={
+            r["handle"]: r["blocked"]
+            for r in db.query(
+                "SELECT t.handle, r.blocked FROM run_targets r JOIN targets t ON t.id = r.target_id"
+            )
+        },
+    )
+    db.close()
+    return run
+
+
+def test_frequency_control_stops_the_mp_listings_not_yet_sent(tmp_path: Path) -> None:
+    run = crawl_mp_session(
+        tmp_path,
+        {"QUFB": "mp_publish_page.json", "QkJC": "mp_freq_control.json", "Q0ND": "mp_publish_page.json"},
+    )
+    assert run.requested == ["QUFB", "QkJC"]  # never Q0ND: the session was refused before its turn
+    assert [c["outcome"] for c in run.checks["QUFB"]] == ["ok"]
+    assert run.posts["QUFB"] == 5
+    (refused,) = run.checks["QkJC"]
+    assert (refused["outcome"], refused["http_status"]) == ("blocked", 200)
+    (held,) = run.checks["Q0ND"]
+    assert held["outcome"] == "blocked"
+    assert held["http_status"] is None
+    assert held["error"] == "not requested: " + refused["error"]
+    assert "200013" in held["error"]
+    assert "token" not in held["url"]
+    assert "fakeid=Q0ND" in held["url"]
+    assert run.posts["Q0ND"] == 0
+    assert run.blocked == {"QUFB": 0, "QkJC": 1, "Q0ND": 1}
+
+
+def test_a_failed_mp_listing_lets_the_held_ones_start(tmp_path: Path) -> None:
+    # Held back behind a listing that fails on the network, the others still start, one after another.
+    run = crawl_mp_session(
+        tmp_path, {"QUFB": None, "QkJC": "mp_publish_page.json", "Q0ND": "mp_publish_page.json"}
+    )
+    assert run.requested == ["QkJC", "Q0ND"]
+    assert [c["outcome"] for c in run.checks["QUFB"]] == ["refused"]
+    assert [c["outcome"] for c in run.checks["QkJC"]] == ["ok"]
+    assert [c["outcome"] for c in run.checks["Q0ND"]] == ["ok"]
+    assert run.posts == {"QUFB": 0, "QkJC": 5, "Q0ND": 5}

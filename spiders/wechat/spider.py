@@ -1,0 +1,355 @@
+"""The WeChat spider: how each target's articles are listed (its mode), and the callbacks for each mode."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import deque
+from collections.abc import Iterator
+from typing import Any, ClassVar, cast
+from urllib.parse import urljoin, urlsplit
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from core.clock import now_iso
+from core.enums import AccountStatus, CheckKind, CheckOutcome
+from core.items import AccountItem, AccountSeenItem, CheckItem, PostItem
+from spiders.base import MonitorSpider, SourceError
+from spiders.pagestate import PageState, classify_page_state
+from spiders.wechat.article import article_to_post, parse_article_page, url_post_id
+from spiders.wechat.mp import PAGE_SIZE, listed_to_post, parse_publish_page, publish_list_url, redact
+from spiders.wechat.sogou import account_search_url, find_account, latest_to_post, parse_sogou_accounts
+
+MODES = ("mp", "urls", "sogou", "page", "feed")
+
+
+def wechat_mode(target: dict[str, Any]) -> str:
+    """How a target's articles are listed: options.mode, else what the target gives."""
+    options = target.get("options") or {}
+    mode = str(options.get("mode") or "").lower()
+    if mode in MODES:
+        return mode
+    if target.get("feed_url"):
+        return "feed"  # the feed spider reads it, never this one
+    if options.get("fakeid"):
+        return "mp"
+    if options.get("article_urls"):
+        return "urls"
+    if options.get("list_url") or (target.get("render") == "js" and target.get("url")):
+        return "page"
+    return "sogou"
+
+
+class WechatSpider(MonitorSpider):
+    """WeChat targets by mode: mp (login token), urls (article URLs), sogou (no login), page (list page)."""
+
+    name = "wechat"
+    platforms: ClassVar[tuple[str, ...]] = ("wechat",)
+    uses_browser: ClassVar[bool] = True
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.mp_base = "https://mp.weixin.qq.com"
+        self.sogou_base = "https://weixin.sogou.com"
+        self.max_pages = 10
+        self.fetch_articles = True
+        # Credentials only from the environment: never settings, never stored, masked in logs.
+        self.token = os.environ.get("MONITOR_WECHAT_TOKEN", "").strip()
+        self.cookie = os.environ.get("MONITOR_WECHAT_COOKIE", "").strip()
+        # MP listings: how many may await their first answer at once (set in from_crawler), how many
+        # do, the targets held back meanwhile, and the session's refusal that stops those.
+        self.mp_parallel = 1
+        self.mp_in_flight = 0
+        self.mp_held: deque[dict[str, Any]] = deque()
+        self.mp_refusal: str | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> WechatSpider:
+        spider = cast(WechatSpider, super().from_crawler(crawler, *args, **kwargs))
+        s = crawler.settings
+        spider.mp_base = s.get("MONITOR_WECHAT_MP_BASE", spider.mp_base).rstrip("/")
+        spider.sogou_base = s.get("MONITOR_SOGOU_BASE", spider.sogou_base).rstrip("/")
+        spider.max_pages = s.getint("MONITOR_LIST_MAX_PAGES", 10)
+        spider.fetch_articles = s.getbool("MONITOR_WECHAT_FETCH_ARTICLES", True)
+        # As many MP listings start at once as the downloader sends to the MP host at once: holding the
+        # others back costs no time, and lets frequency control stop them before they are sent.
+        slot = s.getdict("DOWNLOAD_SLOTS").get(urlsplit(spider.mp_base).hostname) or {}
+        spider.mp_parallel = max(1, int(slot.get("concurrency", s.getint("CONCURRENT_REQUESTS_PER_DOMAIN"))))
+        return spider
+
+    def select_targets(self, db: Any) -> list[dict[str, Any]]:
+        # A WeChat target with a feed is the feed spider's: each target is crawled by exactly one spider.
+        return [t for t in super().select_targets(db) if wechat_mode(t) != "feed"]
+
+    def start_target(self, target: dict[str, Any]) -> Iterator[Any]:
+        mode = wechat_mode(target)
+        if mode == "mp":
+            yield from self.start_mp(target)
+        elif mode == "urls":
+            yield from self.start_article_urls(target)
+        elif mode == "page":
+            yield from self.start_list_page(target)
+        else:
+            yield from self.start_sogou(target)
+
+    # --- mode mp ------------------------------------------------------------------------------
+
+    def mp_base_of(self, target: dict[str, Any]) -> str:
+        return str((target.get("options") or {}).get("mp_base") or self.mp_base).rstrip("/")
+
+    def mp_url(self, target: dict[str, Any], begin: int) -> str:
+        fakeid = (target.get("options") or {})["fakeid"]
+        return publish_list_url(self.mp_base_of(target), fakeid=fakeid, begin=begin, token=self.token)
+
+    def start_mp(self, target: dict[str, Any]) -> Iterator[Any]:
+        if not (self.token and self.cookie):
+            self.logger.error(
+                "WeChat target %s uses the MP list endpoint but MONITOR_WECHAT_TOKEN / "
+                "MONITOR_WECHAT_COOKIE are not set in the environment",
+                target["id"],
+            )
+            yield self.unsent_mp_check(
+                target,
+                CheckOutcome.NO_CREDENTIALS,
+                "MONITOR_WECHAT_TOKEN and MONITOR_WECHAT_COOKIE must be set for mode mp",
+            )
+        elif self.mp_refusal is not None:
+            yield self.refused_mp_check(target)
+        elif self.mp_in_flight < self.mp_parallel:
+            self.mp_in_flight += 1
+            yield self.mp_request(target, 0)
+        else:
+            self.mp_held.append(target)
+
+    def start_held_mp(self) -> Iterator[Any]:
+        """A listing's first answer is in: start the next one held back, or, once the session is
+        refused, none: each held target gets the refusal as its check instead of a request."""
+        self.mp_in_flight -= 1
+        while self.mp_held and (self.mp_refusal is not None or self.mp_in_flight < self.mp_parallel):
+            target = self.mp_held.popleft()
+            if self.mp_refusal is not None:
+                yield self.refused_mp_check(target)
+            else:
+                self.mp_in_flight += 1
+                yield self.mp_request(target, 0)
+
+    def unsent_mp_check(self, target: dict[str, Any], outcome: CheckOutcome, error: str) -> CheckItem:
+        return CheckItem(
+            kind=CheckKind.API,
+            url=redact(self.mp_url(target, 0)),
+            outcome=outcome,
+            target_id=target["id"],
+            error=error,
+            checked_at=now_iso(),
+        )
+
+    def refused_mp_check(self, target: dict[str, Any]) -> CheckItem:
+        self.count_blocked(target["id"])
+        return self.unsent_mp_check(target, CheckOutcome.BLOCKED, f"not requested: {self.mp_refusal}")
+
+    def mp_request(self, target: dict[str, Any], begin: int) -> scrapy.Request:
+        return self.target_request(
+            self.mp_url(target, begin),
+            target,
+            self.parse_mp_list,
+            kind=CheckKind.API,
+            conditional=begin == 0,
+            headers={
+                "Cookie": self.cookie,
+                "Referer": f"{self.mp_base_of(target)}/",
+                "X-Requested-With": "XMLHttpRequest",
+            },
+            errback=self.on_mp_error,
+            begin=begin,
+            dont_merge_cookies=True,
+        )
+
+    def parse_mp_list(self, response: Response) -> Iterator[Any]:
+        yield from self.read_mp_list(response)
+        if response.meta["begin"] == 0:
+            yield from self.start_held_mp()
+
+    def on_mp_error(self, failure: Failure) -> Iterator[Any]:
+        yield from self.on_error(failure)
+        if failure.request.meta["begin"] == 0:  # type: ignore[attr-defined]
+            yield from self.start_held_mp()
+
+    def read_mp_list(self, response: Response) -> Iterator[Any]:
+        target, begin = response.meta["target"], response.meta["begin"]
+        tid = target["id"]
+        early = self.preamble(response)
+        if early is not None:
+            yield from early
+            return
+        try:
+            page = parse_publish_page(json.loads(response.text))
+        except (SourceError, ValueError) as exc:
+            outcome = exc.outcome if isinstance(exc, SourceError) else CheckOutcome.MALFORMED
+            reason = exc.reason if isinstance(exc, SourceError) else f"not JSON: {exc}"
+            if outcome == CheckOutcome.NO_CREDENTIALS:
+                self.logger.error(
+                    "WeChat MP session expired: renew MONITOR_WECHAT_TOKEN / MONITOR_WECHAT_COOKIE"
+                )
+            elif outcome == CheckOutcome.BLOCKED and self.mp_refusal is None:
+                # Frequency control throttles the session, not the account: a further listing would be
+                # refused too, and prolong it. Listings already started go on; their next answer, refused
+                # as well, ends them.
+                self.logger.warning("WeChat %s: no further MP listings start in this run", reason)
+                self.mp_refusal = reason
+            yield self.check(response, outcome=outcome, error=reason)
+            return
+        yield self.check(response)
+        fakeid = target["options"]["fakeid"]
+        reached_known = False
+        for item in page.articles:
+            post = listed_to_post(item, fakeid=fakeid, target_id=tid)
+            if self.is_known(tid, post.post_id):
+                reached_known = True
+                break
+            yield self.new_post(post)
+            if self.fetch_articles and item.link and not item.is_deleted:
+                yield self.target_request(
+                    item.link, target, self.parse_article, kind=CheckKind.ARTICLE, listed=post
+                )
+        if begin == 0:
+            yield AccountItem(target_id=tid, status=AccountStatus.ACTIVE, name=target["name"])
+        more = begin + PAGE_SIZE < page.total and len(page.articles) > 0
+        if not reached_known and more and begin // PAGE_SIZE + 1 < self.max_pages:
+            yield self.mp_request(target, begin + PAGE_SIZE)
+        if begin == 0:
+            v = self.validator_item(response, key=response.meta["validator_key"], target_id=tid)
+            if v:
+                yield v
+
+    # --- modes urls and page ----------------------------------------------------------------------
+
+    def start_article_urls(self, target: dict[str, Any]) -> Iterator[Any]:
+        tid = target["id"]
+        urls = [str(u) for u in (target.get("options") or {}).get("article_urls") or []]
+        fresh = [u for u in urls if not self.is_known(tid, url_post_id(u) or u)]
+        if fresh:
+            for url in fresh:
+                yield self.target_request(
+                    url, target, self.parse_article, kind=CheckKind.ARTICLE, conditional=True
+                )
+        elif urls:
+            # Everything is stored: one conditional request on the newest URL says the account is alive.
+            yield self.target_request(
+                urls[0], target, self.parse_article, kind=CheckKind.ARTICLE, conditional=True
+            )
+
+    def start_list_page(self, target: dict[str, Any]) -> Iterator[Any]:
+        url = str((target.get("options") or {}).get("list_url") or target.get("url"))
+        yield self.target_request(url, target, self.parse_list_page, kind=CheckKind.LISTING, conditional=True)
+
+    def parse_list_page(self, response: Response) -> Iterator[Any]:
+        target = response.meta["target"]
+        tid = target["id"]
+        early = self.preamble(response)
+        if early is not None:
+            yield from early
+            return
+        links = [
+            urljoin(response.url, h)
+            for h in response.css("a::attr(href)").getall()
+            if "/s?" in h or "/s/" in h
+        ]
+        if not links:
+            state = classify_page_state(response.text, response.url)
+            outcome = state.outcome if state else CheckOutcome.MALFORMED
+            yield self.check(response, outcome=outcome, error=state.reason if state else "no article links")
+            return
+        yield self.check(response)
+        fresh = [u for u in dict.fromkeys(links) if not self.is_known(tid, url_post_id(u) or u)]
+        for url in fresh:
+            yield self.target_request(url, target, self.parse_article, kind=CheckKind.ARTICLE)
+        if not fresh:
+            yield AccountSeenItem(target_id=tid)
+
+    def parse_article(self, response: Response) -> Iterator[Any]:
+        target = response.meta["target"]
+        tid = target["id"]
+        listed: PostItem | None = response.meta.get("listed")
+        early = self.preamble(response)
+        if early is not None:
+            yield from early
+            return
+        result = parse_article_page(response.text, response.url)
+        if isinstance(result, PageState):
+            self.crawler.stats.inc_value(f"monitor/wechat/{result.outcome}")  # type: ignore[union-attr]
+            yield self.check(response, outcome=result.outcome, error=result.reason)
+            if result.account_status is not None:
+                yield AccountItem(
+                    target_id=tid,
+                    status=result.account_status,
+                    status_reason=result.reason + (f" -> {result.link}" if result.link else ""),
+                    evidence_url=response.url,
+                )
+            return
+        yield self.check(response)
+        post = article_to_post(result, target_id=tid)
+        if listed is not None:
+            # The list's identity wins (the page may be reached through a redirect or short link).
+            post.post_id, post.published_at = listed.post_id, post.published_at or listed.published_at
+        yield self.new_post(post)
+        if listed is None:
+            yield AccountItem(
+                target_id=tid, status=AccountStatus.ACTIVE, name=result.nickname or target["name"]
+            )
+        key = response.meta.get("validator_key")
+        if key:
+            v = self.validator_item(response, key=key, target_id=tid)
+            if v:
+                yield v
+
+    # --- mode sogou -------------------------------------------------------------------------------
+
+    def start_sogou(self, target: dict[str, Any]) -> Iterator[Any]:
+        options = target.get("options") or {}
+        base = str(options.get("sogou_base") or self.sogou_base).rstrip("/")
+        url = account_search_url(base, options.get("sogou_query") or target["name"])
+        yield self.target_request(url, target, self.parse_sogou, kind=CheckKind.LISTING, conditional=True)
+
+    def parse_sogou(self, response: Response) -> Iterator[Any]:
+        target = response.meta["target"]
+        tid = target["id"]
+        early = self.preamble(response)
+        if early is not None:
+            yield from early
+            return
+        result = parse_sogou_accounts(response.text, response.url)
+        if isinstance(result, PageState):
+            self.crawler.stats.inc_value(f"monitor/wechat/sogou_{result.outcome}")  # type: ignore[union-attr]
+            yield self.check(response, outcome=result.outcome, error=result.reason)
+            return
+        match = find_account(result, handle=(target.get("handle") or "").strip(), name=target["name"])
+        if match is None:
+            yield self.check(
+                response,
+                outcome=CheckOutcome.NOT_FOUND,
+                error=f"no account {target['name']!r} in results",
+            )
+            return
+        yield self.check(response)
+        yield AccountItem(
+            target_id=tid,
+            status=AccountStatus.ACTIVE,
+            name=match.name,
+            description=match.description,
+            verified=1 if match.verified_by else 0,
+            verified_reason=match.verified_by,
+        )
+        post = latest_to_post(match, target_id=tid)
+        if post is not None and not self.is_known(tid, post.post_id):
+            yield self.new_post(post)
+        v = self.validator_item(response, key=response.meta["validator_key"], target_id=tid)
+        if v:
+            yield v
+
+    def redact(self, url: str) -> str:
+        return redact(url)
+
+    def secrets(self) -> tuple[str, ...]:
+        return (self.token, self.cookie)
