@@ -190,13 +190,14 @@ def classify_new_posts(
     # The queue (post_features.notice_checked = 0, filled by triggers) says which posts are unjudged;
     # SQL reads their text once and hands only verb-holding ones to Python.
     rows = db.conn.execute(
-        "SELECT p.id, p.published_at, p.title, p.text FROM post_features f "
+        "SELECT p.id, p.published_at, p.title, p.text, p.target_id, p.post_id FROM post_features f "
         "JOIN posts p ON p.id = f.post_rowid "
         f"WHERE f.notice_checked = 0 AND f.published_at >= ?{scope} AND ({hit})",
         [since, *params, *(w for w in words for _ in (0, 1))],
     ).fetchall()
     verdicts = [
-        (classify({"title": title, "text": text, "published_at": at}), pid) for pid, at, title, text in rows
+        (classify({"title": title, "text": text, "published_at": at, "target_id": tid, "post_id": post}), pid)
+        for pid, at, title, text, tid, post in rows
     ]
     judged = db.conn.execute(
         f"UPDATE post_features AS f SET notice_checked = 1, notice = NULL WHERE notice_checked = 0 "

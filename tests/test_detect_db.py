@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlite_utils import Database
@@ -503,3 +504,39 @@ def test_probes_are_judged_at_their_runs_as_of(db: Database) -> None:
     check(db, site, "ok", kind="probe", run_id=later, checked_at="2026-11-26T18:00:00+08:00")
     detect(db, as_of=AS_OF)
     assert findings(db) == {("镇站", "portal.unreachable")}
+
+
+def test_a_rule_that_raises_never_stops_detection(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The error is recorded (rule, target, post) and counted; every other rule and target is judged."""
+    import detection.service as service
+
+    odd, stale, poison = target(db, "出错号"), target(db, "停更号"), target(db, "毒文号")
+    for tid in (odd, stale, poison):
+        post(db, tid, 1, 20)
+        check(db, tid, "ok")
+    post(db, poison, 2, 1, title="公告", text="本账号将于十十十天后关停。")  # once raised in the classifier
+    post(db, poison, 3, 2, title="关停说明", text="RAISE 本公众号停止更新")
+    real_classify, real_evaluate = service.classify_notice, service.evaluate_account
+
+    def classify(title: str | None, text: str | None, posted: Any) -> Any:
+        if text and text.startswith("RAISE"):
+            raise ValueError("classifier broke")
+        return real_classify(title, text, posted)
+
+    def evaluate(s: Any, *, as_of: Any, facts: Any) -> Any:
+        if facts.posts and facts.posts.get("target_id") == odd:
+            raise RuntimeError("rule broke")
+        return real_evaluate(s, as_of=as_of, facts=facts)
+
+    monkeypatch.setattr(service, "classify_notice", classify)
+    monkeypatch.setattr(service, "evaluate_account", evaluate)
+    summary = detect(db, as_of=AS_OF)
+    assert summary.errors == 2
+    errors = {(r["target_id"], r["rule"], r["post_id"]) for r in db.query("SELECT * FROM detect_errors")}
+    assert errors == {(odd, "account", None), (poison, "account.closure_notice", f"{poison}-3")}
+    got = findings(db)
+    assert ("停更号", "account.no_update_14d") in got  # every other target still judged
+    assert ("毒文号", "account.no_update_14d") not in got  # its notice-free rules too: it posted a day ago
+    assert not [f for f in got if f[0] == "出错号"]
+    stats = json.loads(db.execute("SELECT stats FROM runs WHERE id = ?", [summary.run_id]).fetchone()[0])
+    assert stats["monitor/detect"]["errors"] == 2
