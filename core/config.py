@@ -42,6 +42,8 @@ class MonitorConfig:
     profile: str | None
     detect_on_close: bool
     store_batch: int
+    store_flush_s: float  # buffered items are written at least this often
+    run_lock_wait_s: float  # a second crawl of the same spider waits this long, then skips
     canary_urls: tuple[str, ...]
     offline_share: float  # a run in which this share of its targets failed at the network level is offline
     offline_min_targets: int
@@ -66,6 +68,8 @@ class MonitorConfig:
             profile=get("MONITOR_PROFILE"),
             detect_on_close=str(get("MONITOR_DETECT_ON_CLOSE", True)).lower() not in FALSE_WORDS,
             store_batch=int(get("MONITOR_STORE_BATCH", 500)),
+            store_flush_s=float(get("MONITOR_STORE_FLUSH_S", 2.0)),
+            run_lock_wait_s=float(get("MONITOR_RUN_LOCK_WAIT_S", 0)),
             canary_urls=_words(get("MONITOR_CANARY_URLS")),
             offline_share=float(get("MONITOR_OFFLINE_SHARE", 0.8)),
             offline_min_targets=int(get("MONITOR_OFFLINE_MIN_TARGETS", 3)),

@@ -16,8 +16,13 @@ MONITOR_AS_OF = os.environ.get("MONITOR_AS_OF", "")
 MONITOR_CONTACT_URL = os.environ.get(
     "MONITOR_CONTACT_URL", "https://github.com/govmedia-monitor/govmedia-monitor"
 )
-# Items are written in batches; a batch is committed after this many items (and at close).
+# Items are written in short transactions: a batch of this many items, or what arrived in
+# MONITOR_STORE_FLUSH_S seconds, whichever comes first (and at close). No transaction spans a download.
 MONITOR_STORE_BATCH = 500
+MONITOR_STORE_FLUSH_S = 2.0
+# One `scrapy crawl <spider>` at a time per database: a second one waits this many seconds for the
+# first to end, then skips with a log line (0 = skip at once; cron overlaps are harmless).
+MONITOR_RUN_LOCK_WAIT_S = float(os.environ.get("MONITOR_RUN_LOCK_WAIT_S", "0"))
 # A probe that has not answered within this many seconds fails the indicator's 15 s limit.
 MONITOR_OPEN_LIMIT_S = 15.0
 

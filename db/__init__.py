@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -12,27 +13,45 @@ from sqlite_utils import Database
 
 from core.config import resolve_db_path
 from core.enums import DERIVED_STATUSES
+from core.locks import held, lock_path
 from db.sql import in_list
 
 __all__ = ["open_db", "resolve_db_path", "upsert"]
 
 
-def open_db(path: str | Path, *, migrate: bool = True) -> Database:
-    """Open (creating if needed) the SQLite file, switch on WAL and foreign keys, apply migrations."""
-    from db.migrations import migrations
-    from db.views import ensure_views
+# Many processes share the file (crawls, detection, the desk): a writer waits this long for the lock.
+BUSY_TIMEOUT_MS = 60_000
 
+
+def open_db(path: str | Path, *, migrate: bool = True) -> Database:
+    """Open (creating if needed) the SQLite file, switch on WAL and foreign keys, apply migrations.
+
+    WAL lets readers and one writer work at once; every write transaction is short (the store writes
+    in batches, never across a download), and a writer that meets another waits up to BUSY_TIMEOUT_MS.
+    Migrations and views are brought up to date under a file lock, so processes started together do
+    not race to upgrade the schema.
+    """
+    from db.migrations import migrations
+    from db.views import ensure_views, views_current
+
+    memory = str(path) == ":memory:"
     path = Path(path)
-    if str(path) != ":memory:":
+    if not memory:
         path.parent.mkdir(parents=True, exist_ok=True)
-    db = Database(path)
-    if str(path) != ":memory:":
+    db = Database(sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000))
+    if not memory:
         db.enable_wal()
+        db.execute("PRAGMA synchronous = NORMAL")  # safe in WAL: a crash loses no committed transaction
     db.execute("PRAGMA foreign_keys = ON")
-    db.execute("PRAGMA busy_timeout = 10000")
-    if migrate:
-        migrations.apply(db)
-        ensure_views(db)
+    db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    if migrate and (migrations.pending(db) or not views_current(db)):
+        if memory:
+            migrations.apply(db)
+            ensure_views(db)
+        else:
+            with held(lock_path(path, "schema"), timeout=BUSY_TIMEOUT_MS / 1000):
+                migrations.apply(db)
+                ensure_views(db)
     return db
 
 
@@ -65,6 +84,15 @@ def _upsert_sql(table: str, cols: tuple[str, ...], key: tuple[str, ...], keep: t
         + (f"UPDATE SET {updates} " if updates else f"UPDATE SET [{key[0]}] = excluded.[{key[0]}] ")
         + "RETURNING id"
     )
+
+
+def insert_row(db: Database, table: str, row: Mapping[str, Any]) -> int:
+    """INSERT one row in the caller's transaction (sqlite-utils' insert() would commit it)."""
+    cols = tuple(row)
+    sql = (
+        f"INSERT INTO [{table}] ({', '.join(f'[{c}]' for c in cols)}) VALUES ({', '.join('?' for _ in cols)})"
+    )
+    return int(db.execute(sql, [row[c] for c in cols]).lastrowid or 0)
 
 
 def to_json(value: Any) -> str:
@@ -128,7 +156,7 @@ def upsert_post(db: Database, row: dict[str, Any]) -> int:
 
 
 def insert_check(db: Database, row: dict[str, Any]) -> int:
-    return int(db.table("checks").insert(row).last_pk or 0)
+    return insert_row(db, "checks", row)
 
 
 def record_account(db: Database, row: dict[str, Any]) -> int:
@@ -145,7 +173,10 @@ def record_account(db: Database, row: dict[str, Any]) -> int:
         cols = [d[0] for d in db.execute("SELECT * FROM accounts LIMIT 0").description]
         current = dict(zip(cols, latest, strict=True))
         if all(current.get(k) == v for k, v in row.items()):
-            db.table("accounts").update(current["id"], {"last_seen_at": seen_at, "last_run_id": run_id})
+            db.execute(
+                "UPDATE accounts SET last_seen_at = ?, last_run_id = ? WHERE id = ?",
+                [seen_at, run_id, current["id"]],
+            )
             return int(current["id"])
     full = {
         **row,
@@ -154,7 +185,7 @@ def record_account(db: Database, row: dict[str, Any]) -> int:
         "first_run_id": run_id,
         "last_run_id": run_id,
     }
-    return int(db.table("accounts").insert(full).last_pk or 0)
+    return insert_row(db, "accounts", full)
 
 
 def table_counts(db: Database, tables: Iterable[str]) -> dict[str, int]:

@@ -216,12 +216,16 @@ def view_sql(name: str) -> str:
     return f"CREATE VIEW {name} AS {VIEWS[name].strip()}"
 
 
+def views_current(db: Database) -> bool:
+    current = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view'").fetchall())
+    return all(current.get(name) == view_sql(name) for name in ORDER)
+
+
 def ensure_views(db: Database) -> None:
     """(Re)create every view whose stored definition differs from this module's."""
-    current = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'view'").fetchall())
-    wanted = {name: view_sql(name) for name in ORDER}
-    if all(current.get(n) == sql for n, sql in wanted.items()):
+    if views_current(db):
         return
+    wanted = {name: view_sql(name) for name in ORDER}
     with db.conn:
         for name in reversed(ORDER):
             db.execute(f"DROP VIEW IF EXISTS {name}")

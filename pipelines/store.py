@@ -1,9 +1,10 @@
-"""Store items in SQLite (batched commits), and record each run with its stats in `runs`."""
+"""Store items in SQLite in short batched transactions, and record each run (its stats, health) in `runs`."""
 
 from __future__ import annotations
 
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import fields
 from functools import lru_cache
@@ -11,7 +12,6 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DropItem
 from sqlite_utils import Database
 
 import db as store
@@ -19,6 +19,7 @@ from core.clock import now_iso
 from core.config import monitor_config
 from core.enums import CheckOutcome
 from core.items import AccountItem, AccountSeenItem, CheckItem, PostItem, ValidatorItem
+from core.locks import Lock, lock_path
 from db import accounts as accounts_db
 from db import portal as portal_store
 from db import runs
@@ -59,14 +60,22 @@ run_finished = object()
 
 
 class StorePipeline:
-    """Writes items in batches and owns the run row: started at open, finished and assessed at close."""
+    """Writes items in short batched transactions and owns the run row: started at open (under the
+    spider's run lock), finished and assessed at close.
+
+    Items are buffered in memory and written in one transaction when the buffer is full or has waited
+    MONITOR_STORE_FLUSH_S seconds: a write transaction never spans a download, so other crawls,
+    `scrapy detect` and the desk keep working on the same file.
+    """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.config = monitor_config(crawler)
         self.db: Database | None = None
         self.run_id: int | None = None
-        self.pending = 0
+        self.buffer: list[tuple[Callable[[Database, dict[str, Any]], int], dict[str, Any]]] = []
+        self.flushed_at = time.monotonic()
+        self.lock: Lock | None = None
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -74,15 +83,24 @@ class StorePipeline:
         return cls(crawler)
 
     def open_spider(self) -> None:
-        self.db = store.open_db(self.config.db_path)
         spider = self.crawler.spider
-        self.run_id = runs.start_run(
-            self.db,
-            spider=spider.name if spider else "?",
-            started_at=now_iso(),
-            as_of=self.config.as_of_iso,
-        )
+        name = spider.name if spider else "?"
         assert self.crawler.stats is not None
+        lock = Lock(lock_path(self.config.db_path, f"crawl-{name}"))
+        wait = self.config.run_lock_wait_s
+        if not lock.acquire(timeout=wait):
+            logger.warning(
+                "another `scrapy crawl %s` (pid %s) is running on %s; %s",
+                name,
+                lock.holder(),
+                self.config.db_path,
+                f"waited {wait:.0f} s, skipping this run" if wait else "skipping this run",
+            )
+            self.crawler.stats.set_value("monitor/skipped", "already running")
+            return
+        self.lock = lock
+        self.db = store.open_db(self.config.db_path)
+        self.run_id = runs.start_run(self.db, spider=name, started_at=now_iso(), as_of=self.config.as_of_iso)
         self.crawler.stats.set_value("monitor/run_id", self.run_id)
 
     def process_item(self, item: Any) -> Any:
@@ -91,43 +109,75 @@ class StorePipeline:
             return item
         row = {name: getattr(item, name) for name in _field_names(type(item))}  # type: ignore[arg-type]
         row["run_id"], row["seen_at"] = self.run_id, now_iso()
-        try:
-            writer(self.db, row)
-        except sqlite3.IntegrityError as exc:
-            assert self.crawler.stats is not None
-            self.crawler.stats.inc_value("monitor/dropped/integrity_error")
-            raise DropItem(f"integrity_error: {exc}") from exc
-        self.pending += 1
-        if self.pending >= self.config.store_batch:
-            self.commit()
+        self.buffer.append((writer, row))
+        if (
+            len(self.buffer) >= self.config.store_batch
+            or time.monotonic() - self.flushed_at >= self.config.store_flush_s
+        ):
+            self.flush()
         return item
 
-    def commit(self) -> None:
-        if self.db is not None and self.run_id is not None:
-            runs.heartbeat(self.db, self.run_id)
-            self.db.conn.commit()
-            self.pending = 0
+    def flush(self) -> None:
+        """Write the buffered items in one short transaction (retried if the file stays locked)."""
+        if self.db is None or self.run_id is None:
+            return
+        batch, self.buffer = self.buffer, []
+        self.flushed_at = time.monotonic()
+        for attempt in range(5):
+            try:
+                self._write(batch)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                logger.warning("database busy (%s); retrying the write (%d)", exc, attempt + 1)
+                time.sleep(0.5 * 2**attempt)
+        self._write(batch)
+
+    def _write(self, batch: list[tuple[Callable[[Database, dict[str, Any]], int], dict[str, Any]]]) -> None:
+        assert self.db is not None
+        assert self.crawler.stats is not None
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for writer, row in batch:
+                conn.execute("SAVEPOINT item")
+                try:
+                    writer(self.db, dict(row))
+                except (sqlite3.IntegrityError, ValueError) as exc:
+                    # one row that cannot be stored (a constraint, a column not stored): that row only
+                    conn.execute("ROLLBACK TO item")
+                    self.crawler.stats.inc_value("monitor/dropped/integrity_error")
+                    logger.warning("item not stored (%s): %s", exc, row.get("url"))
+                conn.execute("RELEASE item")
+            runs.heartbeat(self.db, self.run_id)  # type: ignore[arg-type]
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
 
     def close_spider(self) -> None:
-        self.commit()
+        self.flush()
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.db is None or self.run_id is None:
             return
         assert self.crawler.stats is not None
         stats = self.crawler.stats.get_stats()
-        runs.finish_run(self.db, self.run_id, finished_at=now_iso(), reason=reason, stats=stats)
-        problems = assess_run(
-            runs.run_summary(self.db, self.run_id),
-            offline_share=self.config.offline_share,
-            offline_min_targets=self.config.offline_min_targets,
-        )
-        runs.record_problems(self.db, self.run_id, problems)
-        trusted = runs.set_trust(self.db, self.run_id)
-        self.db.conn.commit()
+        with self.db.conn:
+            runs.finish_run(self.db, self.run_id, finished_at=now_iso(), reason=reason, stats=stats)
+            problems = assess_run(
+                runs.run_summary(self.db, self.run_id),
+                offline_share=self.config.offline_share,
+                offline_min_targets=self.config.offline_min_targets,
+            )
+            runs.record_problems(self.db, self.run_id, problems)
+            trusted = runs.set_trust(self.db, self.run_id)
         self.db.close()
         self.db = None
         for p in problems:
             logger.warning("run %s: crawler-side problem %s: %s", self.run_id, p.problem, p.detail)
         self.crawler.stats.set_value("monitor/run_trusted", int(trusted))
         self.crawler.signals.send_catch_log(run_finished, run_id=self.run_id, trusted=trusted)
+        if self.lock is not None:
+            self.lock.release()

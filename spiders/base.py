@@ -87,6 +87,8 @@ class MonitorSpider(scrapy.Spider):
     # --- what to request --------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
+        if self.crawler.stats and self.crawler.stats.get_value("monitor/skipped"):
+            return  # the same spider is already running on this database (the store's run lock)
         for url in self.config.canary_urls:
             yield scrapy.Request(
                 url,
