@@ -13,7 +13,7 @@ from core.clock import iso
 from core.items import MessageItem
 from core.text import clean_text
 from spiders.portal.links import absolute_url
-from spiders.portal.lists import parse_list_date
+from spiders.portal.lists import EMPTY_TEXT, parse_list_date
 
 BOARD_KINDS = (
     ("petition", r"信访"),
@@ -146,3 +146,8 @@ def build_message(
         answered_at=iso(answered) if answered else None,
         reply_text=detail.get("reply_text"),
     )
+
+
+def is_board_empty(sel: Selector) -> bool:
+    """The board page says it holds no message (暂无信息…): an empty board, not a page we cannot read."""
+    return bool(EMPTY_TEXT.search(" ".join(sel.xpath("//body//text()").getall())))

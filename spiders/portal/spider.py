@@ -1,41 +1,31 @@
-"""The portal spider (政府网站): probe, site meta, columns and their freshness, dead links, boards."""
+"""The portal spider (政府网站): probe, site meta, columns and their freshness, dead links, boards.
+
+The spider only yields requests and hands answers to the pure parsers; each column is a ``ColumnJob``
+(spiders/portal/jobs.py) whose further pages, articles and messages are ordinary requests, so every one
+goes through the scheduler and the middlewares, is counted for its target and leaves a check.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import scrapy
-from parsel import Selector
-from scrapy.http import Response, TextResponse
+from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
+from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from core.clock import iso, now_iso
-from core.enums import CheckKind, ColumnKind, ColumnStatus
-from core.items import CheckItem, ColumnEntryItem, ColumnItem, SiteItem
+from core.enums import CheckKind, ColumnStatus
+from core.items import CheckItem, ColumnItem, SiteItem
 from spiders.base import ERROR_STATUSES, MonitorSpider
-from spiders.outcomes import outcome_for_failure, outcome_for_status
-from spiders.portal.boards import build_message, classify_board, parse_message_detail, parse_message_list
-from spiders.portal.columns import (
-    ColumnRef,
-    ColumnRule,
-    add_target_columns,
-    classify_column,
-    discover_columns,
-    load_column_rules,
-)
-from spiders.portal.links import LinkChecker, extract_links, is_internal, site_root
-from spiders.portal.lists import (
-    EMPTY_TEXT,
-    ListEntry,
-    find_homepage_items,
-    hanweb_entries,
-    next_page_url,
-    parse_article_date,
-    parse_column_page,
-)
-from spiders.portal.meta import detect_cms, ensure_encoding, meta_content, parse_site_meta
+from spiders.portal.columns import ColumnRule, add_target_columns, discover_columns, load_column_rules
+from spiders.portal.jobs import ColumnJob, Fetch, Limits, Step
+from spiders.portal.links import LinkChecker, extract_links, site_root
+from spiders.portal.lists import find_homepage_items
+from spiders.portal.meta import detect_cms, ensure_encoding, parse_site_meta
 
 
 def probe_request(
@@ -70,36 +60,37 @@ class PortalSpider(MonitorSpider):
     platforms: ClassVar[tuple[str, ...]] = ("portal",)
     uses_browser = True  # only a column whose list is written by script asks for the browser
 
-    max_pages: int
     max_columns: int
-    article_dates: int
-    link_articles: int
-    link_depth: int
-    max_messages: int
+    limits: Limits
     column_rules: tuple[ColumnRule, ...]
     links: LinkChecker
+    jobs: set[ColumnJob]  # columns still waiting for answers
+    dropping: bool  # requests dropped unanswered are being settled
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> PortalSpider:
         spider: PortalSpider = super().from_crawler(crawler, *args, **kwargs)  # type: ignore[assignment]
         s = crawler.settings
-        spider.max_pages = s.getint("MONITOR_PORTAL_MAX_PAGES", 5)
         spider.max_columns = s.getint("MONITOR_PORTAL_MAX_COLUMNS", 60)
-        spider.article_dates = s.getint("MONITOR_PORTAL_ARTICLE_DATES", 30)
-        spider.link_articles = s.getint("MONITOR_PORTAL_LINK_ARTICLES", 2)
-        spider.link_depth = s.getint("MONITOR_PORTAL_LINK_DEPTH", 3)
-        spider.max_messages = s.getint("MONITOR_PORTAL_MAX_MESSAGES", 50)
+        spider.limits = Limits(
+            max_pages=s.getint("MONITOR_PORTAL_MAX_PAGES", 5),
+            article_dates=s.getint("MONITOR_PORTAL_ARTICLE_DATES", 30),
+            link_articles=s.getint("MONITOR_PORTAL_LINK_ARTICLES", 2),
+            max_messages=s.getint("MONITOR_PORTAL_MAX_MESSAGES", 50),
+        )
         raw_rules = s.get("MONITOR_PORTAL_COLUMN_RULES") or []
         spider.column_rules = load_column_rules(
             json.loads(raw_rules) if isinstance(raw_rules, str) else raw_rules
         )
         spider.links = LinkChecker(
             enabled=s.getbool("MONITOR_PORTAL_CHECK_LINKS", True),
-            max_depth=spider.link_depth,
+            max_depth=s.getint("MONITOR_PORTAL_LINK_DEPTH", 3),
             timeout=s.getfloat("MONITOR_PORTAL_LINK_TIMEOUT_S", 10.0),
             callback=spider.on_link,
             errback=spider.on_link_error,
         )
+        spider.jobs, spider.dropping = set(), False
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         return spider
 
     def start_target(self, target: dict[str, Any]) -> Iterator[Any]:
@@ -111,7 +102,7 @@ class PortalSpider(MonitorSpider):
 
     # -- homepage ----------------------------------------------------------------------------------
 
-    async def parse_homepage(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
+    def parse_homepage(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         target = response.meta["target"]
         tid = target["id"]
         probe = self.check(response, kind=CheckKind.PROBE)
@@ -145,10 +136,9 @@ class PortalSpider(MonitorSpider):
             homepage_newest_at=iso(max(dated)) if dated else None,
             checked_at=now_iso(),
         )
-        for req in self.links.requests(
+        yield from self.links.requests(
             extract_links(sel, page.url), found_on=page.url, target=target, depth=1
-        ):
-            yield req
+        )
         options = target.get("options") or {}
         rules = (
             load_column_rules(options.get("column_rules"))
@@ -159,275 +149,88 @@ class PortalSpider(MonitorSpider):
             discover_columns(sel, page.url, root), options.get("columns") or [], page.url
         )
         for col in columns[: self.max_columns]:
-            yield scrapy.Request(
-                col.url,
-                callback=self.parse_column,
-                errback=self.on_column_error,
-                meta={
-                    "target": target,
-                    "kind": CheckKind.COLUMN,
-                    "column": col,
-                    "rules": rules,
-                    "root": root,
-                    "handle_httpstatus_list": ERROR_STATUSES,
-                    "playwright": target.get("render") == "js",
-                },
-                dont_filter=True,
+            job = ColumnJob(
+                target=target, col=col, rules=rules, root=root, limits=self.limits, as_of=self.as_of
             )
+            self.jobs.add(job)
+            yield self.job_request(job, job.first)
 
-    # -- columns -----------------------------------------------------------------------------------
+    # -- columns: one job each ---------------------------------------------------------------------
 
-    def on_column_error(self, failure: Failure) -> Iterator[Any]:
-        request = failure.request  # type: ignore[attr-defined]
-        col: ColumnRef = request.meta["column"]
-        check = self.failure_check(failure, kind=CheckKind.COLUMN)
-        yield check
-        kind, rule = classify_column(
-            name=col.name, url=col.url, column_type=None, rules=request.meta["rules"]
-        )
-        yield self.column_item(
-            request.meta["target"]["id"], col, kind, rule, None, ColumnStatus.UNREACHABLE, error=check.error
-        )
-
-    def column_item(
-        self, tid: int, col: ColumnRef, kind: str, rule: str, column_type: str | None, status: str, **kw: Any
-    ) -> ColumnItem:
-        return ColumnItem(
-            target_id=tid,
-            url=col.url,
-            name=col.name,
-            kind=kind,
-            kind_rule=rule,
-            column_type=column_type,
-            source=col.source,
-            status=status,
-            checked_at=now_iso(),
-            **kw,
+    def job_request(self, job: ColumnJob, fetch: Fetch) -> scrapy.Request:
+        return self.target_request(
+            fetch.url,
+            job.target,
+            self.parse_job_page,
+            kind=fetch.kind,
+            render=True if fetch.step is Step.RENDER else None,
+            errback=self.on_job_error,
+            job=job,
+            fetch=fetch,
+            found_on=fetch.found_on,
         )
 
-    async def fetch(self, url: str, *, playwright: bool = False, method: str = "GET") -> Response | Failure:
-        """An inline fetch (pagination, article pages): the response, or the failure as a value."""
-        request = scrapy.Request(
-            url,
-            method=method,
-            meta={"handle_httpstatus_list": ERROR_STATUSES, "playwright": playwright},
-            dont_filter=True,
-        )
-        try:
-            return await self.crawler.engine.download_async(request)  # type: ignore[union-attr]
-        except Exception as exc:
-            failure = Failure(exc)
-            failure.request = request  # type: ignore[attr-defined]
-            return failure
-
-    async def parse_column(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
-        target, col = response.meta["target"], response.meta["column"]
-        tid = target["id"]
-        yield self.check(response, kind=CheckKind.COLUMN)
+    def parse_job_page(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        fetch: Fetch = response.meta["fetch"]
+        yield self.check(response, kind=fetch.kind)
         if response.status >= 400:
-            kind, rule = classify_column(
-                name=col.name, url=col.url, column_type=None, rules=response.meta["rules"]
-            )
-            yield self.column_item(
-                tid, col, kind, rule, None, ColumnStatus.UNREACHABLE, error=f"HTTP {response.status}"
-            )
-            return
-        page = ensure_encoding(response)
-        sel = page.selector
-        column_type = meta_content(sel, "ColumnType")
-        meta_name = meta_content(sel, "ColumnName")
-        if meta_name:
-            col = ColumnRef(col.url, meta_name, col.source)
-        kind, rule = classify_column(
-            name=col.name, url=col.url, column_type=column_type, rules=response.meta["rules"]
-        )
-        links = extract_links(sel, page.url)
-        try:
-            if kind == ColumnKind.INTERACTION:
-                async for item in self.parse_board(sel, page.url, target, col, kind, rule, column_type):
-                    yield item
-            else:
-                async for item in self.parse_list(page, target, col, kind, rule, column_type, links):
-                    yield item
-        except Exception as exc:  # a page shaped like nothing seen before: recorded, not a crash
-            self.logger.exception("column %s could not be parsed", col.url)
-            self.crawler.stats.inc_value("monitor/portal/parse_failed")
-            yield self.column_item(
-                tid,
-                col,
-                kind,
-                rule,
-                column_type,
-                ColumnStatus.PARSE_FAILED,
-                error=f"{type(exc).__name__}: {exc}",
-            )
-        for req in self.links.requests(links, found_on=page.url, target=target, depth=2):
-            yield req
-
-    async def parse_list(
-        self,
-        page: TextResponse,
-        target: dict[str, Any],
-        col: ColumnRef,
-        kind: str,
-        rule: str,
-        column_type: str | None,
-        links: list[str],
-    ) -> AsyncIterator[Any]:
-        tid = target["id"]
-        rendered = bool(page.meta.get("playwright"))
-        parsed = parse_column_page(page.selector, page.url, self.as_of)
-        browser_error = None
-        if parsed.needs_browser and not rendered:
-            got = await self.fetch(page.url, playwright=True)
-            rendered = True
-            if isinstance(got, Response) and got.status < 400:
-                parsed = parse_column_page(ensure_encoding(got).selector, page.url, self.as_of)
-            else:
-                browser_error = (
-                    outcome_for_failure(got)[1] if isinstance(got, Failure) else f"HTTP {got.status}"
-                )
-            self.crawler.stats.inc_value("monitor/portal/rendered")
-        entries = list(parsed.entries)
-        pages = 1
-        to_fetch = list(parsed.page_urls)
-        next_url = parsed.next_url
-        seen = {page.url}
-        while pages < self.max_pages and (to_fetch or next_url):
-            url = to_fetch.pop(0) if to_fetch else next_url
-            next_url = None
-            if url is None or url in seen:
-                break
-            seen.add(url)
-            got = await self.fetch(url)
-            if isinstance(got, Failure) or got.status >= 400:
-                yield self.fetch_check(got, url, tid, found_on=page.url)
-                break
-            pages += 1
-            if parsed.adapter == "hanweb":
-                more = hanweb_entries(
-                    got.text if isinstance(got, TextResponse) else got.body.decode("utf-8", "replace"),
-                    page.url,
-                    self.as_of,
-                )
-            else:
-                sub = parse_column_page(ensure_encoding(got).selector, url, self.as_of)
-                more, next_url = sub.entries, (sub.next_url if not to_fetch else None)
-            entries.extend(more)
-        unique: dict[str, ListEntry] = {}
-        for e in entries:
-            unique.setdefault(e.url, e)
-        entries = list(unique.values())
-        links.extend(
-            e.url for e in entries
-        )  # script- and datastore-built lists hide their links from the DOM
-        # Undated rows: the article page's PubDate meta or its visible 发布日期; a few articles also
-        # give the links one level deeper for the dead-link check.
-        undated = [e for e in entries if e.published_at is None][: self.article_dates]
-        deep = [e for e in entries if e.published_at is not None][: self.link_articles]
-        for entry in undated + deep:
-            if not is_internal(entry.url, page.meta.get("root") or site_root(target["url"])):
-                continue
-            got = await self.fetch(entry.url)
-            if isinstance(got, Failure) or got.status >= 400:
-                continue
-            art = ensure_encoding(got)
-            if entry.published_at is None:
-                entry.published_at, entry.date_source = parse_article_date(art.selector, self.as_of)
-            if self.link_depth >= 3:
-                for req in self.links.requests(
-                    extract_links(art.selector, art.url), found_on=art.url, target=target, depth=3
-                ):
-                    yield req
-        dated = [e.published_at for e in entries if e.published_at]
-        if not parsed.found and not entries:
-            status = ColumnStatus.BLANK if parsed.empty_marker else ColumnStatus.PARSE_FAILED
+            yield from self.settle(response.meta["job"], fetch, None, f"HTTP {response.status}")
         else:
-            status = ColumnStatus.OK if entries else ColumnStatus.BLANK
-        if status == ColumnStatus.PARSE_FAILED:
-            self.crawler.stats.inc_value("monitor/portal/parse_failed")
-        yield self.column_item(
-            tid,
-            col,
-            kind,
-            rule,
-            column_type,
-            status,
-            item_count=len(entries),
-            undated_count=len(entries) - len(dated),
-            newest_item_at=iso(max(dated)) if dated else None,
-            pages_followed=pages,
-            rendered=int(rendered),
-            error=None
-            if status != ColumnStatus.PARSE_FAILED
-            else f"list written by script; rendering failed: {browser_error}"
-            if browser_error
-            else f"no list found by the {parsed.adapter} adapter",
-        )
-        for e in entries:
-            yield ColumnEntryItem(
-                target_id=tid,
-                column_url=col.url,
-                url=e.url,
-                title=e.title,
-                published_at=iso(e.published_at) if e.published_at else None,
-                date_source=e.date_source if e.published_at else "none",
-            )
+            yield from self.settle(response.meta["job"], fetch, response)
 
-    async def parse_board(
+    def on_job_error(self, failure: Failure) -> Iterator[Any]:
+        meta = failure.request.meta  # type: ignore[attr-defined]
+        check = self.failure_check(failure, kind=meta["fetch"].kind)
+        yield check
+        yield from self.settle(meta["job"], meta["fetch"], None, check.error)
+
+    def settle(
         self,
-        sel: Selector,
-        url: str,
-        target: dict[str, Any],
-        col: ColumnRef,
-        kind: str,
-        rule: str,
-        column_type: str | None,
-    ) -> AsyncIterator[Any]:
-        tid = target["id"]
-        board_kind = classify_board(col.name, col.url, column_type)
-        rows = parse_message_list(sel, url, self.as_of)
-        pages, next_url = 1, next_page_url(sel, url)
-        while next_url and pages < self.max_pages:
-            got = await self.fetch(next_url)
-            if isinstance(got, Failure) or got.status >= 400:
-                break
-            pages += 1
-            more_sel = ensure_encoding(got).selector
-            rows.extend(parse_message_list(more_sel, next_url, self.as_of))
-            next_url = next_page_url(more_sel, next_url)
-        messages = []
-        for row in rows[: self.max_messages]:
-            got = await self.fetch(row.url)
-            detail = (
-                parse_message_detail(ensure_encoding(got).selector)
-                if isinstance(got, Response) and got.status < 400
-                else {}
+        job: ColumnJob,
+        fetch: Fetch,
+        response: Response | None = None,
+        error: str | None = None,
+        *,
+        drop: bool = False,
+    ) -> Iterator[Any]:
+        """Hand one answer to its job; request what it asks for next, and give its items once done."""
+        assert self.crawler.stats is not None
+        if fetch.step is Step.RENDER:
+            self.crawler.stats.inc_value("monitor/portal/rendered")
+        advance = job.drop(fetch) if drop else job.settle(fetch, response, error)
+        for batch in advance.links:
+            yield from self.links.requests(
+                batch.urls, found_on=batch.found_on, target=job.target, depth=batch.depth
             )
-            messages.append(
-                build_message(
-                    row, detail, target_id=tid, board_url=col.url, board_kind=board_kind, as_of=self.as_of
-                )
-            )
-        asked = [m.asked_at for m in messages if m.asked_at]
-        found = bool(rows) or bool(EMPTY_TEXT.search(" ".join(sel.xpath("//body//text()").getall())))
-        status = ColumnStatus.OK if rows else ColumnStatus.BLANK if found else ColumnStatus.PARSE_FAILED
-        yield self.column_item(
-            tid,
-            col,
-            kind,
-            rule,
-            column_type,
-            status,
-            item_count=len(rows),
-            undated_count=len(messages) - len(asked),
-            newest_item_at=max(asked) if asked else None,
-            pages_followed=pages,
-            rendered=0,
-            error=None if status != ColumnStatus.PARSE_FAILED else "no message list found",
-        )
-        for message in messages:
-            yield message
+        for more in advance.fetches:
+            yield self.job_request(job, more)
+        if not job.done:
+            return
+        self.jobs.discard(job)
+        if job.failure is not None:
+            self.logger.error("column %s could not be parsed", job.col.url, exc_info=job.failure)
+        for item in job.items():
+            if isinstance(item, ColumnItem) and item.status == ColumnStatus.PARSE_FAILED:
+                self.crawler.stats.inc_value("monitor/portal/parse_failed")
+            yield item
+
+    def on_idle(self) -> None:
+        """A request a middleware drops without an errback (UrlLengthMiddleware past URLLENGTH_LIMIT,
+        DepthMiddleware past DEPTH_LIMIT) would leave its job waiting for ever: once nothing else is left
+        to crawl, those requests are settled as failed, so each job still gives what it read."""
+        if not self.jobs or self.dropping:
+            return
+        self.dropping = True
+        assert self.crawler.engine is not None
+        self.crawler.engine.crawl(scrapy.Request("data:,", callback=self.settle_dropped, dont_filter=True))
+        raise DontCloseSpider
+
+    def settle_dropped(self, response: Response, **kwargs: Any) -> Iterator[Any]:
+        self.dropping = False
+        for job in list(self.jobs):
+            for fetch in list(job.waiting):
+                self.logger.warning("%s %s was dropped before download", fetch.kind, fetch.url)
+                yield from self.settle(job, fetch, drop=True)
 
     # -- dead links --------------------------------------------------------------------------------
 
@@ -447,26 +250,3 @@ class PortalSpider(MonitorSpider):
         check = self.failure_check(failure, kind=CheckKind.LINK)
         self.crawler.stats.inc_value(f"monitor/link/{check.outcome}")
         yield check
-
-    def fetch_check(self, got: Response | Failure, url: str, tid: int, *, found_on: str) -> CheckItem:
-        if isinstance(got, Failure):
-            outcome, error = outcome_for_failure(got)
-            return CheckItem(
-                kind=CheckKind.COLUMN,
-                url=url,
-                outcome=outcome,
-                target_id=tid,
-                error=error,
-                found_on=found_on,
-                checked_at=now_iso(),
-            )
-        return CheckItem(
-            kind=CheckKind.COLUMN,
-            url=url,
-            final_url=got.url,
-            outcome=outcome_for_status(got.status),
-            target_id=tid,
-            http_status=got.status,
-            found_on=found_on,
-            checked_at=now_iso(),
-        )
