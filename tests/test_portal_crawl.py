@@ -228,6 +228,84 @@ def test_gbk_titles_and_rerun_does_not_duplicate(
     db.close()
 
 
+def test_every_portal_request_is_counted_for_its_target_and_checked(
+    crawled: tuple[DemoWorld, Path, list[dict[str, Any]]],
+) -> None:
+    _, db_path, planted = crawled
+    run = rows(db_path, "SELECT id, stats FROM runs WHERE spider = 'portal' ORDER BY id DESC LIMIT 1")[0]
+    requests = {
+        r["target_id"]: r["requests"]
+        for r in rows(db_path, "SELECT target_id, requests FROM run_targets WHERE run_id = ?", [run["id"]])
+    }
+    checks = {
+        r["target_id"]: r["n"]
+        for r in rows(
+            db_path,
+            "SELECT target_id, count(*) AS n FROM checks WHERE run_id = ? GROUP BY target_id",
+            [run["id"]],
+        )
+    }
+    assert set(requests) == set(checks) == set(portal_ids(db_path))
+    # Every download attempt left a check, or was the retry of one (the planted 503 column is retried).
+    assert all(requests[t] >= checks[t] for t in requests)
+    assert sum(requests.values()) - sum(checks.values()) == json.loads(run["stats"]).get("retry/count", 0)
+
+    # 河口's TRS columns: their further pages are column checks, the articles opened for links page checks.
+    hekou_name = "河口县人民政府门户网站"
+    hekou = target_id(db_path, hekou_name)
+    kinds = {
+        r["kind"]: r["n"]
+        for r in rows(
+            db_path,
+            "SELECT kind, count(*) AS n FROM checks WHERE run_id = ? AND target_id = ? GROUP BY kind",
+            [run["id"], hekou],
+        )
+    }
+    columns = rows(db_path, "SELECT count(*) AS n FROM columns WHERE target_id = ?", [hekou])[0]["n"]
+    further = sum(
+        p["pages"] - 1 for p in planted if p["kind"] == "paginated_column" and p["target"] == hekou_name
+    )
+    assert further > 0
+    assert kinds["column"] == columns + further
+    assert kinds["page"] > 0
+    assert requests[hekou] == sum(kinds.values())
+
+    # 临江's board: each message page opened is a page check found on the board.
+    linjiang = target_id(db_path, "临江市人民政府门户网站")
+    board = rows(db_path, "SELECT url FROM columns WHERE target_id = ? AND kind = '互动'", [linjiang])[0][
+        "url"
+    ]
+    opened = rows(
+        db_path,
+        "SELECT url, outcome FROM checks WHERE run_id = ? AND kind = 'page' AND found_on = ?",
+        [run["id"], board],
+    )
+    messages = rows(db_path, "SELECT url FROM messages WHERE target_id = ?", [linjiang])
+    assert sorted(r["url"] for r in opened) == sorted(m["url"] for m in messages)
+    assert {r["outcome"] for r in opened} == {"ok"}
+
+
+def test_requests_a_middleware_drops_still_settle_their_column(demo_world: DemoWorld, db_path: Path) -> None:
+    run_scrapy("import-targets", str(demo_world.targets_file), db_path=db_path)
+    qingshan = target_id(db_path, "青山区人民政府门户网站")
+    # Hanweb's dataproxy.jsp page URLs are longer than 100 characters, its column and article URLs shorter:
+    # UrlLengthMiddleware drops the further pages without calling any errback.
+    proc = run_scrapy(
+        "crawl", "portal", "-a", f"targets={qingshan}", "-s", "URLLENGTH_LIMIT=100", db_path=db_path
+    )
+    assert "was dropped before download" in proc.stderr
+    first_page = next(
+        c.per_page
+        for p in demo_portal.portals(demo_world.world)
+        if p.slug == "qingshan"
+        for c in p.columns
+        if c.name == "青山动态"
+    )
+    col = rows(db_path, "SELECT status, item_count, pages_followed FROM columns WHERE name = '青山动态'")
+    assert col == [{"status": "ok", "item_count": first_page, "pages_followed": 1}]
+    assert len(rows(db_path, "SELECT * FROM columns WHERE target_id = ?", [qingshan])) == 3
+
+
 def test_probe_spider(demo_world: DemoWorld, db_path: Path) -> None:
     run_scrapy("import-targets", str(demo_world.targets_file), db_path=db_path)
     run_scrapy("crawl", "probe", db_path=db_path)

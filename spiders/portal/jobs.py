@@ -1,0 +1,391 @@
+"""One column as a job: its further pages, articles and messages fan out as requests and fan in to its rows.
+
+The spider requests what a job asks for and hands every answer back to ``settle``; the job counts the
+requests in flight, and when the last one settles its items are ready. Nothing here touches the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from scrapy.http import Response, TextResponse
+
+from core.clock import iso, now_iso
+from core.enums import CheckKind, ColumnKind, ColumnStatus
+from core.items import ColumnEntryItem, ColumnItem, MessageItem
+from spiders.portal.boards import (
+    build_message,
+    classify_board,
+    is_board_empty,
+    parse_message_detail,
+    parse_message_list,
+)
+from spiders.portal.columns import ColumnRef, ColumnRule, classify_column
+from spiders.portal.links import extract_links, is_internal
+from spiders.portal.lists import (
+    ListEntry,
+    hanweb_entries,
+    next_page_url,
+    parse_article_date,
+    parse_column_page,
+)
+from spiders.portal.meta import ensure_encoding, meta_content
+
+
+class Step(StrEnum):
+    """What a fetch of a job is for."""
+
+    COLUMN = "column"  # the column's own page
+    RENDER = "render"  # the same page through Chromium: its list is written by script
+    PAGE = "page"  # a further list page whose URL the first one gave (TRS createPageHTML, Hanweb dataproxy)
+    NEXT = "next"  # the 下一页 page, followed one after another
+    ARTICLE = "article"  # a row's article: its PubDate, and its links for the dead-link check
+    BOARD_PAGE = "board_page"  # a further page of a message board, followed one after another
+    MESSAGE = "message"  # one message's page
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """A page a job waits for: the step that reads it, its position (page or row), where it was linked."""
+
+    url: str
+    step: Step
+    index: int = 0
+    found_on: str | None = None
+
+    @property
+    def kind(self) -> CheckKind:
+        return CheckKind.PAGE if self.step in (Step.ARTICLE, Step.MESSAGE) else CheckKind.COLUMN
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-column caps: MONITOR_PORTAL_MAX_PAGES, _ARTICLE_DATES, _LINK_ARTICLES, _MAX_MESSAGES."""
+
+    max_pages: int = 5
+    article_dates: int = 30
+    link_articles: int = 2
+    max_messages: int = 50
+
+
+@dataclass(frozen=True)
+class LinkBatch:
+    """The links one page showed, for the dead-link check at that depth."""
+
+    urls: list[str]
+    found_on: str
+    depth: int
+
+
+@dataclass
+class Advance:
+    """What one answer leads to: the pages to fetch next and the links to check."""
+
+    fetches: list[Fetch] = field(default_factory=list)
+    links: list[LinkBatch] = field(default_factory=list)
+
+
+class ColumnJob:
+    """One column from its page to its rows (ColumnItem, then ColumnEntryItems or MessageItems).
+
+    ``waiting`` holds the requests in flight, the column page from the start. A failed fetch loses only
+    what that page would have shown; an exception while reading any page makes the column
+    ``parse_failed`` and asks for nothing more. ``done`` once the last request has settled.
+    """
+
+    def __init__(
+        self,
+        *,
+        target: dict[str, Any],
+        col: ColumnRef,
+        rules: Iterable[ColumnRule],
+        root: str,
+        limits: Limits,
+        as_of: datetime,
+    ) -> None:
+        self.target, self.col, self.rules, self.root = target, col, tuple(rules), root
+        self.limits, self.as_of = limits, as_of
+        self.kind, self.rule = classify_column(name=col.name, url=col.url, column_type=None, rules=self.rules)
+        self.column_type: str | None = None
+        self.waiting: set[Fetch] = {self.first}
+        self.unreachable: str | None = None  # why the column page itself gave nothing
+        self.failure: Exception | None = None
+        self.reader: ListReader | BoardReader | None = None
+
+    @property
+    def first(self) -> Fetch:
+        return Fetch(self.col.url, Step.COLUMN)
+
+    @property
+    def done(self) -> bool:
+        return not self.waiting
+
+    def settle(self, fetch: Fetch, response: Response | None, error: str | None = None) -> Advance:
+        """Record one answer: a response with content, or None and the error that stands for it."""
+        self.waiting.remove(fetch)
+        advance = Advance()
+        if self.failure is None:
+            try:
+                page = ensure_encoding(response) if response is not None else None
+                self._read(fetch, page, error, advance)
+                if not self.waiting and not advance.fetches and self.reader is not None:
+                    self.reader.fan_in(advance)
+            except Exception as exc:  # a page shaped like nothing seen before: recorded, not a crash
+                self.failure = exc
+                advance.fetches.clear()
+        self.waiting.update(advance.fetches)
+        return advance
+
+    def drop(self, fetch: Fetch) -> Advance:
+        """A request that never left (a middleware dropped it): a further page or an article counts as
+        failed; without the column page itself there is nothing to say about the column."""
+        if fetch.step is Step.COLUMN:
+            self.waiting.remove(fetch)
+            return Advance()
+        return self.settle(fetch, None, "dropped before download")
+
+    def _read(self, fetch: Fetch, page: TextResponse | None, error: str | None, advance: Advance) -> None:
+        if fetch.step is not Step.COLUMN:
+            assert self.reader is not None
+            self.reader.read(fetch, page, error, advance)
+        elif page is None:
+            self.unreachable = error or "no answer"
+        else:
+            sel = page.selector
+            self.column_type = meta_content(sel, "ColumnType")
+            name = meta_content(sel, "ColumnName")
+            if name:
+                self.col = ColumnRef(self.col.url, name, self.col.source)
+            self.kind, self.rule = classify_column(
+                name=self.col.name, url=self.col.url, column_type=self.column_type, rules=self.rules
+            )
+            advance.links.append(LinkBatch(extract_links(sel, page.url), page.url, 2))
+            reader = (
+                BoardReader(self, page) if self.kind == ColumnKind.INTERACTION else ListReader(self, page)
+            )
+            self.reader = reader
+            reader.start(advance)
+
+    def items(self) -> list[Any]:
+        """The column and its rows once ``done``; nothing when the column page never came back."""
+        if self.reader is None and self.unreachable is None and self.failure is None:
+            return []
+        if self.unreachable is not None:
+            return [self.column_item(ColumnStatus.UNREACHABLE, error=self.unreachable)]
+        if self.failure is None and self.reader is not None:
+            try:
+                return self.reader.items()
+            except Exception as exc:
+                self.failure = exc
+        failure = self.failure
+        return [self.column_item(ColumnStatus.PARSE_FAILED, error=f"{type(failure).__name__}: {failure}")]
+
+    def column_item(self, status: str, **counts: Any) -> ColumnItem:
+        return ColumnItem(
+            target_id=self.target["id"],
+            url=self.col.url,
+            name=self.col.name,
+            kind=self.kind,
+            kind_rule=self.rule,
+            column_type=self.column_type,
+            source=self.col.source,
+            status=status,
+            checked_at=now_iso(),
+            **counts,
+        )
+
+
+class ListReader:
+    """A column list: its first page (through Chromium when script writes the list), further pages known up
+    front fetched together or a 下一页 chain one page at a time, then the articles opened for a date or for
+    their links, once every page is in."""
+
+    def __init__(self, job: ColumnJob, page: TextResponse) -> None:
+        self.job, self.url = job, page.url
+        self.rendered = bool(page.meta.get("playwright"))
+        self.browser_error: str | None = None
+        self.parsed = parse_column_page(page.selector, page.url, job.as_of)
+        self.pages: dict[int, list[ListEntry]] = {0: self.parsed.entries}  # page number -> its rows
+        self.seen = {page.url}
+        self.entries: list[ListEntry] | None = None  # every page's rows, once the pages are in
+
+    def start(self, advance: Advance) -> None:
+        if self.parsed.needs_browser and not self.rendered:
+            advance.fetches.append(Fetch(self.url, Step.RENDER))
+        else:
+            self._request_pages(advance)
+
+    def read(self, fetch: Fetch, page: TextResponse | None, error: str | None, advance: Advance) -> None:
+        as_of = self.job.as_of
+        if fetch.step is Step.RENDER:
+            self.rendered = True
+            if page is None:
+                self.browser_error = error
+            else:
+                self.parsed = parse_column_page(page.selector, self.url, as_of)
+                self.pages[0] = self.parsed.entries
+            self._request_pages(advance)
+        elif page is None:
+            return  # a further page that failed shows no rows; an article that failed leaves its row undated
+        elif fetch.step is Step.PAGE:
+            if self.parsed.adapter == "hanweb":
+                self.pages[fetch.index] = hanweb_entries(page.text, self.url, as_of)
+            else:
+                self.pages[fetch.index] = parse_column_page(page.selector, fetch.url, as_of).entries
+        elif fetch.step is Step.NEXT:
+            more = parse_column_page(page.selector, fetch.url, as_of)
+            self.pages[fetch.index] = more.entries
+            self._request_next(more.next_url, fetch.index + 1, advance)
+        elif fetch.step is Step.ARTICLE:
+            assert self.entries is not None
+            entry = self.entries[fetch.index]
+            if entry.published_at is None:
+                entry.published_at, entry.date_source = parse_article_date(page.selector, as_of)
+            advance.links.append(LinkBatch(extract_links(page.selector, page.url), page.url, 3))
+
+    def _request_pages(self, advance: Advance) -> None:
+        if not self.parsed.page_urls:
+            self._request_next(self.parsed.next_url, 1, advance)
+            return
+        urls = [u for u in dict.fromkeys(self.parsed.page_urls) if u not in self.seen]
+        urls = urls[: self.job.limits.max_pages - 1]
+        self.seen.update(urls)
+        advance.fetches.extend(Fetch(u, Step.PAGE, n, self.url) for n, u in enumerate(urls, 1))
+
+    def _request_next(self, url: str | None, number: int, advance: Advance) -> None:
+        if url and number < self.job.limits.max_pages and url not in self.seen:
+            self.seen.add(url)
+            advance.fetches.append(Fetch(url, Step.NEXT, number, self.url))
+
+    def fan_in(self, advance: Advance) -> None:
+        if self.entries is not None:
+            return  # the articles are in too: the column is complete
+        unique: dict[str, ListEntry] = {}
+        for number in sorted(self.pages):  # page order, each URL once
+            for entry in self.pages[number]:
+                unique.setdefault(entry.url, entry)
+        self.entries = entries = list(unique.values())
+        # Script- and datastore-built lists hide their links from the DOM.
+        advance.links.append(LinkBatch([e.url for e in entries], self.url, 2))
+        limits = self.job.limits
+        undated = [n for n, e in enumerate(entries) if e.published_at is None][: limits.article_dates]
+        deep = [n for n, e in enumerate(entries) if e.published_at is not None][: limits.link_articles]
+        advance.fetches.extend(
+            Fetch(entries[n].url, Step.ARTICLE, n, self.url)
+            for n in undated + deep
+            if is_internal(entries[n].url, self.job.root)
+        )
+
+    def items(self) -> list[Any]:
+        job, parsed = self.job, self.parsed
+        entries = self.entries or []
+        dated = [e.published_at for e in entries if e.published_at]
+        if not parsed.found and not entries:
+            status = ColumnStatus.BLANK if parsed.empty_marker else ColumnStatus.PARSE_FAILED
+        else:
+            status = ColumnStatus.OK if entries else ColumnStatus.BLANK
+        error = None
+        if status == ColumnStatus.PARSE_FAILED:
+            error = (
+                f"list written by script; rendering failed: {self.browser_error}"
+                if self.browser_error
+                else f"no list found by the {parsed.adapter} adapter"
+            )
+        column = job.column_item(
+            status,
+            item_count=len(entries),
+            undated_count=len(entries) - len(dated),
+            newest_item_at=iso(max(dated)) if dated else None,
+            pages_followed=len(self.pages),
+            rendered=int(self.rendered),
+            error=error,
+        )
+        return [
+            column,
+            *(
+                ColumnEntryItem(
+                    target_id=job.target["id"],
+                    column_url=job.col.url,
+                    url=e.url,
+                    title=e.title,
+                    published_at=iso(e.published_at) if e.published_at else None,
+                    date_source=e.date_source if e.published_at else "none",
+                )
+                for e in entries
+            ),
+        ]
+
+
+class BoardReader:
+    """A message board: its list pages one after another, then every listed message's page (up to the cap)
+    together."""
+
+    def __init__(self, job: ColumnJob, page: TextResponse) -> None:
+        self.job = job
+        self.board_kind = classify_board(job.col.name, job.col.url, job.column_type)
+        self.rows = parse_message_list(page.selector, page.url, job.as_of)
+        self.says_empty = is_board_empty(page.selector)
+        self.pages = 1
+        self.url = page.url
+        self.next_url = next_page_url(page.selector, page.url)
+        self.details: dict[int, dict[str, str]] | None = None  # row -> its page's fields, once requested
+
+    def start(self, advance: Advance) -> None:
+        self._request_next(self.next_url, advance)
+
+    def read(self, fetch: Fetch, page: TextResponse | None, error: str | None, advance: Advance) -> None:
+        if page is None:
+            return  # a failed list page ends the board's pages; a failed message keeps its row's fields
+        if fetch.step is Step.BOARD_PAGE:
+            self.pages += 1
+            self.rows.extend(parse_message_list(page.selector, fetch.url, self.job.as_of))
+            self._request_next(next_page_url(page.selector, fetch.url), advance)
+        elif fetch.step is Step.MESSAGE:
+            assert self.details is not None
+            self.details[fetch.index] = parse_message_detail(page.selector)
+
+    def _request_next(self, url: str | None, advance: Advance) -> None:
+        if url and self.pages < self.job.limits.max_pages:
+            advance.fetches.append(Fetch(url, Step.BOARD_PAGE, self.pages, self.url))
+
+    def fan_in(self, advance: Advance) -> None:
+        if self.details is not None:
+            return  # the messages are in: the board is complete
+        self.details = {}
+        advance.fetches.extend(
+            Fetch(row.url, Step.MESSAGE, n, self.url)
+            for n, row in enumerate(self.rows[: self.job.limits.max_messages])
+        )
+
+    def items(self) -> list[Any]:
+        job, details = self.job, self.details or {}
+        messages: list[MessageItem] = [
+            build_message(
+                row,
+                details.get(n, {}),
+                target_id=job.target["id"],
+                board_url=job.col.url,
+                board_kind=self.board_kind,
+                as_of=job.as_of,
+            )
+            for n, row in enumerate(self.rows[: job.limits.max_messages])
+        ]
+        asked = [m.asked_at for m in messages if m.asked_at]
+        if self.rows:
+            status = ColumnStatus.OK
+        else:
+            status = ColumnStatus.BLANK if self.says_empty else ColumnStatus.PARSE_FAILED
+        column = job.column_item(
+            status,
+            item_count=len(self.rows),
+            undated_count=len(messages) - len(asked),
+            newest_item_at=max(asked) if asked else None,
+            pages_followed=self.pages,
+            rendered=0,
+            error=None if status != ColumnStatus.PARSE_FAILED else "no message list found",
+        )
+        return [column, *messages]
