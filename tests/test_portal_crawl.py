@@ -1,4 +1,7 @@
-"""`scrapy crawl portal` and `scrapy crawl probe` against the demo world: every planted defect recorded."""
+"""`scrapy crawl portal` and `scrapy crawl probe` against the demo world: every planted defect recorded.
+
+The portal crawl read here is the session's shared one; a re-crawl writes to a private copy.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from db import open_db, table_counts
 from db.serve import datasette_command
 from demo import portal as demo_portal
 from demo.run import wait_for_port
+from tests.conftest import Crawl
 from tests.helpers import AS_OF, ROOT, DemoWorld, free_port, run_scrapy
 
 PORTAL_TABLES = ("sites", "columns", "column_items", "messages")
@@ -35,10 +39,8 @@ def target_id(db_path: Path, name: str) -> int:
 
 
 @pytest.fixture
-def crawled(demo_world: DemoWorld, db_path: Path) -> tuple[DemoWorld, Path, list[dict[str, Any]]]:
-    run_scrapy("import-targets", str(demo_world.targets_file), db_path=db_path)
-    run_scrapy("crawl", "portal", db_path=db_path)
-    return demo_world, db_path, demo_portal.planted(demo_world.world, demo_world.base)
+def crawled(world_crawl: Crawl) -> tuple[DemoWorld, Path, list[dict[str, Any]]]:
+    return world_crawl.world, world_crawl.db_path, world_crawl.planted["portal"]
 
 
 def portal_ids(db_path: Path) -> list[int]:
@@ -189,9 +191,10 @@ def test_healthy_portal_has_no_defect(crawled: tuple[DemoWorld, Path, list[dict[
 
 
 def test_gbk_titles_and_rerun_does_not_duplicate(
-    crawled: tuple[DemoWorld, Path, list[dict[str, Any]]],
+    crawled: tuple[DemoWorld, Path, list[dict[str, Any]]], crawl_copy: Path
 ) -> None:
-    dw, db_path, _ = crawled
+    dw, _, _ = crawled
+    db_path = crawl_copy
     hekou = target_id(db_path, "河口县人民政府门户网站")
     site = rows(db_path, "SELECT encoding, cms FROM sites WHERE target_id = ?", [hekou])[0]
     assert site == {"encoding": "gb18030", "cms": "trs"}
