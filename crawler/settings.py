@@ -23,6 +23,13 @@ MONITOR_STORE_FLUSH_S = 2.0
 # One `scrapy crawl <spider>` at a time per database: a second one waits this many seconds for the
 # first to end, then skips with a log line (0 = skip at once; cron overlaps are harmless).
 MONITOR_RUN_LOCK_WAIT_S = float(os.environ.get("MONITOR_RUN_LOCK_WAIT_S", "0"))
+# Is the crawler itself offline? Canary URLs (space-separated; e.g. "https://www.gov.cn/
+# https://www.baidu.com/") are fetched first in every run: when all fail, the run is offline and its
+# data concludes nothing. Without canaries, a run in which at least MONITOR_OFFLINE_SHARE of at least
+# MONITOR_OFFLINE_MIN_TARGETS targets failed at the network level is taken to be offline.
+MONITOR_CANARY_URLS = os.environ.get("MONITOR_CANARY_URLS", "")
+MONITOR_OFFLINE_SHARE = 0.8
+MONITOR_OFFLINE_MIN_TARGETS = 3
 # A probe that has not answered within this many seconds fails the indicator's 15 s limit.
 MONITOR_OPEN_LIMIT_S = 15.0
 
