@@ -331,3 +331,12 @@ def test_a_bad_field_loses_the_field_not_the_entry() -> None:
     assert isinstance(parse_history_page(answer, HOME), PageState)
     account = SogouAccount("临江发布", None, None, None, None, None)
     assert find_account([account], handle="", name="") is None  # an empty name matches nothing
+
+
+def test_datasette_metadata_describes_the_identities() -> None:
+    from db.serve import build_metadata
+
+    columns = build_metadata()["databases"]["monitor"]["tables"]["accounts"]["columns"]
+    assert columns["gh_id"].startswith("原始ID")
+    assert columns["wechat_id"].startswith("微信号")
+    assert columns["timeline_containerid"].startswith("微博时间线容器")

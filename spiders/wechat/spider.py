@@ -6,7 +6,7 @@ import json
 import os
 import re
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, cast
 from urllib.parse import urljoin, urlsplit
 
@@ -327,10 +327,10 @@ class WechatSpider(MonitorSpider):
 
     # --- mode sogou -------------------------------------------------------------------------------
 
-    def sogou_url(self, target: dict[str, Any], search: Any) -> str:
+    def sogou_url(self, target: dict[str, Any], search: Callable[[str, str], str]) -> str:
         options = target.get("options") or {}
         base = str(options.get("sogou_base") or self.sogou_base).rstrip("/")
-        return str(search(base, options.get("sogou_query") or target["name"]))
+        return search(base, str(options.get("sogou_query") or target["name"]))
 
     def start_sogou(self, target: dict[str, Any]) -> Iterator[Any]:
         if fields.as_int((target.get("options") or {}).get("sogou_type")) == 2:
@@ -483,8 +483,8 @@ class WechatSpider(MonitorSpider):
         for entry in page.entries:
             post = entry_to_post(entry, biz=biz, target_id=tid)
             if self.is_known(tid, post.post_id):
-                reached_known = True
-                continue  # the articles of one broadcast share a time: read the rest of it
+                reached_known = True  # stops the paging; the rest of this page costs nothing to read
+                continue
             new += 1
             yield self.new_post(post)
             if self.fetch_articles and post.url:
