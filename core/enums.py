@@ -171,6 +171,18 @@ DEAD_LINK_OUTCOMES = frozenset(
 )
 
 
+class PostKind(StrEnum):
+    """What a stored post is (posts.kind); the first three strings predate the enum and stay as stored."""
+
+    ARTICLE = "article"  # a WeChat article (图文), a feed entry
+    WEIBO = "weibo"  # a Weibo post of the account's own
+    RETWEET = "retweet"  # a Weibo repost
+    VIDEO = "video"  # a video post (WeChat item_show_type 5, a video with caption-length text)
+    AUDIO = "audio"  # a voice post (<mpvoice>, item_show_type 7, a voice message in the history list)
+    IMAGE = "image"  # a picture message (图片消息 / 贴图, item_show_type 8)
+    TEXT = "text"  # a text-only message (item_show_type 10, a text message in the history list)
+
+
 class Severity(StrEnum):
     VETO = "veto"  # 单项否决
     DEDUCTION = "deduction"  # 扣分
@@ -253,4 +265,5 @@ CLOSED_SETS: dict[str, frozenset[str]] = {
     "column_kind": frozenset(ColumnKind),
     "column_status": frozenset(ColumnStatus),
     "board_kind": frozenset(BoardKind),
+    "post_kind": frozenset(PostKind),
 }

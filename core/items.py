@@ -49,6 +49,10 @@ class AccountItem:
     posts_count: int | None = None
     status_reason: str | None = None
     evidence_url: str | None = None
+    # Identities a page names: kept on the account once seen (an observation without them keeps them).
+    gh_id: str | None = None  # WeChat 原始ID (gh_…)
+    wechat_id: str | None = None  # WeChat 微信号 (the account's handle)
+    timeline_containerid: str | None = None  # the Weibo timeline container the profile names
 
 
 @dataclass

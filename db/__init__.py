@@ -18,6 +18,9 @@ from db.sql import in_list
 
 __all__ = ["open_db", "resolve_db_path", "upsert"]
 
+# accounts columns that name the account rather than describe its state: kept once seen.
+IDENTITY_COLUMNS = ("gh_id", "wechat_id", "timeline_containerid")
+
 
 # Many processes share the file (crawls, detection, the desk): a writer waits this long for the lock.
 BUSY_TIMEOUT_MS = 60_000
@@ -172,6 +175,10 @@ def record_account(db: Database, row: dict[str, Any]) -> int:
     if latest is not None:
         cols = [d[0] for d in db.execute("SELECT * FROM accounts LIMIT 0").description]
         current = dict(zip(cols, latest, strict=True))
+        for column in IDENTITY_COLUMNS:
+            # An observation that does not show an identity (a Sogou result has no 原始ID) keeps it.
+            if row.get(column) is None and current.get(column) is not None:
+                row[column] = current[column]
         if all(current.get(k) == v for k, v in row.items()):
             db.execute(
                 "UPDATE accounts SET last_seen_at = ?, last_run_id = ? WHERE id = ?",

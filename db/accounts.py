@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from db import upsert
+from db import IDENTITY_COLUMNS, upsert
 
 
 def _ids(ids: Iterable[int]) -> tuple[str, list[int]]:
@@ -42,6 +42,20 @@ def load_accounts_seen(db: Database, target_ids: Iterable[int]) -> set[int]:
         int(r[0])
         for r in db.execute(f"SELECT DISTINCT target_id FROM accounts WHERE target_id IN ({marks})", params)
     }
+
+
+def load_account_ids(db: Database, target_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+    """The latest value of each identity column (gh_id, wechat_id, timeline_containerid) per target."""
+    marks, params = _ids(target_ids)
+    ids: dict[int, dict[str, str]] = {}
+    for column in IDENTITY_COLUMNS:
+        sql = (
+            f"SELECT target_id, [{column}] FROM accounts WHERE target_id IN ({marks}) "
+            f"AND [{column}] IS NOT NULL AND [{column}] != '' ORDER BY last_seen_at, id"
+        )
+        for target_id, value in db.execute(sql, params):
+            ids.setdefault(int(target_id), {})[column] = str(value)
+    return ids
 
 
 def upsert_validator(db: Database, row: dict[str, Any]) -> int:

@@ -205,7 +205,16 @@ ANTISPIDER_PAGE = """<!DOCTYPE HTML><html><head><meta charset="utf-8"><title>搜
 </div></body></html>"""
 
 
-def sogou_results(wx_list: list[WxAccount]) -> str:
+def highlight(text: str, query: str) -> str:
+    """Text as Sogou marks the query's words in it: each two-character word of the query in <em>."""
+    out = escape(text)
+    for word in dict.fromkeys(query[i : i + 2] for i in range(0, len(query), 2)):
+        if len(word) == 2:
+            out = out.replace(escape(word), f"<em><!--red_beg-->{escape(word)}<!--red_end--></em>")
+    return out
+
+
+def sogou_results(wx_list: list[WxAccount], query: str = "") -> str:
     items = []
     for i, wx in enumerate(wx_list):
         acc = wx.acc
@@ -224,9 +233,9 @@ def sogou_results(wx_list: list[WxAccount]) -> str:
             f"<div class='img-box'><a target='_blank' uigs='account_image_{i}' href='/gzh?openid={wx.biz}'>"
             "<span></span><img src='//img01.sogoucdn.com/app/a/100520090/demo'>"
             f"</a></div><div class='txt-box'><p class='tit'><a target='_blank' uigs='account_name_{i}' "
-            f"href='/gzh?openid={wx.biz}'>{escape(acc.name)}</a></p>"
+            f"href='/gzh?openid={wx.biz}'>{highlight(acc.name, query)}</a></p>"
             f"<p class='info'>微信号：<label name='em_weixinhao'>{wx.wechat_id}</label></p></div></div>"
-            f"<dl><dt>功能介绍：</dt><dd>发布{escape(acc.region_name)}政务信息。</dd></dl>"
+            f"<dl><dt>功能介绍：</dt><dd>{highlight(f'发布{acc.region_name}政务信息。', query)}</dd></dl>"
             f"<dl><dt>微信认证：</dt><dd>{escape(acc.org)}</dd></dl>{latest}</li>"
         )
     return (
@@ -301,7 +310,7 @@ def routes(world: World, router: Router) -> None:
         if any(w.state == "antispider" for w in matches):
             # Served in place of the results (the real interstitial's form posts back to r=/weixin?…).
             return antispider(req)
-        return Response(200, sogou_results(matches).encode())
+        return Response(200, sogou_results(matches, query).encode())
 
     def album(req: Request) -> Response:
         assert req.match is not None

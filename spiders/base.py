@@ -21,7 +21,7 @@ from core.config import MonitorConfig, monitor_config
 from core.enums import AccountStatus, CheckKind, CheckOutcome
 from core.items import AccountSeenItem, CheckItem, PostItem, ValidatorItem
 from db import load_targets, open_db
-from db.accounts import load_accounts_seen, load_known_posts, load_validators
+from db.accounts import load_account_ids, load_accounts_seen, load_known_posts, load_validators
 from spiders.outcomes import outcome_for_failure, outcome_for_status
 
 # Let error statuses reach the callback (they are findings), while redirects are still followed.
@@ -65,6 +65,8 @@ class MonitorSpider(scrapy.Spider):
         self.known_posts: dict[int, set[str]] = {}
         self.validators: dict[str, tuple[str | None, str | None]] = {}
         self.accounts_seen: set[int] = set()
+        # Identities stored on each target's account (gh_id, wechat_id, timeline_containerid).
+        self.account_ids: dict[int, dict[str, str]] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MonitorSpider:
@@ -110,7 +112,8 @@ class MonitorSpider(scrapy.Spider):
         yield self.check(response, kind=CheckKind.CANARY)
 
     def load_targets(self) -> list[dict[str, Any]]:
-        """The active targets of this spider, and the incremental state for them (known posts, validators)."""
+        """The active targets of this spider, and the incremental state for them (known posts, validators,
+        the identities their accounts named)."""
         db = open_db(self.db_path)
         try:
             targets = self.select_targets(db)
@@ -118,6 +121,7 @@ class MonitorSpider(scrapy.Spider):
             self.known_posts = load_known_posts(db, ids)
             self.validators = load_validators(db, ids)
             self.accounts_seen = load_accounts_seen(db, ids)
+            self.account_ids = load_account_ids(db, ids)
             return targets
         finally:
             db.close()

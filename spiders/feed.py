@@ -11,7 +11,7 @@ from lxml import etree
 from scrapy.http import Response
 
 from core.dates import normalize_timestamp
-from core.enums import AccountStatus, CheckKind, CheckOutcome
+from core.enums import AccountStatus, CheckKind, CheckOutcome, PostKind
 from core.items import AccountItem, PostItem
 from core.text import summarize_html
 from db import load_targets
@@ -131,7 +131,7 @@ def entry_to_post(entry: FeedEntry, *, target_id: int, platform: str) -> PostIte
         text=text,
         author=entry.author,
         published_at=normalize_timestamp(entry.published_at) or entry.published_at,
-        kind="article",
+        kind=PostKind.ARTICLE,
         is_original=is_original,
         is_repost=1 if (source or is_original == 0) else 0,
         repost_source=source["src"] if source else None,

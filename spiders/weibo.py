@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,10 +16,11 @@ from twisted.python.failure import Failure
 
 from core.clock import iso, to_china
 from core.dates import parse_timestamp
-from core.enums import AccountStatus, CheckKind, CheckOutcome
+from core.enums import AccountStatus, CheckKind, CheckOutcome, PostKind
 from core.items import AccountItem, AccountSeenItem, PostItem
 from core.text import html_to_text
 from spiders.base import MonitorSpider, SourceError
+from spiders.fields import as_dict, as_dicts, as_int, as_list, as_str
 
 
 def parse_weibo_time(text: str | None, now: datetime) -> datetime | None:
@@ -35,8 +37,10 @@ def parse_count(value: Any) -> int | None:
         return None
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, int | float):
-        return int(value)
+    if isinstance(value, int):
+        return value
+    if not isinstance(value, float | str):
+        return None
     text = str(value).strip().replace(",", "").rstrip("+")
     scale = 1
     if text.endswith("万"):
@@ -45,20 +49,21 @@ def parse_count(value: Any) -> int | None:
         scale, text = 100_000_000, text[:-1]
     try:
         return round(float(text) * scale)
-    except ValueError:
+    except (ValueError, OverflowError):  # junk, nan, inf
         return None
 
 
 def check_ok(data: Any) -> dict[str, Any]:
+    """The ``data`` of an ok answer; a refusal or an answer of another shape raises SourceError."""
     if not isinstance(data, dict):
         raise SourceError(CheckOutcome.MALFORMED, "answer is not a JSON object")
     ok = data.get("ok")
     if ok == 1:
-        return data.get("data") or {}
+        return as_dict(data.get("data"))
     if ok == -100:
-        url = data.get("url") or (data.get("data") or {}).get("url") or ""
+        url = as_str(data.get("url")) or as_str(as_dict(data.get("data")).get("url")) or ""
         raise SourceError(CheckOutcome.BLOCKED, f"ok -100: login/verification required {url}".strip())
-    msg = data.get("msg") or ""
+    msg = as_str(data.get("msg")) or ""
     # 这里还没有内容 comes for a bad uid and for a refused guest alike: not proof the account closed.
     reason = f"ok {ok}: {msg or 'no data'} (bad uid or refused; not a closure)"
     raise SourceError(CheckOutcome.BLOCKED, reason)
@@ -78,26 +83,51 @@ class Profile:
     timeline_containerid: str
 
 
+# A timeline container as tabsInfo names it: digits, then maybe a _-_ suffix (…_-_WEIBO_SECOND_PROFILE_WEIBO).
+CONTAINERID = re.compile(r"\d{6,20}(?:_-_[A-Z0-9_]{1,60})?")
+NEWER_TIMELINE, OLDER_TIMELINE = "230413", "107603"
+
+
+def is_container_of(cid: str | None, uid: str) -> bool:
+    """A container id of the user ``uid``: a six-digit kind, the uid, maybe a _-_ suffix."""
+    return bool(cid and CONTAINERID.fullmatch(cid) and cid[6:].split("_-_")[0] == uid)
+
+
+def timeline_containerid(tabs: Any, uid: str) -> str:
+    """The container to read the timeline from: a 230413{uid} one the profile names (newer profiles name
+    it for the 微博 tab), else the 微博 tab's, else 107603{uid}."""
+    named: list[tuple[bool, str]] = []  # (the 微博 tab?, containerid), in tab order
+    for tab in as_dicts(tabs):
+        cid = as_str(tab.get("containerid"))
+        if cid and is_container_of(cid, uid):
+            named.append(("weibo" in (tab.get("tabKey"), tab.get("tab_type")), cid))
+    newer = sorted((n for n in named if n[1].startswith(NEWER_TIMELINE + uid)), key=lambda n: not n[0])
+    weibo_tab = [n for n in named if n[0]]
+    for choice in (newer, weibo_tab):
+        if choice:
+            return choice[0][1]
+    return f"{OLDER_TIMELINE}{uid}"
+
+
 def parse_profile(data: Any) -> Profile:
     body = check_ok(data)
-    user = body.get("userInfo")
-    if not isinstance(user, dict) or "id" not in user:
-        raise SourceError(CheckOutcome.MALFORMED, "no data.userInfo in the profile answer")
-    uid = str(user["id"])
-    tabs = (body.get("tabsInfo") or {}).get("tabs") or []
-    timeline = next((str(t["containerid"]) for t in tabs if t.get("tabKey") == "weibo"), f"107603{uid}")
+    user = as_dict(body.get("userInfo"))
+    uid = as_str(user.get("id"))
+    if uid is None or not uid.isdigit():
+        raise SourceError(CheckOutcome.MALFORMED, "no data.userInfo.id in the profile answer")
     followers = user.get("followers_count")
+    followers_text = as_str(user.get("followers_count_str")) or as_str(followers)
     return Profile(
         uid=uid,
-        screen_name=user.get("screen_name"),
+        screen_name=as_str(user.get("screen_name")),
         followers=parse_count(followers),
-        followers_text=str(user.get("followers_count_str") or followers) if followers is not None else None,
-        verified=int(bool(user["verified"])) if "verified" in user else None,
-        verified_type=user.get("verified_type"),
-        verified_reason=user.get("verified_reason") or None,
-        description=user.get("description") or None,
+        followers_text=followers_text,
+        verified=int(user["verified"]) if isinstance(user.get("verified"), bool | int) else None,
+        verified_type=as_int(user.get("verified_type")),
+        verified_reason=as_str(user.get("verified_reason")),
+        description=as_str(user.get("description")),
         statuses_count=parse_count(user.get("statuses_count")),
-        timeline_containerid=timeline,
+        timeline_containerid=timeline_containerid(as_dict(body.get("tabsInfo")).get("tabs"), uid),
     )
 
 
@@ -113,6 +143,7 @@ def profile_to_account(profile: Profile, *, target_id: int) -> AccountItem:
         verified_reason=profile.verified_reason,
         description=profile.description,
         posts_count=profile.statuses_count,
+        timeline_containerid=profile.timeline_containerid,
     )
 
 
@@ -123,23 +154,36 @@ class Timeline:
     since_id: str | None = None
 
 
+def timeline_cards(cards: Any) -> list[dict[str, Any]]:
+    """The cards in page order, with those a group card holds in its place (230413 answers put the
+    pinned post in a card_group)."""
+    flat = []
+    for card in as_dicts(cards):
+        flat.extend(as_dicts(card.get("card_group")) if card.get("card_type") == 11 else [card])
+    return flat
+
+
 def parse_timeline(data: Any) -> Timeline:
     """The mblogs of a timeline page, in page order; cards other than type 9 are skipped."""
     body = check_ok(data)
     cards = body.get("cards")
     if not isinstance(cards, list):
         raise SourceError(CheckOutcome.MALFORMED, "no data.cards in the timeline answer")
-    info = body.get("cardlistInfo") or {}
-    since = info.get("since_id")
+    info = as_dict(body.get("cardlistInfo"))
+    since = as_str(info.get("since_id"))
     return Timeline(
-        mblogs=[c["mblog"] for c in cards if c.get("card_type") == 9 and isinstance(c.get("mblog"), dict)],
+        mblogs=[
+            c["mblog"]
+            for c in timeline_cards(cards)
+            if c.get("card_type") == 9 and isinstance(c.get("mblog"), dict)
+        ],
         total=parse_count(info.get("total")),
-        since_id=str(since) if since not in (None, "", 0) else None,
+        since_id=since if since not in (None, "0") else None,
     )
 
 
 def is_pinned(mblog: dict[str, Any]) -> bool:
-    title = (mblog.get("title") or {}).get("text") if isinstance(mblog.get("title"), dict) else None
+    title = as_dict(mblog.get("title")).get("text")
     return bool(mblog.get("isTop")) or mblog.get("mblogtype") == 2 or title == "置顶"
 
 
@@ -151,22 +195,24 @@ def mblog_to_post(mblog: dict[str, Any], *, target_id: int, now: datetime, base:
         if str(retweet.get("deleted")) == "1":
             source = "(已删除)"
         else:
-            source = (retweet.get("user") or {}).get("screen_name") or "(未知)"
-    page = mblog.get("page_info") or {}
+            source = as_str(as_dict(retweet.get("user")).get("screen_name")) or "(未知)"
+    page = as_dict(mblog.get("page_info"))
+    text = mblog.get("text")
     published = parse_weibo_time(mblog.get("created_at"), now)
+    post_id = as_str(mblog.get("id")) or as_str(mblog.get("mid"))
     return PostItem(
         target_id=target_id,
         platform="weibo",
-        post_id=str(mblog.get("id") or mblog.get("mid")),
-        url=f"{base}/status/{mblog.get('bid') or mblog.get('id')}",
-        text=html_to_text(mblog.get("text")),
+        post_id=post_id or "",  # none: dropped by the normalize stage
+        url=f"{base}/status/{as_str(mblog.get('bid')) or post_id}" if post_id else None,
+        text=html_to_text(text if isinstance(text, str) else None),
         published_at=iso(published) if published else None,  # unknown form: keep the post, not a guess
-        kind="retweet" if retweet else "weibo",
+        kind=PostKind.RETWEET if retweet else PostKind.WEIBO,
         is_original=0 if retweet else 1,
         is_repost=1 if retweet else 0,
         repost_source=source,
         is_pinned=1 if is_pinned(mblog) else 0,
-        image_count=parse_count(mblog.get("pic_num")) or len(mblog.get("pics") or []),
+        image_count=parse_count(mblog.get("pic_num")) or len(as_list(mblog.get("pics"))),
         video_count=1 if page.get("type") == "video" else 0,
         reposts_count=parse_count(mblog.get("reposts_count")),
         comments_count=parse_count(mblog.get("comments_count")),
@@ -277,7 +323,16 @@ class WeiboSpider(MonitorSpider):
         if target["id"] not in self.accounts_seen:
             yield self.profile_request(target)
         else:
-            yield self.timeline_request(target, f"107603{target['handle']}", 1)
+            yield self.timeline_request(target, self.stored_timeline(target), 1)
+
+    def stored_timeline(self, target: dict[str, Any]) -> str:
+        """The timeline container the account's profile named when last read; 107603{uid} when none did
+        (or the one stored belongs to another uid: the target's handle was corrected since)."""
+        uid = str(target["handle"])
+        stored = self.account_ids.get(target["id"], {}).get("timeline_containerid")
+        return (
+            stored if stored and CONTAINERID.fullmatch(stored) and uid in stored else f"{OLDER_TIMELINE}{uid}"
+        )
 
     def json_or_error(self, response: Response) -> Any:
         text = response.text.strip()

@@ -66,3 +66,24 @@ def test_upsert_keeps_first_seen(tmp_path: Path) -> None:
         "title": "b",
         "first_seen_at": "2024-01-01T00:00:00+08:00",
     }
+
+
+def test_account_identities_are_kept_once_seen(tmp_path: Path) -> None:
+    from db import record_account
+    from db.accounts import load_account_ids
+
+    db = open_db(tmp_path / "monitor.db")
+    assert {"gh_id", "wechat_id", "timeline_containerid"} <= set(db["accounts"].columns_dict)
+    db["targets"].insert({"platform": "wechat", "key": "k", "name": "临江发布"})
+    base = {"target_id": 1, "status": "active", "name": "临江发布", "run_id": None}
+    first = record_account(db, {**base, "gh_id": "gh_3f9e2a1b7c4d", "seen_at": "2026-06-01T00:00:00+08:00"})
+    # A Sogou result shows the 微信号 and no 原始ID: the 原始ID stays on the new observation.
+    second = record_account(db, {**base, "wechat_id": "linjiangfabu", "seen_at": "2026-06-02T00:00:00+08:00"})
+    assert second != first
+    row = db["accounts"].get(second)
+    assert (row["gh_id"], row["wechat_id"]) == ("gh_3f9e2a1b7c4d", "linjiangfabu")
+    # Seen again without either: the same state, only last_seen_at moves.
+    third = record_account(db, {**base, "seen_at": "2026-06-03T00:00:00+08:00"})
+    assert third == second
+    assert db["accounts"].get(second)["last_seen_at"] == "2026-06-03T00:00:00+08:00"
+    assert load_account_ids(db, [1, 2]) == {1: {"gh_id": "gh_3f9e2a1b7c4d", "wechat_id": "linjiangfabu"}}

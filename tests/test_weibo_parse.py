@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import datetime
 
@@ -18,6 +19,8 @@ from spiders.weibo import (
     parse_profile,
     parse_timeline,
     parse_weibo_time,
+    profile_to_account,
+    timeline_containerid,
 )
 from tests.helpers import SHARED_REAL, fixture_path
 
@@ -145,3 +148,104 @@ def test_real_answers() -> None:
     else:
         t = parse_timeline(load("timeline_pinned.json"))
         assert is_pinned(t.mblogs[0])
+
+
+def test_profile_naming_the_newer_container() -> None:
+    p = parse_profile(load("profile_230413.json"))
+    assert p.timeline_containerid == "2304135800000009_-_WEIBO_SECOND_PROFILE_WEIBO"
+    assert profile_to_account(p, target_id=3).timeline_containerid == p.timeline_containerid
+    assert (p.followers, p.statuses_count) == (236000, 3120)
+
+
+@pytest.mark.parametrize(
+    ("tabs", "expected"),
+    [
+        ([{"tabKey": "weibo", "containerid": "1076039"}], "1076039"),
+        (
+            [{"tabKey": "weibo", "containerid": "1076039"}, {"tabKey": "x", "containerid": "2304139"}],
+            "2304139",
+        ),
+        (
+            [{"tab_type": "weibo", "containerid": "2304139_-_WEIBO_SECOND_PROFILE_WEIBO"}],
+            "2304139_-_WEIBO_SECOND_PROFILE_WEIBO",
+        ),
+        ([{"tabKey": "weibo", "containerid": "23041399"}], "1076039"),  # another user's container
+        ([{"tabKey": "weibo", "containerid": "107603 9; DROP"}], "1076039"),
+        ([{"tabKey": "weibo"}, "junk", None], "1076039"),
+        ("junk", "1076039"),
+        (None, "1076039"),
+    ],
+)
+def test_timeline_container_choice(tabs: object, expected: str) -> None:
+    assert timeline_containerid(tabs, "9") == expected
+
+
+def test_real_profile_names_its_weibo_tab() -> None:
+    path = SHARED_REAL / "weibo_getIndex_100505_profile.json"
+    if not path.exists():
+        pytest.skip(f"real answer not present: {path}")
+    p = parse_profile(json.loads(path.read_text(encoding="utf-8")))
+    # The real profile (2021) names 107603 for its 微博 tab and no 230413 container: that is the choice.
+    assert p.timeline_containerid == "1076036279793937"
+    assert profile_to_account(p, target_id=1).timeline_containerid == "1076036279793937"
+
+
+def test_newer_timeline_groups_its_pinned_card() -> None:
+    t = parse_timeline(load("timeline_230413.json"))
+    posts = [mblog_to_post(m, target_id=1, now=NOW, base="https://m.weibo.cn") for m in t.mblogs]
+    assert [(p.is_pinned, p.kind) for p in posts] == [
+        (1, "weibo"),
+        (0, "weibo"),
+        (0, "retweet"),
+        (0, "weibo"),
+    ]
+    assert posts[1].video_count == 1
+    assert posts[3].image_count == 2
+    assert t.since_id == "4990000000090001"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"ok": 1, "data": {"userInfo": {"id": "abc"}}},
+        {"ok": 1, "data": []},
+        {"ok": 1, "data": {"userInfo": [], "tabsInfo": "x"}},
+        {"ok": 1, "data": {"cards": [None, "x", {"card_type": 11, "card_group": "x"}]}},
+        {"ok": "1"},
+        [],
+        None,
+        "ok",
+    ],
+)
+def test_bad_answers_raise_only_source_errors(data: object) -> None:
+    for parse in (parse_profile, parse_timeline, parse_long_text):
+        with contextlib.suppress(SourceError):  # anything else fails the test
+            parse(data)
+
+
+def test_a_bad_mblog_field_loses_the_field() -> None:
+    mblog = {
+        "id": 4990000000000001,
+        "created_at": "Tue Jun 30 08:30:00 +0800 2026",
+        "text": {"not": "text"},
+        "user": "x",
+        "retweeted_status": {"user": "x"},
+        "page_info": ["x"],
+        "pics": "x",
+        "pic_num": "many",
+        "reposts_count": float("inf"),
+        "title": "置顶",
+    }
+    post = mblog_to_post(mblog, target_id=1, now=NOW, base="https://m.weibo.cn")
+    assert (post.post_id, post.published_at, post.text) == (
+        "4990000000000001",
+        "2026-06-30T08:30:00+08:00",
+        "",
+    )
+    assert (post.repost_source, post.image_count, post.video_count, post.reposts_count) == (
+        "(未知)",
+        0,
+        0,
+        None,
+    )
+    assert mblog_to_post({}, target_id=1, now=NOW, base="b").post_id == ""  # dropped by normalize

@@ -4,48 +4,46 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from html import unescape
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 from parsel import Selector
 
 from core.dates import normalize_timestamp, parse_timestamp
-from core.enums import CheckOutcome
-from core.items import PostItem
+from core.enums import AccountStatus, CheckOutcome, PostKind
+from core.items import AccountItem, PostItem
 from core.text import clean_text, summarize_html
+from spiders import fields
 from spiders.feed import REPOST_SOURCE
 from spiders.pagestate import PageState, classify_page_state
+from spiders.wechat.kinds import article_kind
+from spiders.wechat.scripts import (
+    count_entries,
+    js_unescape,
+    parse_int,
+    script_prop,
+    script_var,
+    url_post_id,
+    url_query,
+)
 
-_QUOTED = re.compile(r"""(["'])((?:\\.|(?!\1).)*)\1""")
+__all__ = [
+    "ORIGINAL_STATS",
+    "REPOST_STATS",
+    "Article",
+    "article_to_account",
+    "article_to_post",
+    "js_unescape",
+    "parse_article_page",
+    "parse_int",
+    "script_var",
+    "url_post_id",
+]
+
 # copyright_stat in list APIs and pages: 11 is 原创 to every crawler (observed), 101 转载.
 ORIGINAL_STATS = {11}
 REPOST_STATS = {100, 101}
-# item_show_type: what kind of post a page or list entry is.
-SHOW_TYPES = {0: "article", 5: "video", 7: "audio", 8: "image", 10: "text"}
-
-
-def js_unescape(text: str) -> str:
-    """Script strings write & as \\x26 (and then &amp;), quotes as \\x22."""
-    text = re.sub(r"\\x([0-9a-fA-F]{2})", lambda m: chr(int(m[1], 16)), text)
-    return unescape(text.replace("\\/", "/"))
-
-
-def script_var(html: str, name: str) -> str | None:
-    """First non-empty string of ``var NAME = "" || "x"`` (also ``window.NAME =``, ``htmlDecode("x")``)."""
-    pattern = rf"(?:\bvar\s+|window\.){re.escape(name)}\s*=\s*([^\n]*?)(?:;(?=\s|$)|\n|$)"
-    for m in re.finditer(pattern, html):
-        for q in _QUOTED.finditer(m[1]):
-            if q[2].strip():
-                return js_unescape(q[2].strip())
-    return None
-
-
-def parse_int(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
+# A voice in the content: <mpvoice> (2015-), <mp-common-mpaudio> in the newer editor.
+VOICES = "mpvoice, mp-common-mpaudio, .js_editor_audio"
+VIDEOS = "iframe.video_iframe, iframe[data-src*='v.qq.com'], mpvideo, video, mp-video, mp-common-videosnap"
 
 
 @dataclass
@@ -72,6 +70,8 @@ class Article:
     source_url: str | None
     ip_wording: str | None
     permalink: str | None
+    voice_count: int = 0
+    kind: PostKind = PostKind.ARTICLE
 
     @property
     def post_id(self) -> str:
@@ -80,15 +80,40 @@ class Article:
         return self.permalink or self.url
 
 
+def is_share_page(html: str) -> bool:
+    """A picture or text share (item_show_type 8 / 10): no #js_content, the post lives in script data."""
+    return "picture_page_info_list" in html or "text_page_info" in html
+
+
 def is_article_page(sel: Selector, html: str) -> bool:
-    return bool(sel.css("#js_content")) and bool(
+    titled = bool(
         sel.css("#activity-name") or script_var(html, "msg_title") or sel.css("meta[property='og:title']")
     )
+    return titled and (bool(sel.css("#js_content")) or is_share_page(html))
+
+
+def _published(sel: Selector, html: str) -> tuple[str | None, str | None]:
+    for var in ("ct", "create_time", "publish_time"):
+        value = script_var(html, var) or script_prop(html, var)
+        if value and parse_timestamp(value):
+            return normalize_timestamp(value), var
+    visible = clean_text(" ".join(sel.css("#publish_time::text, #post-date::text").getall()))
+    if visible and parse_timestamp(visible):
+        return normalize_timestamp(visible), "visible"
+    return None, None
+
+
+def _alias(sel: Selector, html: str) -> str | None:
+    shown = sel.xpath(
+        "//label[contains(@class,'profile_meta_label')][contains(.,'微信号')]"
+        "/following-sibling::span[1]/text()"
+    ).get()
+    return fields.wechat_id(shown) or fields.wechat_id(script_var(html, "alias"))
 
 
 def parse_article_page(html: str, url: str) -> Article | PageState:
     """An article, or the state the page shows (deleted, banned, migrated, cancelled, verification…)."""
-    sel = Selector(text=html)
+    sel = Selector(text=html or "<html></html>", type="html")
     if not is_article_page(sel, html):
         visible = " ".join(sel.xpath("//body//text()[not(ancestor::script)]").getall())
         scripts = " ".join(sel.css("script::text").getall())
@@ -97,7 +122,7 @@ def parse_article_page(html: str, url: str) -> Article | PageState:
             page_title = clean_text(sel.css("title::text").get())
             return PageState(CheckOutcome.MALFORMED, None, f"not an article page (title {page_title!r})")
         return state
-    query = parse_qs(urlsplit(url).query)
+    query = url_query(url)
 
     def from_url(key: str) -> str | None:
         return query.get(key, [None])[0]
@@ -106,30 +131,32 @@ def parse_article_page(html: str, url: str) -> Article | PageState:
         clean_text(" ".join(sel.css("#activity-name ::text").getall()))
         or script_var(html, "msg_title")
         or sel.css("meta[property='og:title']::attr(content)").get()
+        or script_prop(html, "title")
     )
     nickname: str | None = (
         script_var(html, "nickname")
+        or script_prop(html, "nick_name")
         or clean_text(" ".join(sel.css("#js_name ::text").getall()))
         or sel.css(".wx_follow_nickname::text").get()
         or sel.css("strong.profile_nickname::text").get()
     )
-    published, source = None, None
-    for var in ("ct", "create_time", "publish_time"):
-        value = script_var(html, var)
-        if value and parse_timestamp(value):
-            published, source = normalize_timestamp(value), var
-            break
-    if published is None:
-        visible = clean_text(" ".join(sel.css("#publish_time::text, #post-date::text").getall()))
-        if visible and parse_timestamp(visible):
-            published, source = normalize_timestamp(visible), "visible"
+    published, source = _published(sel, html)
     stat = parse_int(script_var(html, "copyright_stat") or script_var(html, "_copyright_stat"))
     has_logo = bool(sel.css("#copyright_logo"))
     is_original = 1 if (stat in ORIGINAL_STATS or has_logo) else (0 if stat is not None else None)
+    show_type = parse_int(script_var(html, "item_show_type") or script_prop(html, "item_show_type"))
     content = sel.css("#js_content")
-    text, _, _ = summarize_html(content.get() or "")
-    images = len(content.css("img[data-src], img[src]"))
-    videos = len(content.css("iframe.video_iframe, iframe[data-src*='v.qq.com'], mpvideo, video, mp-video"))
+    if content:
+        text, _, _ = summarize_html(content.get() or "")
+        images = len(content.css("img[data-src], img[src]"))
+        videos = len(content.css(VIDEOS))
+        voices = len(content.css(VOICES))
+    else:
+        # A share page: its text in content_noencode (or the description), its pictures in a list.
+        description = sel.css("meta[name='description']::attr(content)").get() or ""
+        text = clean_text(script_prop(html, "content_noencode") or js_unescape(description))
+        images, videos, voices = count_entries(html, "picture_page_info_list", "cdn_url"), 0, 0
+    text_length = len(text.replace("\n", "").replace(" ", ""))
     source_url = script_var(html, "msg_source_url") or script_var(html, "source_url")
     repost_match = REPOST_SOURCE.match(text)
     repost_source = script_var(html, "source_nickname") or (repost_match["src"] if repost_match else None)
@@ -138,10 +165,6 @@ def parse_article_page(html: str, url: str) -> Article | PageState:
     if stat in REPOST_STATS and repost_source is None:
         repost_source = "转载"
     ip = re.search(r"provinceName\s*:\s*['\"]([^'\"]+)['\"]", html)
-    alias = sel.xpath(
-        "//label[contains(@class,'profile_meta_label')][contains(.,'微信号')]"
-        "/following-sibling::span[1]/text()"
-    ).get()
     author = (
         script_var(html, "author")
         or sel.css("meta[name='author']::attr(content)").get()
@@ -155,21 +178,23 @@ def parse_article_page(html: str, url: str) -> Article | PageState:
         title=clean_text(title) or None,
         nickname=clean_text(nickname) or None,
         user_name=script_var(html, "user_name"),
-        alias=alias.strip() if alias else None,
+        alias=_alias(sel, html),
         published_at=published,
         time_source=source,
         copyright_stat=stat,
         is_original=is_original,
         author=clean_text(author) or None,
         text=text,
-        text_length=len(text.replace("\n", "").replace(" ", "")),
+        text_length=text_length,
         image_count=images,
         video_count=videos,
-        item_show_type=parse_int(script_var(html, "item_show_type")),
+        item_show_type=show_type,
         repost_source=repost_source,
         source_url=source_url,
         ip_wording=ip[1] if ip else None,
         permalink=script_var(html, "msg_link"),
+        voice_count=voices,
+        kind=article_kind(show_type, voices=voices, videos=videos, text_length=text_length),
     )
 
 
@@ -183,7 +208,7 @@ def article_to_post(article: Article, *, target_id: int) -> PostItem:
         text=article.text,
         author=article.author,
         published_at=article.published_at,
-        kind=SHOW_TYPES.get(article.item_show_type or 0, "article"),
+        kind=article.kind,
         is_original=article.is_original,
         is_repost=1 if article.repost_source else 0,
         repost_source=article.repost_source,
@@ -192,8 +217,12 @@ def article_to_post(article: Article, *, target_id: int) -> PostItem:
     )
 
 
-def url_post_id(url: str) -> str | None:
-    """biz_mid_idx from an article URL's query (None for short /s/<token> links)."""
-    query = parse_qs(urlsplit(js_unescape(url)).query)
-    biz, mid = query.get("__biz", [""])[0], query.get("mid", [""])[0]
-    return f"{biz}_{mid}_{query.get('idx', ['1'])[0]}" if biz and mid else None
+def article_to_account(article: Article, *, target_id: int, name: str | None = None) -> AccountItem:
+    """The account an article page shows: its nickname, 原始ID (var user_name) and 微信号."""
+    return AccountItem(
+        target_id=target_id,
+        status=AccountStatus.ACTIVE,
+        name=article.nickname or name,
+        gh_id=fields.gh_id(article.user_name),
+        wechat_id=article.alias,
+    )

@@ -11,7 +11,9 @@ from core.dates import normalize_timestamp
 from core.enums import CheckOutcome
 from core.items import PostItem
 from spiders.base import SourceError
-from spiders.wechat.article import ORIGINAL_STATS, REPOST_STATS, SHOW_TYPES, js_unescape, parse_int
+from spiders.wechat.article import ORIGINAL_STATS, REPOST_STATS
+from spiders.wechat.kinds import show_type_kind
+from spiders.wechat.scripts import js_unescape, parse_int
 
 MP_ERRORS = {
     200013: (CheckOutcome.BLOCKED, "MP frequency control (base_resp.ret 200013): back off"),
@@ -25,8 +27,9 @@ MP_ERRORS = {
         "MP invalid argument (base_resp.ret 200002; seen for migrated accounts)",
     ),
 }
-# Query parameters that carry the session: never logged, stored, or used as a validator key.
-SESSION_PARAMS = ("token", "pass_ticket", "key", "appmsg_token")
+# Query parameters that carry a session (the MP token; a WeChat client's uin/key/pass_ticket in a history
+# URL): never logged, stored, or used as a validator key.
+SESSION_PARAMS = ("token", "pass_ticket", "key", "appmsg_token", "uin", "wxtoken")
 PAGE_SIZE = 5  # the endpoint's count per answer
 
 
@@ -114,7 +117,7 @@ def listed_to_post(item: ListedArticle, *, fakeid: str, target_id: int) -> PostI
         title=item.title,
         text=item.digest,
         published_at=item.create_time,
-        kind=SHOW_TYPES.get(item.item_show_type or 0, "article"),
+        kind=show_type_kind(item.item_show_type),
         is_original=1 if stat in ORIGINAL_STATS else (0 if stat is not None else None),
         is_repost=1 if stat in REPOST_STATS else (0 if stat is not None else None),
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, ClassVar, cast
 from urllib.parse import urljoin, urlsplit
 
@@ -14,15 +15,27 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from core.clock import now_iso
-from core.enums import AccountStatus, CheckKind, CheckOutcome
+from core.enums import AccountStatus, CheckKind, CheckOutcome, PostKind
 from core.items import AccountItem, AccountSeenItem, CheckItem, PostItem
+from spiders import fields
 from spiders.base import MonitorSpider, SourceError
 from spiders.pagestate import PageState, classify_page_state
-from spiders.wechat.article import article_to_post, parse_article_page, url_post_id
-from spiders.wechat.mp import PAGE_SIZE, listed_to_post, parse_publish_page, publish_list_url, redact
-from spiders.wechat.sogou import account_search_url, find_account, latest_to_post, parse_sogou_accounts
+from spiders.wechat import sogou
+from spiders.wechat.article import article_to_account, article_to_post, parse_article_page, url_post_id
+from spiders.wechat.history import entry_to_post, history_url, next_history_url, parse_history_page
+from spiders.wechat.mp import (
+    PAGE_SIZE,
+    SESSION_PARAMS,
+    listed_to_post,
+    parse_publish_page,
+    publish_list_url,
+    redact,
+)
+from spiders.wechat.scripts import url_query
 
-MODES = ("mp", "urls", "sogou", "page", "feed")
+MODES = ("mp", "urls", "sogou", "page", "history", "feed")
+# A __biz: the base64 of the account's numeric id (MzA4ODUzNjAxOA==).
+BIZ = re.compile(r"Mz[A-Za-z0-9+/]{6,}={0,2}")
 
 
 def wechat_mode(target: dict[str, Any]) -> str:
@@ -37,13 +50,16 @@ def wechat_mode(target: dict[str, Any]) -> str:
         return "mp"
     if options.get("article_urls"):
         return "urls"
+    if options.get("history_url"):
+        return "history"
     if options.get("list_url") or (target.get("render") == "js" and target.get("url")):
         return "page"
     return "sogou"
 
 
 class WechatSpider(MonitorSpider):
-    """WeChat targets by mode: mp (login token), urls (article URLs), sogou (no login), page (list page)."""
+    """WeChat targets by mode: mp (login token), urls (article URLs), sogou (no login), page (list page),
+    history (the account's msgList history page). docs/wechat.md says what each reads."""
 
     name = "wechat"
     platforms: ClassVar[tuple[str, ...]] = ("wechat",)
@@ -64,6 +80,8 @@ class WechatSpider(MonitorSpider):
         self.mp_in_flight = 0
         self.mp_held: deque[dict[str, Any]] = deque()
         self.mp_refusal: str | None = None
+        # Session values inside history URLs (a WeChat client's key, pass_ticket…): masked like the token.
+        self.url_secrets: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> WechatSpider:
@@ -91,6 +109,8 @@ class WechatSpider(MonitorSpider):
             yield from self.start_article_urls(target)
         elif mode == "page":
             yield from self.start_list_page(target)
+        elif mode == "history":
+            yield from self.start_history(target)
         else:
             yield from self.start_sogou(target)
 
@@ -291,13 +311,14 @@ class WechatSpider(MonitorSpider):
         yield self.check(response)
         post = article_to_post(result, target_id=tid)
         if listed is not None:
-            # The list's identity wins (the page may be reached through a redirect or short link).
+            # The list's identity wins (the page may be reached through a redirect or short link); a
+            # kind the list names stands unless the page names one itself.
             post.post_id, post.published_at = listed.post_id, post.published_at or listed.published_at
+            if post.kind == PostKind.ARTICLE and listed.kind:
+                post.kind = listed.kind
         yield self.new_post(post)
         if listed is None:
-            yield AccountItem(
-                target_id=tid, status=AccountStatus.ACTIVE, name=result.nickname or target["name"]
-            )
+            yield article_to_account(result, target_id=tid, name=target["name"])
         key = response.meta.get("validator_key")
         if key:
             v = self.validator_item(response, key=key, target_id=tid)
@@ -306,11 +327,33 @@ class WechatSpider(MonitorSpider):
 
     # --- mode sogou -------------------------------------------------------------------------------
 
-    def start_sogou(self, target: dict[str, Any]) -> Iterator[Any]:
+    def sogou_url(self, target: dict[str, Any], search: Callable[[str, str], str]) -> str:
         options = target.get("options") or {}
         base = str(options.get("sogou_base") or self.sogou_base).rstrip("/")
-        url = account_search_url(base, options.get("sogou_query") or target["name"])
+        return search(base, str(options.get("sogou_query") or target["name"]))
+
+    def start_sogou(self, target: dict[str, Any]) -> Iterator[Any]:
+        if fields.as_int((target.get("options") or {}).get("sogou_type")) == 2:
+            yield self.sogou_articles_request(target, after_accounts=False)
+            return
+        url = self.sogou_url(target, sogou.account_search_url)
         yield self.target_request(url, target, self.parse_sogou, kind=CheckKind.LISTING, conditional=True)
+
+    def sogou_articles_request(self, target: dict[str, Any], *, after_accounts: bool) -> scrapy.Request:
+        url = self.sogou_url(target, sogou.article_search_url)
+        return self.target_request(
+            url,
+            target,
+            self.parse_sogou_articles,
+            kind=CheckKind.LISTING,
+            conditional=not after_accounts,
+            after_accounts=after_accounts,
+        )
+
+    def sogou_handles(self, target: dict[str, Any]) -> list[str]:
+        """微信号 to look for: the target's handle, and the one its account was seen with."""
+        stored = self.account_ids.get(target["id"], {}).get("wechat_id")
+        return [h for h in ((target.get("handle") or "").strip(), stored or "") if h]
 
     def parse_sogou(self, response: Response) -> Iterator[Any]:
         target = response.meta["target"]
@@ -319,18 +362,20 @@ class WechatSpider(MonitorSpider):
         if early is not None:
             yield from early
             return
-        result = parse_sogou_accounts(response.text, response.url)
+        result = sogou.parse_sogou_accounts(response.text, response.url)
         if isinstance(result, PageState):
             self.crawler.stats.inc_value(f"monitor/wechat/sogou_{result.outcome}")  # type: ignore[union-attr]
             yield self.check(response, outcome=result.outcome, error=result.reason)
             return
-        match = find_account(result, handle=(target.get("handle") or "").strip(), name=target["name"])
+        match = sogou.find_account(result, handle=self.sogou_handles(target), name=target["name"])
         if match is None:
             yield self.check(
                 response,
                 outcome=CheckOutcome.NOT_FOUND,
-                error=f"no account {target['name']!r} in results",
+                error=f"no account {target['name']!r} in results; reading the article search",
             )
+            # Not listed by name or 微信号: the article search may still show its articles.
+            yield self.sogou_articles_request(target, after_accounts=False)
             return
         yield self.check(response)
         yield AccountItem(
@@ -340,16 +385,126 @@ class WechatSpider(MonitorSpider):
             description=match.description,
             verified=1 if match.verified_by else 0,
             verified_reason=match.verified_by,
+            wechat_id=match.wechat_id,
         )
-        post = latest_to_post(match, target_id=tid)
-        if post is not None and not self.is_known(tid, post.post_id):
+        post = sogou.latest_to_post(match, target_id=tid)
+        if post is None:
+            # Listed without a dated latest article: the article search dates its articles.
+            yield self.sogou_articles_request(target, after_accounts=True)
+        elif not self.is_known(tid, post.post_id):
             yield self.new_post(post)
         v = self.validator_item(response, key=response.meta["validator_key"], target_id=tid)
         if v:
             yield v
 
+    def parse_sogou_articles(self, response: Response) -> Iterator[Any]:
+        target = response.meta["target"]
+        tid = target["id"]
+        early = self.preamble(response)
+        if early is not None:
+            yield from early
+            return
+        result = sogou.parse_sogou_articles(response.text, response.url)
+        if isinstance(result, PageState):
+            self.crawler.stats.inc_value(f"monitor/wechat/sogou_{result.outcome}")  # type: ignore[union-attr]
+            yield self.check(response, outcome=result.outcome, error=result.reason)
+            return
+        mine = sogou.articles_of(result, name=target["name"])
+        posts = [p for p in (sogou.article_to_post(a, target_id=tid) for a in mine) if p is not None]
+        if not posts:
+            yield self.check(
+                response,
+                outcome=CheckOutcome.NOT_FOUND,
+                error=f"no dated article by {target['name']!r} in the article search",
+            )
+            return
+        yield self.check(response)
+        if not response.meta.get("after_accounts"):
+            yield AccountItem(target_id=tid, status=AccountStatus.ACTIVE, name=mine[0].account)
+        fresh = [p for p in posts if not self.is_known(tid, p.post_id)]
+        for post in fresh:
+            yield self.new_post(post)
+        if not fresh:
+            yield AccountSeenItem(target_id=tid)
+        key = response.meta.get("validator_key")
+        v = self.validator_item(response, key=key, target_id=tid) if key else None
+        if v:
+            yield v
+
+    # --- mode history -----------------------------------------------------------------------------
+
+    def history_url_of(self, target: dict[str, Any]) -> str | None:
+        options = target.get("options") or {}
+        if options.get("history_url"):
+            return str(options["history_url"])
+        biz = str(options.get("biz") or target.get("handle") or "").strip()
+        return history_url(self.mp_base_of(target), biz) if BIZ.fullmatch(biz) else None
+
+    def start_history(self, target: dict[str, Any]) -> Iterator[Any]:
+        url = self.history_url_of(target)
+        if url is None:
+            self.logger.error(
+                "WeChat target %s uses mode history but has neither options.history_url nor a __biz "
+                "(options.biz or handle)",
+                target["id"],
+            )
+            return
+        query = url_query(url)
+        self.url_secrets |= {v for k in SESSION_PARAMS for v in query.get(k, []) if len(v) >= 6}
+        yield self.target_request(
+            url, target, self.parse_history, kind=CheckKind.LISTING, conditional=True, page=1
+        )
+
+    def parse_history(self, response: Response) -> Iterator[Any]:
+        target, page_no = response.meta["target"], response.meta["page"]
+        tid = target["id"]
+        early = self.preamble(response)
+        if early is not None:
+            yield from early
+            return
+        page = parse_history_page(response.text, response.url)
+        if isinstance(page, PageState):
+            self.crawler.stats.inc_value(f"monitor/wechat/history_{page.outcome}")  # type: ignore[union-attr]
+            if page.outcome == CheckOutcome.NO_CREDENTIALS:
+                self.logger.error("WeChat target %s: %s (renew options.history_url)", tid, page.reason)
+            yield self.check(response, outcome=page.outcome, error=page.reason)
+            return
+        yield self.check(response)
+        if page_no == 1:
+            yield AccountItem(
+                target_id=tid,
+                status=AccountStatus.ACTIVE,
+                name=page.nickname or target["name"],
+                gh_id=page.gh_id,
+                wechat_id=page.wechat_id,
+            )
+        biz = page.biz or str((target.get("options") or {}).get("biz") or target.get("handle") or "") or None
+        reached_known, new = False, 0
+        for entry in page.entries:
+            post = entry_to_post(entry, biz=biz, target_id=tid)
+            if self.is_known(tid, post.post_id):
+                reached_known = True  # stops the paging; the rest of this page costs nothing to read
+                continue
+            new += 1
+            yield self.new_post(post)
+            if self.fetch_articles and post.url:
+                yield self.target_request(
+                    post.url, target, self.parse_article, kind=CheckKind.ARTICLE, listed=post
+                )
+        following = next_history_url(response.url, page.next_offset) if page.next_offset else None
+        if page.can_continue and following and not reached_known and page_no < self.max_pages:
+            yield self.target_request(
+                following, target, self.parse_history, kind=CheckKind.LISTING, page=page_no + 1
+            )
+        if page_no == 1:
+            if not new:
+                yield AccountSeenItem(target_id=tid)
+            v = self.validator_item(response, key=response.meta["validator_key"], target_id=tid)
+            if v:
+                yield v
+
     def redact(self, url: str) -> str:
         return redact(url)
 
     def secrets(self) -> tuple[str, ...]:
-        return (self.token, self.cookie)
+        return (self.token, self.cookie, *sorted(self.url_secrets))
