@@ -24,7 +24,7 @@ from tests.helpers import ROOT
 
 # column name (the part after a table alias) -> the closed set(s) its values come from
 COLUMN_SETS: dict[str, tuple[str, ...]] = {
-    "kind": ("check_kind", "column_kind"),
+    "kind": ("check_kind", "column_kind", "post_kind"),
     "outcome": ("check_outcome",),
     "last_check_outcome": ("check_outcome",),
     "severity": ("severity",),
