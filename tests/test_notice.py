@@ -71,16 +71,18 @@ def test_migration_targets_and_subject() -> None:
         date(2026, 5, 31),
     )
     assert n is not None
-    assert n.subject == "青山住建"
+    assert n.subjects == ["青山住建"]
     assert n.effective_date == date(2026, 6, 5)
-    assert n.targets == [MigrationTarget("portal", "临江市人民政府门户网站", "http://www.linjiang.gov.cn/")]
-    assert n.status(date(2026, 6, 4)) == "closing"
-    assert n.status(date(2026, 6, 5)) == "closed"
+    assert n.migration_targets == [
+        MigrationTarget("portal", "临江市人民政府门户网站", "http://www.linjiang.gov.cn/")
+    ]
+    assert n.state_on(date(2026, 6, 4)) == "closing"
+    assert n.state_on(date(2026, 6, 5)) == "closed"
     app = classify_notice(
         "“河口教育”客户端下线公告", "即日起正式关闭，请关注“河口发布”APP。", date(2024, 4, 1)
     )
     assert app is not None
-    assert MigrationTarget("app", "河口发布") in app.targets
+    assert MigrationTarget("app", "河口发布") in app.migration_targets
 
 
 def test_future_notice_is_closing() -> None:
@@ -90,4 +92,4 @@ def test_future_notice_is_closing() -> None:
     assert n is not None
     assert n.effective_date == date(2026, 7, 20)
     assert n.shutdown_date == date(2026, 8, 19)
-    assert n.status(date(2026, 6, 30)) == "closing"
+    assert n.state_on(date(2026, 6, 30)) == "closing"

@@ -1,8 +1,14 @@
-"""Closure-notice detector: 停更/关停/注销/并入 notices about the account or site itself, never 注销营业执照.
+"""Closure-notice detector: a channel (account, site, app) stops, closes, is deregistered, merged or moved.
 
-Precision first: a notice needs the publisher's own channel ("本账号", "“X”微信公众号", "本网站",
-"政务新媒体") and a stop/close action close together in one sentence, with none of the words of
-ordinary service posts (营业执照, 户口, 道路, 停水…) between them.
+A claim is a closure verb (notice_words.ACTIONS) whose subject is a channel: the publisher's own (本号,
+此帐号, 我局网站), a named one (“X”微信公众号, 河口县农业农村局网站, 今日头条「X」), a government group (政务
+新媒体13个, 学校微信公众号) or, for the verbs only media have (停止更新), a bare quoted name. The subject
+stands before the verb with nothing but time, aspect and counts between, or is its object (关停“X”微博). A
+claim that is temporary, negated, demanded (要/应/须/对…的), a how-to, a description of staleness (长期
+停更) or whose verb has some other object (注销营业执照, 不再发布每日疫情信息) is none. Reports of other
+bodies' closures are closures too; ``Notice.is_about`` says whether one names the publishing account.
+Platform status texts (此帐号已自主注销, 该公众号已迁移至新帐号) are closures with the state they state.
+Traditional script and machine-converted mirrors are normalised first (core.text.to_simplified).
 """
 
 from __future__ import annotations
@@ -14,93 +20,543 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from core.clock import CHINA_TZ
-from core.dates import cn_number, find_dates
+from core.dates import Tense, cn_number, find_dates, resolve_year
+from core.text import to_simplified
+from detection.rules import notice_words as w
+from detection.rules.notice_targets import MigrationTarget, extract_targets
 
-_MEDIA = (
-    r"(?:微信公众号|公众号|微信号|订阅号|服务号|官方微信|政务微信|官方微博|政务微博|微博号|微博|抖音号|快手号|"
-    r"头条号|视频号|百家号|客户端|APP|App|app|政务新媒体账号|新媒体账号|政务新媒体|账号|门户网站|网站)"
+__all__ = ["PREFILTER_WORDS", "MigrationTarget", "Notice", "classify_notice", "has_prefilter_word"]
+
+# Every action and status word holds one of these in simplified, traditional (Taiwan, Hong Kong) and
+# machine-converted script: the classifier rejects a text without one at once, and detection's SQL
+# prefilter hands it only texts holding one, so the two cannot disagree (tests/test_notice_vocabulary.py).
+PREFILTER_WORDS = (
+    "停",
+    "不再",
+    "关",
+    "關",
+    "注销",
+    "註銷",
+    "注銷",
+    "登出",
+    "销号",
+    "銷號",
+    "下线",
+    "下線",
+    "下架",
+    "并入",
+    "併入",
+    "合并",
+    "合併",
+    "并转",
+    "併轉",
+    "迁",
+    "遷",
+    "整合",
+    "撤销",
+    "撤銷",
+    "撤除",
+    "撤并",
+    "撤併",
+    "退役",
+    "消失",
+    "无疾而终",
+    "無疾而終",
+    "归并",
+    "歸併",
+    "划转",
+    "劃轉",
+    "转移",
+    "轉移",
+    "回收",
+    "封禁",
+    "封号",
+    "封號",
+    "屏蔽",
+    "冻结",
+    "凍結",
+    "无法查看",
+    "無法查看",
+    "终止",
+    "終止",
 )
-# The publisher's own channel: "本…", a quoted name followed by a channel word, or a named government site.
-SELF = re.compile(
-    r"(?:本(?:微信)?(?:公众号|账号|帐号|号|微博|平台|网站|站|订阅号|服务号|头条号|抖音号|客户端|政务新媒体)"
-    r"|[“\"「『][^”\"」』]{2,24}[”\"」』]\s*(?:微信)?" + _MEDIA + r"?"
-    r"|[\u4e00-\u9fa5]{2,20}(?:人民政府|政府|局|委员会|办公室|中心)(?:门户)?网站"
-    r"|该(?:公众号|账号|帐号|微博|网站))"
-)
-ACTION = re.compile(
-    r"(?:停止(?:更新|发布|推送|运营|运维|维护更新)|停更|不再(?:更新|发布|推送|运营)|关停|"
-    r"注销关闭|关闭(?:并|和)?注销|(?:启动|进入|履行)?(?:关停)?注销(?:程序|手续)?|申请注销|予以注销|"
-    r"永久下线|下线(?:并|和)注销|下线(?:公告|说明)|正式关闭|整合并入|并入|迁移至|整体迁移|合并至|撤销)"
-)
-# Every action above holds one of these words: the classifier rejects a text without one at once, and
-# detection's SQL prefilter hands it only texts holding one, so the two cannot disagree.
-PREFILTER_WORDS = ("停", "不再", "关", "注销", "下线", "并入", "合并", "迁", "整合", "撤销")
-# Words of ordinary service posts: with one of these between subject and action it is not a notice.
-NEGATIVE = re.compile(
-    r"营业执照|个体工商户|企业|公司|户口|户籍|身份证|税务|社保|医保|公积金|银行|手机号|驾驶|机动车|车辆|"
-    r"道路|路段|封闭施工|停水|停电|停气|景区|学籍|婚姻|护照|证件|资格|许可|备案号|执业|登记|预约|功能|"
-    r"业务|办理|窗口|服务大厅|评论|留言功能|个人账号|个人帐号|用户账号|账户|会员|栏目|专栏|频道|板块|"
-    r"社会组织|协会|学会|商会|基金会|合作社"
-)
-FOLLOW_WORDS = re.compile(r"关注|移步|搜索|登录|访问|下载|并入|迁移|整合")
-# Reports about other bodies' closures (news, commentary) are not the publisher's own notice.
-REPORTED = re.compile(r"多地|各地|全国|网友热议|引发热议|舆论|评论|梳理发现")
-TITLE_HINT = re.compile(r"停更|停止更新|关停|注销|下线|并入|整合|不再更新")
-SENTENCE = re.compile(r"[^。！？!?\n；;]+")
-IMMEDIATE = re.compile(r"即日起|即日|今日起|今天起|即时起")
+MAX_TEXT = 20000
+SENTENCE = re.compile(r"[^。！？!?；;\n…]+")
+CLAUSE_BREAK = re.compile(r"[，,：:]")
+IMMEDIATE = re.compile(r"即日起|即日|今日起|今天起|即时起|即起")
 AFTER_DAYS = re.compile(
     r"(?P<n>\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:天|日|个工作日)后(?:正式)?(?:关停|注销|关闭|下线)"
 )
-URL = re.compile(r"https?://[\w.\-/:%?=&#~]+[\w/]")
-QUOTED = re.compile(r"[“\"「『](?P<name>[^”\"」』]{2,24})[”\"」』]")
-FOLLOW_ACCOUNT = re.compile(
-    r"(?:关注|移步|搜索|查看|订阅|转至|前往)\s*[“\"「『](?P<name>[^”\"」』]{2,24})[”\"」』]\s*"
-    r"(?P<kind>微信公众号|公众号|官方微博|微博|抖音号|头条号|视频号|客户端|APP|App|app|相关账号|账号|网站)?"
+FUTURE = re.compile(r"将|拟|即将|计划|预计|准备|正在|届时")
+PAST_MARK = re.compile(r"(?:已|已经|业已)\s*(?:于|从|自|在)?\s*$")
+FUTURE_MARK = re.compile(r"(?:将|拟|即将|计划|预计|准备|届时|将会)\s*(?:于|从|自|在)?\s*$")
+QUOTE = re.compile(r"“(?P<q>[^“”]{1,40})”")
+BOOK = re.compile(r"《[^《》]{0,80}》")
+ORG = re.compile(
+    r"(?:^|[，,。；;：:\s])(?P<org>[\u4e00-\u9fff]{2,20}?(?:人民政府|政府|委员会|事务中心|中心|局|厅|署|委|办公室|院|馆))"
 )
-PORTAL = re.compile(
-    r"(?:并入|迁移至|迁至|转至|整合至|合并至|登录|访问|关注)\s*(?P<name>[\u4e00-\u9fa5]{2,24}?(?:门户网站|网站))"
-    r"(?:\s*[（(]\s*(?P<url>https?://[^）)\s]+)\s*[）)])?"
+_SENDING = re.compile(rf".*(?:请|{w.alternation(w.SEND + w.MOVE)})")
+ORG_SUBJECT = re.compile(
+    r"(?:^|(?<=[，,：:\s]))(?P<org>[\u4e00-\u9fff]{2,24}?(?:人民政府|政府|委员会|局|厅|署|委|办公室|事务中心|融媒体中心|中心))"
 )
-
-
-@dataclass(frozen=True)
-class MigrationTarget:
-    kind: str  # account / portal / app
-    name: str
-    url: str | None = None
+_OPEN_QUOTES = "「『﹁﹃〝‘"
+_CLOSE_QUOTES = "」』﹂﹄〞’"
+_UNQUOTE_ACTION = re.compile(rf"“(?P<a>(?:{w.ACTION_WORD})+)”")
+_SELF_BEFORE = re.compile(
+    r"(?:本|此|我(?:单位|局|委|办|部门|中心|院|馆|所|队|站|处|厅|署|镇|乡|街道|区|县|市)?(?:的|开办的|开设的|所属的)?)$"
+)
+_ANAPHOR_BEFORE = re.compile(r"(?:该|其|原|上述|以上|相关|这个|这些|这)(?:开设|开办|所属|运营|主办)?(?:的)?$")
+_SELF_WORD = re.compile(r"本号|本站(?!讯)")
+_COUNT_BETWEEN = re.compile(r"^\s*(?:等)?\s*(?:\d+|[一二三四五六七八九十两百]+)?\s*[个家所]?\s*$")
+_OBJECT_LEAD = re.compile(
+    r"^(?:了|掉|的|该|其|这|此|这些|共|全部|所有|各自|各类|各|部分|一批|一些|多个|若干|相关|等)*\s*"
+    r"(?:\d+|[一二三四五六七八九十两百千]+)?\s*(?:个|家|所)?\s*"
+)
 
 
 @dataclass
 class Notice:
-    """A recognised closure notice and what it says."""
+    """A recognised closure and what it says."""
 
     action: str
     sentence: str
-    subject: str | None  # the account or site named ("青山教育"), None when only "本账号"
+    subjects: list[
+        str
+    ]  # what closes, simplified; a self-reference as written (本公众号, 此帐号); [] none named
     effective_date: date
-    date_source: str  # explicit / month_day / chinese / immediate / relative / posted
+    date_source: str  # explicit / month_day / chinese / immediate / relative / posted (none stated)
     shutdown_date: date | None = None  # "30天后关停"
-    targets: list[MigrationTarget] = field(default_factory=list)
+    migration_targets: list[MigrationTarget] = field(default_factory=list)
+    status: str | None = None  # the state a platform status text states: closed / closing / migrated
+    tense: str = "past"  # future: announced without a date (本账号将注销关闭)
 
-    def status(self, as_of: date) -> str:
-        return "closed" if self.effective_date <= as_of else "closing"
+    def state_on(self, as_of: date) -> str:
+        """closing, closed or migrated on ``as_of``."""
+        if self.status:
+            return self.status
+        if self.effective_date > as_of or (self.date_source == "posted" and self.tense == "future"):
+            return "closing"
+        action_words = w.ACTION_WORD
+        families = {w.FAMILY.get(m.group(0)) for m in re.finditer(action_words, self.action)}
+        return "migrated" if families == {"merge"} else "closed"
+
+    def account_state(self, as_of: date) -> str:
+        """The account's derived state (core.enums.DERIVED_STATUSES): a migrated account is closed."""
+        return "closing" if self.state_on(as_of) == "closing" else "closed"
+
+    def is_about(self, *names: str | None) -> bool:
+        """Whether the closure is the publisher's own: a self-reference, one of its ``names``, or no name."""
+        if not self.subjects:
+            return True
+        keys = [k for k in (name_key(n) for n in names if n) if k]
+        for subject in self.subjects:
+            if is_self_reference(subject):
+                return True
+            s = name_key(subject)
+            if any(s == k or (min(len(s), len(k)) >= 4 and (s in k or k in s)) for k in keys):
+                return True
+        return False
 
 
-def extract_effective_date(text: str, posted: date) -> tuple[date, str, date | None]:
-    """(effective date, how it was found, shutdown date) from the sentence or text of a notice."""
-    ref = datetime.combine(posted, datetime.min.time(), tzinfo=CHINA_TZ)
-    found: list[tuple[int, date, str]] = [
-        (d.start, d.value.date(), d.form)
-        for d in find_dates(text, ref=ref, tense="future")
-        if d.form in ("explicit", "chinese", "month_day")
+def is_self_reference(subject: str) -> bool:
+    return bool(re.match(r"^(?:本|此|我|该)", subject)) or subject in ("帐号", "账号", "公众号", "用户")
+
+
+def name_key(name: str) -> str:
+    """A name compared without quotes, script, the channel word it ends with or a leading 原."""
+    key = re.sub(r"[“”\"'「」『』‘’\s@]", "", to_simplified(name))
+    key = re.sub(r"^原", "", key)
+    previous = None
+    while previous != key:
+        previous = key
+        key = re.sub(rf"(?:{w.CHANNEL}|网|系统)$", "", key)
+    return key or previous or ""
+
+
+# --- normalising --------------------------------------------------------------------------------------
+
+
+def normalize_notice_text(text: str) -> str:
+    """Simplified script, every quote pair as “”, quoted verbs unquoted (选择“关张”), whitespace folded."""
+    text = to_simplified(text[:MAX_TEXT])
+    text = text.translate(str.maketrans(_OPEN_QUOTES + _CLOSE_QUOTES, "“" * 6 + "”" * 6))
+    if '"' in text or "＂" in text:
+        parts = re.split(r"[\"＂]", text)
+        text = "".join(p + ("“" if i % 2 == 0 else "”") for i, p in enumerate(parts[:-1])) + parts[-1]
+    text = text.replace("“@", "“")
+    text = _UNQUOTE_ACTION.sub(lambda m: m["a"], text)
+    return re.sub(r"[ \t\r\f\v\xa0\u3000]+", " ", text).strip()
+
+
+# --- mentions of channels -----------------------------------------------------------------------------
+
+
+@dataclass
+class Mention:
+    start: int
+    end: int
+    kind: str  # self / anaphor / named / generic / quoted
+    names: list[str]
+    gov: bool = False  # the mention itself reads as a government channel
+    quoted: bool = False  # the names come from quotes
+    bare: bool = False  # a channel word alone (账号, 网站): refers to the channel named before it
+
+
+def _split_names(quoted: str) -> list[str]:
+    return [n.strip() for n in re.split(r"[、，,]", quoted) if n.strip()]
+
+
+def _np_before(sentence: str, start: int) -> str:
+    """The noun phrase just before ``start``, cut at the last verb, preposition, closing quote or
+    punctuation."""
+    head = sentence[max(0, start - 30) : start]
+    if head.endswith("”"):
+        return ""
+    cut = max(
+        (m.end() for m in re.finditer(rf"(?:{w.ACTION_WORD})|[“”]", head)),
+        default=0,
+    )
+    head = head[cut:]
+    ends = [m.end() for m in (w.BOUNDARY.match(head), _SENDING.match(head)) if m is not None]
+    return head[max(ends) :] if ends else head
+
+
+def _masked(sentence: str) -> list[tuple[int, int]]:
+    return [m.span() for m in BOOK.finditer(sentence)]
+
+
+def _inside(pos: int, spans: list[tuple[int, int]]) -> bool:
+    return any(a < pos < b for a, b in spans)
+
+
+def _channel_mention(sentence: str, c: re.Match[str]) -> Mention:
+    before = sentence[: c.start()]
+    if (prefix := _SELF_BEFORE.search(before[-12:])) is not None:
+        start = c.start() - len(prefix.group(0))
+        return Mention(start, c.end(), "self", [sentence[start : c.end()]], True)
+    if (a := _ANAPHOR_BEFORE.search(before[-8:])) is not None:
+        start = c.start() - len(a.group(0))
+        return Mention(start, c.end(), "anaphor", [sentence[start : c.end()]], True)
+    np = _np_before(sentence, c.start()).strip()
+    np = re.sub(r"^(?:的|原|各自|各类|各|全部|所有|部分|剩下的|剩余的)+", "", np)
+    if np and w.GOV_NAME.search(np) and not w.NOT_GOVERNMENT.search(np):
+        return Mention(c.start() - len(np), c.end(), "named", [np + c.group(0)], True)
+    gov = bool(w.GOV_CONTEXT.search(np + c.group(0))) or c.group(0).startswith(("政务", "官方"))
+    name = (np + c.group(0)) if np else c.group(0)
+    return Mention(c.start() - len(np), c.end(), "generic", [name], gov, bare=not np)
+
+
+def find_mentions(sentence: str) -> list[Mention]:
+    """Every channel the sentence names, in order; adjacent pieces (“X”微信公众号) are one mention."""
+    books = _masked(sentence)
+    quotes = [q for q in QUOTE.finditer(sentence) if not _inside(q.start(), books)]
+    quoted = [(q.start(), q.end()) for q in quotes]
+    out = [
+        _channel_mention(sentence, c)
+        for c in re.finditer(w.CHANNEL, sentence)
+        if not _inside(c.start(), books) and not _inside(c.start(), quoted)
     ]
-    if (im := IMMEDIATE.search(text)) is not None:
-        found.append((im.start(), posted, "immediate"))
-    found.sort(key=lambda f: f[0])
+    for q in quotes:
+        name = q["q"].strip()
+        after = sentence[q.end() : q.end() + 8]
+        kind = "named" if w.ENDS_AS_CHANNEL.search(name) else "quoted"
+        end = q.end()
+        if not re.match(rf"\s*(?:{w.CHANNEL})", after) and (
+            suffix := re.match(rf"\s*(?:{w.NAME_CHANNEL})", after)
+        ):
+            kind, end = "named", q.end() + suffix.end()
+        gov = w.GOV_NAME.search(name) is not None
+        out.append(Mention(q.start(), end, kind, _split_names(name), gov, quoted=True))
+    for s in _SELF_WORD.finditer(sentence):
+        if not _inside(s.start(), quoted):
+            out.append(Mention(s.start(), s.end(), "self", [s.group(0)], True))
+    return _merge(sorted(out, key=lambda m: (m.start, -m.end)), sentence)
+
+
+_STRENGTH = {"named": 4, "self": 3, "anaphor": 2, "quoted": 1, "generic": 0}
+
+
+def _join(last: Mention, m: Mention) -> Mention:
+    """One mention from two adjacent ones: quoted names win over the channel word beside them."""
+    if last.quoted and m.quoted:
+        names, kind = last.names + m.names, "quoted" if last.kind == m.kind == "quoted" else "named"
+    elif last.quoted or m.quoted:
+        quoted = last if last.quoted else m
+        other = m if last.quoted else last
+        names = quoted.names
+        kind = other.kind if other.kind in ("self", "anaphor") else "named"
+    elif _STRENGTH[m.kind] > _STRENGTH[last.kind]:
+        names, kind = m.names, m.kind
+    else:
+        names, kind = last.names, last.kind
+    return Mention(
+        last.start, max(last.end, m.end), kind, names, last.gov or m.gov, last.quoted or m.quoted, False
+    )
+
+
+def _merge(mentions: list[Mention], sentence: str) -> list[Mention]:
+    """Join a channel word and the quoted name beside it, a quoted list and its 等N个公众号, overlaps."""
+    merged: list[Mention] = []
+    for m in mentions:
+        if merged:
+            last = merged[-1]
+            if m.start < last.end and m.end <= last.end:
+                continue  # contained: the longer mention already holds it
+            if m.start < last.end or _COUNT_BETWEEN.match(sentence[last.end : m.start]):
+                merged[-1] = _join(last, m)
+                continue
+        merged.append(m)
+    return merged
+
+
+# --- claims -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Claim:
+    sentence: str
+    offset: int  # where the sentence starts in the normalised text
+    action: str
+    action_start: int  # within the sentence
+    subject: Mention | None
+    names: list[str]
+    family: str
+    future: bool
+
+
+def _filler_only(text: str) -> bool:
+    text = _strip_dates(text)
+    return w.FILLER_RE.fullmatch(text.strip()) is not None
+
+
+def _strip_dates(text: str) -> str:
+    ref = datetime(2000, 1, 1, tzinfo=CHINA_TZ)
+    for d in reversed(find_dates(text, ref=ref, tense="nearest")):
+        text = text[: d.start] + text[d.end :]
+    return re.sub(
+        r"\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:份|底|初)?|\d{1,2}\s*月(?:份|底|初|中旬|下旬|上旬)?", "", text
+    )
+
+
+def _clause_bounds(sentence: str, start: int, end: int) -> tuple[int, int]:
+    left = max((m.end() for m in CLAUSE_BREAK.finditer(sentence, 0, start)), default=0)
+    right = next((m.start() for m in CLAUSE_BREAK.finditer(sentence, end)), len(sentence))
+    return left, right
+
+
+def _verbs(action: str) -> list[str]:
+    """The vocabulary verbs of a chained action; 停止在本平台发布信息 is 停止发布."""
+    split = re.match(w.SPLIT_STOP, action)
+    verbs = ["停止发布"] if split else []
+    return verbs + [m.group(0) for m in re.finditer(w.ACTION_WORD, action[split.end() if split else 0 :])]
+
+
+def _family(action: str) -> tuple[str, bool]:
+    """The family of a chained action (the first verb's, a close/stop verb outranking a merge) and
+    whether it is weak (describes a channel gone rather than announcing it)."""
+    verbs = _verbs(action)
+    families = [w.FAMILY[v] for v in verbs]
+    family = next((f for f in families if f != "merge"), "merge")
+    return family, all(v in w.WEAK for v in verbs)
+
+
+def _object(sentence: str, end: int, clause_end: int, mentions: list[Mention]) -> Mention | str | None:
+    """What follows the verb: a channel mention (its object), "foreign" (some other object), or None."""
+    rest = sentence[end:clause_end]
+    lead = _OBJECT_LEAD.match(rest)
+    at = end + (lead.end() if lead else 0)
+    for m in mentions:
+        if end <= m.start <= at:
+            tail = sentence[m.end : clause_end]
+            if m.kind == "quoted" and re.match(
+                r"^\s*等\s*(?:\d+|[一二三四五六七八九十两]+)?\s*[个家所类项]", tail
+            ):
+                return "foreign"  # “X”等3家社会组织: the head noun is not a channel
+            if not w.OBJECT_END.match(tail):
+                return "foreign"  # 注销政务新媒体账号管理员权限: the channel only qualifies the object
+            return m
+    if w.CONTINUES.match(rest) or w.DURATION.match(rest):
+        return None
+    return "foreign"
+
+
+def _subject_ok(m: Mention | None, family: str, weak: bool, action: str, sentence: str, rest: str) -> bool:
+    notice_ref = w.NOTICE_NOUN.match(rest) is not None
+    if m is None:
+        return not weak and family != "merge"
+    name = "".join(m.names)
+    if w.NOT_GOVERNMENT.search(sentence) or (
+        m.kind in ("named", "quoted") and w.NOT_CHANNEL_BODY.search(name)
+    ):
+        return False
+    if m.kind in ("self", "anaphor", "named"):
+        return True
+    if weak:
+        return False
+    if m.kind == "generic":
+        return m.gov or w.GOV_CONTEXT.search(sentence) is not None or notice_ref
+    media_stop = any(v in w.MEDIA_STOP for v in _verbs(action))
+    return media_stop or notice_ref or m.gov
+
+
+def _left_subject(
+    sentence: str, clause_start: int, act_start: int, mentions: list[Mention], *, media: bool
+) -> Mention | str | None:
+    """The channel before the verb: in its clause with only filler between, else the topic of an earlier
+    clause when the verb's clause holds nothing else; "foreign" when something else is the subject. A
+    body (青山区统计局) may be the subject of a verb only media have (停止发布信息)."""
+    before = [m for m in mentions if clause_start <= m.start and m.end <= act_start]
+    if before:
+        m = before[-1]
+        return m if _filler_only(sentence[m.end : act_start]) else "foreign"
+    if not _filler_only(sentence[clause_start:act_start]):
+        org = ORG_SUBJECT.search(sentence[clause_start:act_start])
+        if org is not None and media and _filler_only(sentence[clause_start + org.end() : act_start]):
+            return Mention(
+                clause_start + org.start("org"), clause_start + org.end(), "named", [org["org"]], True
+            )
+        return "foreign"
+    earlier = [m for m in mentions if m.end <= clause_start]
+    for kinds in (("self", "named", "anaphor"), ("generic",), ("quoted",)):
+        nearest = [m for m in earlier if m.kind in kinds][-1:]
+        if nearest:
+            return nearest[0]
+    return None
+
+
+def find_claims(sentence: str, offset: int) -> tuple[list[Claim], bool]:
+    """The claims of one sentence, and whether some verb in it had another subject or object than a
+    channel (then a claim without a subject elsewhere in the text is not the publisher's)."""
+    if w.HOW_TO.search(sentence):
+        return [], False
+    mentions = find_mentions(sentence)
+    foreign = False
+    books = _masked(sentence)
+    quoted = [q.span() for q in QUOTE.finditer(sentence)]
+    claims: list[Claim] = []
+    for act in w.ACTION.finditer(sentence):
+        if _inside(act.start(), books) or _inside(act.start(), quoted):
+            continue
+        start, end = act.span()
+        c_start, c_end = _clause_bounds(sentence, start, end)
+        clause = sentence[c_start:c_end]
+        left = sentence[c_start:start]
+        rest = sentence[end:c_end]
+        if (
+            w.TEMPORARY.search(clause)
+            or w.NEGATED.search(left)
+            or w.STALE.search(left)
+            or w.MODAL.search(left)
+            or w.APP_STORE.search(left)
+        ):
+            continue
+        family, weak = _family(act.group(0))
+        subject: Mention | str | None = None
+        if family != "merge":
+            subject = _object(sentence, end, c_end, mentions)
+            first = re.match(rf"{w.SPLIT_STOP}|{w.ACTION_WORD}", act.group(0))
+            if subject == "foreign" and first is not None and first.end() < end - start:
+                # 永久下线并注销域名: the object belongs to the last verb; the first one stands alone.
+                end = start + first.end()
+                rest = sentence[end:c_end]
+                subject = _object(sentence, end, c_end, mentions)
+            if subject == "foreign":
+                foreign = True
+                continue
+            if subject is None and family == "stop" and w.DURATION.match(rest):
+                continue
+        elif w.COLUMN.search(rest[:16]) or not (
+            re.match(r"^\s*(?:至|到|为|入|进|$|[，,])", rest)
+            or re.search(r"(?:至|到|入|进|为)$", act.group(0))
+            or w.CONTINUES.match(rest)
+        ):
+            continue
+        if subject is None:
+            media = any(v in w.MEDIA_STOP for v in _verbs(sentence[start:end]))
+            subject = _left_subject(sentence, c_start, start, mentions, media=media)
+            if subject == "foreign":
+                foreign = True
+                continue
+        assert not isinstance(subject, str)
+        if not _subject_ok(subject, family, weak, act.group(0), sentence, rest):
+            continue
+        names = _listed(sentence, subject, mentions) if subject is not None else []
+        action = sentence[start:end]
+        claims.append(
+            Claim(sentence, offset, action, start, subject, names, family, FUTURE.search(left) is not None)
+        )
+    return claims, foreign
+
+
+_LIST_GAP = re.compile(r"^\s*[、和及与]\s*(?:[\u4e00-\u9fff]{0,6}(?:省|市|区|县|州))?\s*$")
+
+
+def _listed(sentence: str, subject: Mention, mentions: list[Mention]) -> list[str]:
+    """The subject's names with those of the mentions listed before it (“A”、河南省“B”网)."""
+    names = list(subject.names)
+    at = mentions.index(subject) if subject in mentions else -1
+    while at > 0:
+        prev = mentions[at - 1]
+        if prev.kind == "generic" or not _LIST_GAP.match(sentence[prev.end : mentions[at].start]):
+            break
+        names = prev.names + names
+        at -= 1
+    return names
+
+
+def find_status(sentence: str) -> tuple[str, str, str] | None:
+    """(state, subject, wording) of a platform status text at the start of a clause, or None."""
+    if w.STATUS_NOT.search(sentence):
+        return None
+    for part in [sentence, *re.split(r"[，,：:]", sentence)]:
+        part = part.strip()
+        for pattern, state in w.STATUS:
+            if (m := pattern.match(part)) is not None:
+                subject = re.match(r"(?:此|该|本)?(?:帐号|账号|公众号|微信号|用户|微博账号|微博帐号)", part)
+                return state, subject.group(0) if subject else "帐号", m.group(0)
+    return None
+
+
+# --- dates --------------------------------------------------------------------------------------------
+
+
+def _tense_at(text: str, start: int, end: int) -> Tense:
+    before = text[max(0, start - 6) : start]
+    if PAST_MARK.search(before) or re.match(r"^\s*(?:起)?\s*已", text[end : end + 4]):
+        return "past"
+    if FUTURE_MARK.search(before):
+        return "future"
+    return "nearest"
+
+
+def dates_in(text: str, posted: date) -> list[tuple[int, date, str]]:
+    """(position, date, form) of every full, Chinese or month-day date and 即日起 in ``text``; a month-day
+    date's year is decided by the tense written before it (已于 past, 将于 future, else nearest)."""
+    ref = datetime.combine(posted, datetime.min.time(), tzinfo=CHINA_TZ)
+    found: list[tuple[int, date, str]] = []
+    for d in find_dates(text, ref=ref, tense="nearest"):
+        if d.form not in ("explicit", "chinese", "month_day"):
+            continue
+        value = d.value.date()
+        if d.form == "month_day":
+            value = resolve_year(value.month, value.day, posted, _tense_at(text, d.start, d.end)) or value
+        found.append((d.start, value, d.form))
+    found += [(m.start(), posted, "immediate") for m in IMMEDIATE.finditer(text)]
+    return sorted(found, key=lambda f: f[0])
+
+
+def extract_effective_date(text: str, posted: date, at: int | None = None) -> tuple[date, str, date | None]:
+    """(effective date, how it was found, shutdown date) from a notice sentence: the date nearest before
+    position ``at`` (the verb), else the first after it; 30天后关停 gives the shutdown date."""
+    found = dates_in(text, posted)
+    if at is not None:
+        chosen = [f for f in found if f[0] < at][-1:] or [f for f in found if f[0] >= at][:1]
+    else:
+        chosen = found[:1]
     after = AFTER_DAYS.search(text)
     days = cn_number(after["n"]) if after else None
-    if found:
-        _, eff, source = found[0]
+    if chosen:
+        _, eff, source = chosen[0]
     elif days is not None:
         eff, source = posted, "relative"
     else:
@@ -111,100 +567,138 @@ def extract_effective_date(text: str, posted: date) -> tuple[date, str, date | N
     return eff, source, shutdown
 
 
-def has_date(text: str) -> bool:
-    ref = datetime(2000, 1, 1, tzinfo=CHINA_TZ)
-    return IMMEDIATE.search(text) is not None or any(
-        d.form in ("explicit", "chinese", "month_day") for d in find_dates(text, ref=ref)
-    )
+# --- the classifier -----------------------------------------------------------------------------------
 
 
-def extract_targets(text: str) -> list[MigrationTarget]:
-    targets: list[MigrationTarget] = []
-    for m in PORTAL.finditer(text):
-        name = re.sub(r"^(?:今后可|可|请)", "", m["name"])
-        url = m["url"]
-        if url is None and (u := URL.search(text[m.end() : m.end() + 60])) is not None:
-            url = u.group(0)
-        targets.append(MigrationTarget("portal", name, url))
-    for m in FOLLOW_ACCOUNT.finditer(text):
-        kind = "app" if (m["kind"] or "") in ("客户端", "APP", "App", "app") else "account"
-        if (m["kind"] or "") == "网站":
-            kind = "portal"
-        targets.append(MigrationTarget(kind, m["name"], None))
-    seen: set[tuple[str, str]] = set()
-    unique = []
-    for t in targets:
-        if (t.kind, t.name) not in seen:
-            seen.add((t.kind, t.name))
-            unique.append(t)
-    return unique
+def _sentences(text: str) -> list[tuple[int, str]]:
+    return [(m.start(), m.group(0)) for m in SENTENCE.finditer(text) if m.group(0).strip()]
 
 
-def _is_channel(subject: str) -> bool:
-    """ "关停“X”微博" names a channel; "注销“X协会”" names something else: the object must be a channel."""
-    return subject.startswith(("本", "该")) or re.search(_MEDIA + r"$", subject) is not None
-
-
-def _find_claim(sentence: str) -> tuple[re.Match[str], re.Match[str]] | None:
-    """A self-subject and an action within a few characters, nothing ordinary in between."""
-    for subj in SELF.finditer(sentence):
-        for act in ACTION.finditer(sentence):
-            if act.start() >= subj.end():
-                gap = sentence[subj.end() : act.start()]
-                if len(gap) <= 22 and not NEGATIVE.search(gap):
-                    return subj, act
-            elif act.end() <= subj.start() and _is_channel(subj.group(0)):
-                gap = sentence[act.end() : subj.start()]
-                if len(gap) <= 4 and not NEGATIVE.search(gap) and not FOLLOW_WORDS.search(gap):
-                    return subj, act
-    return None
+def _resolve(claim: Claim, text: str, earlier: list[str]) -> list[str]:
+    """The names a claim's subject stands for: 该/其/原 + channel, or a channel word alone (账号将注销),
+    is the channel or body named before it."""
+    m = claim.subject
+    if m is None:
+        return []
+    anaphor = m.kind == "anaphor" and not m.names[0].startswith("相关")
+    if not anaphor and not m.bare:
+        return claim.names
+    upto = claim.offset + m.start
+    head = text[max(0, upto - (300 if anaphor else 120)) : upto]
+    candidates: list[tuple[int, list[str]]] = []
+    for offset, sentence in _sentences(head):
+        for mm in find_mentions(sentence):
+            if mm.kind == "named" or (mm.kind == "quoted" and mm.gov):
+                candidates.append((offset + mm.end, mm.names))
+    candidates += [(o.end(), [o["org"]]) for o in ORG.finditer(head)]
+    if candidates:
+        return max(candidates, key=lambda c: c[0])[1]
+    return [] if earlier else claim.names
 
 
 def classify_notice(title: str | None, text: str | None, posted_at: datetime | date) -> Notice | None:
-    """A closure notice (with its date, subject and migration targets), or None for anything else."""
-    title, text = (title or "").strip(), (text or "").strip()
-    if not has_prefilter_word(f"{title}{text}"):
+    """A closure (with its date, subjects and migration targets), or None for anything else."""
+    raw = f"{title or ''}\n{text or ''}"
+    if not has_prefilter_word(raw[: MAX_TEXT * 2]):
         return None
     posted = posted_at.date() if isinstance(posted_at, datetime) else posted_at
-    sentences = [s.strip() for s in SENTENCE.findall(title)] + [s.strip() for s in SENTENCE.findall(text)]
-    claim = None
-    for sentence in sentences:
-        if (NEGATIVE.search(sentence) and not TITLE_HINT.search(sentence)) or REPORTED.search(sentence):
+    head = normalize_notice_text(title or "")
+    body = normalize_notice_text(text or "")
+    doc = f"{head}。{body}" if head else body
+    claims: list[Claim] = []
+    foreign = False
+    status: tuple[str, str, str, str] | None = None
+    for offset, sentence in _sentences(doc):
+        if not w.ACTION.search(sentence) and not any(s in sentence for s in w.STATUS_WORDS):
             continue
-        found = _find_claim(sentence)
-        if found is not None:
-            claim = (sentence, *found)
+        if status is None and (st := find_status(sentence)) is not None:
+            status = (*st, sentence)
+        found, odd = find_claims(sentence, offset)
+        claims += found
+        foreign = foreign or odd
+        if len(claims) >= 20:
             break
-    if claim is None:
-        return None
-    sentence, subj, act = claim
-    # A date named in the claiming sentence wins; else the first date in the body.
-    dated = sentence if has_date(sentence) else f"{title}。{text}"
-    eff, source, shutdown = extract_effective_date(dated, posted)
-    if shutdown is None:
-        _, _, shutdown = (
-            extract_effective_date(text, posted) if AFTER_DAYS.search(text) else (eff, source, None)
+    if foreign:
+        claims = [c for c in claims if c.subject is not None]
+    # A platform's status text is the whole page; inside a longer notice the notice's own claims decide.
+    if status is not None and (not claims or len(doc) <= 120):
+        state, subject, wording, sentence = status
+        return Notice(
+            action=wording,
+            sentence=sentence[:200],
+            subjects=[subject],
+            effective_date=posted,
+            date_source="posted",
+            migration_targets=extract_targets(doc),
+            status=state,
         )
-        if shutdown is not None and shutdown < eff:
-            shutdown = eff + (shutdown - posted)
-    name = None
-    for source_text in (subj.group(0), title, text):
-        if (q := QUOTED.search(source_text)) is not None:
-            name = q["name"]
+    if not claims:
+        return None
+    subjects: list[str] = []
+    for claim in claims:
+        for name in _resolve(claim, doc, subjects):
+            if name not in subjects:
+                subjects.append(name)
+    if any(not re.fullmatch(w.CHANNEL, s) for s in subjects):
+        subjects = [s for s in subjects if not re.fullmatch(w.CHANNEL, s)]
+    primary = claims[0]
+    eff, source, shutdown = posted, "posted", None
+    for claim in claims:
+        eff, source, shutdown = extract_effective_date(claim.sentence, posted, claim.action_start)
+        if source != "posted":
+            primary = claim
             break
+    if source == "posted":
+        eff, source, shutdown = _date_elsewhere(doc, posted)
     return Notice(
-        action=act.group(0),
-        sentence=sentence[:200],
-        subject=name,
+        action=primary.action,
+        sentence=primary.sentence.strip()[:200],
+        subjects=subjects,
         effective_date=eff,
         date_source=source,
         shutdown_date=shutdown,
-        targets=[t for t in extract_targets(f"{title}。{text}") if t.name != name],
+        migration_targets=extract_targets(
+            doc, exclude=tuple(s for s in subjects if not is_self_reference(s))
+        ),
+        status=None,
+        tense="future" if source == "posted" and primary.future else "past",
     )
+
+
+def _date_elsewhere(doc: str, posted: date) -> tuple[date, str, date | None]:
+    """A from-date (…起, …开始) anywhere in the text, or 30天后关停, when no claim sentence has a date."""
+    for start, value, form in dates_in(doc, posted):
+        if form != "immediate" and re.match(r"^[^，。,；;]{0,12}?(?:起|开始)", doc[start : start + 30]):
+            return value, form, None
+    return extract_effective_date(doc, posted) if AFTER_DAYS.search(doc) else (posted, "posted", None)
 
 
 def has_prefilter_word(text: str) -> bool:
     return any(word in text for word in PREFILTER_WORDS)
+
+
+# --- what the command prints and the database stores --------------------------------------------------
+
+
+def describe_notice(n: Notice | None, *, as_of: date) -> dict[str, Any]:
+    """The `scrapy notice` answer for one text."""
+    if n is None:
+        return {
+            "closure": False,
+            "effective_date": None,
+            "migration_targets": [],
+            "subjects": [],
+            "action": None,
+            "status": None,
+        }
+    return {
+        "closure": True,
+        "effective_date": n.effective_date.isoformat() if n.date_source != "posted" else None,
+        "migration_targets": [{"name": t.name, "url": t.url, "kind": t.kind} for t in n.migration_targets],
+        "subjects": n.subjects,
+        "action": n.action,
+        "status": n.state_on(as_of),
+    }
 
 
 def notice_to_json(n: Notice) -> str:
@@ -215,8 +709,14 @@ def notice_to_json(n: Notice) -> str:
 
 
 def notice_from_json(data: str | dict[str, Any]) -> Notice:
+    """A stored notice; reads the earlier shape too (``subject: str | None``, ``targets``)."""
     d = json.loads(data) if isinstance(data, str) else dict(data)
+    subject = d.pop("subject", None)
+    targets = d.pop("targets", None)
+    d.setdefault("subjects", [subject] if subject else [])
+    d.setdefault("migration_targets", targets or [])
     d["effective_date"] = date.fromisoformat(d["effective_date"])
     d["shutdown_date"] = date.fromisoformat(d["shutdown_date"]) if d.get("shutdown_date") else None
-    d["targets"] = [MigrationTarget(**t) for t in d.get("targets") or []]
-    return Notice(**d)
+    d["migration_targets"] = [MigrationTarget(**t) for t in d["migration_targets"] or []]
+    known = set(Notice.__dataclass_fields__)
+    return Notice(**{k: v for k, v in d.items() if k in known})
