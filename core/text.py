@@ -42,10 +42,10 @@ def summarize_html(fragment: str | None) -> tuple[str, int, int]:
 
 # Traditional script is converted character by character and by OpenCC's phrase table (t2s), which keeps
 # names as written (智慧 stays 智慧, as Taiwan-phrase tables would not). Mirrors that machine-convert text
-# also swap words for Taiwan usage (注销 → 登出, 登录 → 登入); those swaps are undone after conversion.
+# also swap words for Taiwan usage (注销 → 登出, 屏蔽 → 遮蔽); those swaps are undone after conversion.
 # Simplified text never passes through it: 登出 is also mainland shorthand for 刊登出.
 _T2S = OpenCC("t2s")
-MIRROR_WORDS = {"登出": "注销", "登入": "登录"}
+MIRROR_WORDS = {"登出": "注销", "登入": "登录", "遮蔽": "屏蔽", "无法检视": "无法查看"}
 _MIRROR = re.compile("|".join(MIRROR_WORDS))
 # Mirrors that add readings inline write them in brackets after the character: 公眾號(hào).
 _PINYIN = re.compile(r"[(（][a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,6}[)）]")

@@ -30,55 +30,17 @@ __all__ = ["PREFILTER_WORDS", "MigrationTarget", "Notice", "classify_notice", "h
 # Every action and status word holds one of these in simplified, traditional (Taiwan, Hong Kong) and
 # machine-converted script: the classifier rejects a text without one at once, and detection's SQL
 # prefilter hands it only texts holding one, so the two cannot disagree (tests/test_notice_vocabulary.py).
-PREFILTER_WORDS = (
-    "停",
-    "不再",
-    "关",
-    "關",
-    "注销",
-    "註銷",
-    "注銷",
-    "登出",
-    "销号",
-    "銷號",
-    "下线",
-    "下線",
-    "下架",
-    "并入",
-    "併入",
-    "合并",
-    "合併",
-    "并转",
-    "併轉",
-    "迁",
-    "遷",
-    "整合",
-    "撤销",
-    "撤銷",
-    "撤除",
-    "撤并",
-    "撤併",
-    "退役",
-    "消失",
-    "无疾而终",
-    "無疾而終",
-    "归并",
-    "歸併",
-    "划转",
-    "劃轉",
-    "转移",
-    "轉移",
-    "回收",
-    "封禁",
-    "封号",
-    "封號",
-    "屏蔽",
-    "冻结",
-    "凍結",
-    "无法查看",
-    "無法查看",
-    "终止",
-    "終止",
+PREFILTER_WORDS = tuple(
+    " ".join(
+        (
+            "停 不再 终止 終止 关 關",  # stop, close
+            "注销 註銷 注銷 登出 销号 銷號 回收 封禁 封号 封號 屏蔽 遮蔽 冻结 凍結",  # deregister, ban
+            "无法查看 無法查看 無法檢視",  # a status page: 现已无法查看
+            "下线 下線 下架 撤销 撤銷 撤除 退役 消失 无疾而终 無疾而終",  # go offline, withdraw
+            "并入 併入 合并 合併 并转 併轉 並轉 整合 撤并 撤併 归并 歸併 划转 劃轉 划入 劃入",  # merge
+            "迁 遷 转移 轉移",  # migrate
+        )
+    ).split()
 )
 MAX_TEXT = 20000
 SENTENCE = re.compile(r"[^。！？!?；;\n…]+")
@@ -96,6 +58,8 @@ ORG = re.compile(
     r"(?:^|[，,。；;：:\s])(?P<org>[\u4e00-\u9fff]{2,20}?(?:人民政府|政府|委员会|事务中心|中心|局|厅|署|委|办公室|院|馆))"
 )
 _SENDING = re.compile(rf".*(?:请|{w.alternation(w.SEND + w.MOVE)})")
+# A mention right after a successor verb names where readers or content go, not what closes.
+_SENT_TO = re.compile(rf"(?:{w.alternation(w.SEND + w.MOVE)})\s*(?:至|到)?\s*$")
 ORG_SUBJECT = re.compile(
     r"(?:^|(?<=[，,：:\s]))(?P<org>[\u4e00-\u9fff]{2,24}?(?:人民政府|政府|委员会|局|厅|署|委|办公室|事务中心|融媒体中心|中心))"
 )
@@ -583,12 +547,15 @@ def _resolve(claim: Claim, text: str, earlier: list[str]) -> list[str]:
     anaphor = m.kind == "anaphor" and not m.names[0].startswith("相关")
     if not anaphor and not m.bare:
         return claim.names
+    if anaphor and m.names[0].startswith("原") and earlier:
+        return []  # 原账号: the one whose closure was already claimed
     upto = claim.offset + m.start
     head = text[max(0, upto - (300 if anaphor else 120)) : upto]
     candidates: list[tuple[int, list[str]]] = []
     for offset, sentence in _sentences(head):
         for mm in find_mentions(sentence):
-            if mm.kind == "named" or (mm.kind == "quoted" and mm.gov):
+            successor = _SENT_TO.search(sentence[: mm.start]) is not None
+            if not successor and (mm.kind == "named" or (mm.kind == "quoted" and mm.gov)):
                 candidates.append((offset + mm.end, mm.names))
     candidates += [(o.end(), [o["org"]]) for o in ORG.finditer(head)]
     if candidates:

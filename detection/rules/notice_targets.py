@@ -25,7 +25,8 @@ _URL_ITEM = re.compile(rf"(?P<url>{_URL})")
 # An unquoted name ends with the kind of channel it is: 临江市人民政府门户网站, 河口发布APP.
 _SUFFIXED_ITEM = re.compile(
     r"(?P<name>[\u4e00-\u9fffA-Za-z0-9]{1,30}?"
-    r"(?:门户网站|网站|官网|APP|App|app|客户端|小程序|政务服务平台|平台|发布|微信公众号|公众号|官方微博|微博|"
+    r"(?:门户网站|网站|官网|APP|App|app|客户端|小程序|政务服务平台|平台|(?<!统一|负责|继续|及时|集中)发布|"
+    r"微信公众号|公众号|官方微博|微博|"
     r"抖音号|视频号|头条号))(?![\u4e00-\u9fffA-Za-z])"
 )
 # Content moved into a body: the body is the successor even without a channel word (并入龙岗区财政局).
