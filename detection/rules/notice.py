@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -63,11 +63,22 @@ _SENT_TO = re.compile(rf"(?:{w.alternation(w.SEND + w.MOVE)})\s*(?:至|到)?\s*$
 ORG_SUBJECT = re.compile(
     r"(?:^|(?<=[，,：:\s]))(?P<org>[\u4e00-\u9fff]{2,24}?(?:人民政府|政府|委员会|局|厅|署|委|办公室|事务中心|融媒体中心|中心))"
 )
+# A Weibo handle outside quotes is a name all the same: 新浪微博账号@临江政务发布宣布停更.
+_AT_NAME = re.compile(
+    r"(?<![A-Za-z0-9_“@.])@(?P<name>[\u4e00-\u9fffA-Za-z0-9_\-·]{2,30}?)"
+    r"(?=宣布|发布消息|发布公告|发文|称|表示|在|的|于|已|将|[\s，,。：:；;]|$)"
+)
+# Before a 本/我 channel, a third party speaking or a plural agent: the channel is not the publisher's.
+_REPORTED = re.compile(
+    r"[，,]\s*称|发布[^，。]{0,12}称|表示|据[^，。]{0,20}(?:报道|消息|了解)|记者|许多|不少|多地|各地|一些单位|"
+    r"一批|大批|多家|多所|各单位|各部门|等单位|等部门"
+)
 _OPEN_QUOTES = "「『﹁﹃〝‘"
 _CLOSE_QUOTES = "」』﹂﹄〞’"
 _UNQUOTE_ACTION = re.compile(rf"“(?P<a>(?:{w.ACTION_WORD})+)”")
 _SELF_BEFORE = re.compile(
-    r"(?:本|此|我(?:单位|局|委|办|部门|中心|院|馆|所|队|站|处|厅|署|镇|乡|街道|区|县|市)?(?:的|开办的|开设的|所属的)?)$"
+    r"(?:本|此|我)(?:单位|机关|局|委|办|部门|中心|院|馆|所|队|站|处|厅|署|镇|乡|街道|区|县|市)?"
+    r"(?:的|开办的|开设的|所属的)?$"
 )
 _ANAPHOR_BEFORE = re.compile(r"(?:该|其|原|上述|以上|相关|这个|这些|这)(?:开设|开办|所属|运营|主办)?(?:的)?$")
 _SELF_WORD = re.compile(r"本号|本站(?!讯)")
@@ -148,6 +159,7 @@ def normalize_notice_text(text: str) -> str:
         parts = re.split(r"[\"＂]", text)
         text = "".join(p + ("“" if i % 2 == 0 else "”") for i, p in enumerate(parts[:-1])) + parts[-1]
     text = text.replace("“@", "“")
+    text = _AT_NAME.sub(lambda m: f"“{m['name']}”", text)
     text = _UNQUOTE_ACTION.sub(lambda m: m["a"], text)
     return re.sub(r"[ \t\r\f\v\xa0\u3000]+", " ", text).strip()
 
@@ -164,6 +176,7 @@ class Mention:
     gov: bool = False  # the mention itself reads as a government channel
     quoted: bool = False  # the names come from quotes
     bare: bool = False  # a channel word alone (账号, 网站): refers to the channel named before it
+    reported: bool = False  # 本账号 in a third party's words: the speaker's, not the publisher's
 
 
 def _split_names(quoted: str) -> list[str]:
@@ -330,7 +343,10 @@ def _object(sentence: str, end: int, clause_end: int, mentions: list[Mention]) -
     lead = _OBJECT_LEAD.match(rest)
     at = end + (lead.end() if lead else 0)
     for m in mentions:
-        if end <= m.start <= at:
+        between = sentence[at : m.start]
+        # 关停注销政府部门及镇级政务微信公众号: modifiers may stand before the channel word
+        modifiers = m.start <= at + 16 and re.fullmatch(r"[\u4e00-\u9fff]{1,14}(?:及|和|与|、|的)", between)
+        if end <= m.start <= at or (m.start > at and m.end <= clause_end and modifiers):
             tail = sentence[m.end : clause_end]
             if m.kind == "quoted" and re.match(
                 r"^\s*等\s*(?:\d+|[一二三四五六七八九十两]+)?\s*[个家所类项]", tail
@@ -444,6 +460,12 @@ def find_claims(sentence: str, offset: int) -> tuple[list[Claim], bool]:
         assert not isinstance(subject, str)
         if not _subject_ok(subject, family, weak, act.group(0), sentence, rest):
             continue
+        if subject is not None and subject.kind == "self" and _REPORTED.search(sentence[: subject.start]):
+            # 许多单位都申请注销本单位的政务新媒体账号: each unit's own, not the publisher's
+            channel = re.search(rf"(?:{w.CHANNEL})$", subject.names[0])
+            subject = replace(
+                subject, kind="anaphor", names=[channel.group(0) if channel else "账号"], reported=True
+            )
         names = _listed(sentence, subject, mentions) if subject is not None else []
         action = sentence[start:end]
         claims.append(
@@ -555,7 +577,10 @@ def _resolve(claim: Claim, text: str, earlier: list[str]) -> list[str]:
     for offset, sentence in _sentences(head):
         for mm in find_mentions(sentence):
             successor = _SENT_TO.search(sentence[: mm.start]) is not None
-            if not successor and (mm.kind == "named" or (mm.kind == "quoted" and mm.gov)):
+            title_like = re.search(rf"{w.ACTION_WORD}|说明|公告|通知", "".join(mm.names)) is not None
+            if successor or title_like:
+                continue
+            if mm.kind == "named" or (mm.kind == "quoted" and (mm.gov or m.reported)):
                 candidates.append((offset + mm.end, mm.names))
     candidates += [(o.end(), [o["org"]]) for o in ORG.finditer(head)]
     if candidates:

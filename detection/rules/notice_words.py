@@ -398,7 +398,7 @@ CONTINUES = re.compile(
 )
 # What may follow a channel that is the verb's object: the clause goes on, or a count (政务新媒体13个).
 OBJECT_END = re.compile(
-    r"^\s*(?:$|[，,。；;、）)]|和|及|与|并|等|后|前|以及|同时|的(?:公告|通知|声明|说明)|"
+    r"^\s*(?:$|[，,。；;、）)]|和|及|与|并|等|后|前|外|之外|以外|以及|同时|的(?:公告|通知|声明|说明)|"
     r"(?:\d+|[一二三四五六七八九十百千两]+)\s*余?\s*(?:个|家|所))"
 )
 NOTICE_NOUN = re.compile(r"^(?:的)?(?:公告|通知|声明|说明|告别信|告知书|函|公示)")
