@@ -160,7 +160,7 @@ def test_traditional_and_machine_converted_script() -> None:
     assert n is not None
     assert n.subjects == ["云川县科协"]
     assert n.migration_targets == [MigrationTarget("account", "云川发布")]
-    hk = classify_notice(None, "「雲川通」流動應用程式已於6月30日停止服務。", date(2024, 7, 5))
+    hk = classify_notice(None, "運輸署表示，「雲川通」流動應用程式已於6月30日停止服務。", date(2024, 7, 5))
     assert hk is not None
     assert (hk.subjects, hk.effective_date) == (["云川通"], date(2024, 6, 30))
 
@@ -217,6 +217,27 @@ def test_reports_name_what_closes() -> None:
     group = classify_notice(None, "二季度全县关停注销政务新媒体13个。", date(2024, 7, 1))
     assert group is not None
     assert not group.is_about("全县发布")
+
+
+def test_a_brand_name_needs_a_government_somewhere() -> None:
+    # a named channel is a government one by its name, its qualifier or the text's words
+    assert classify_notice(None, "“美食小当家”公众号即日起停止更新，江湖再见！", date(2024, 6, 1)) is None
+    assert classify_notice(None, "“云川通”APP已于6月30日停止服务。", date(2024, 7, 5)) is None
+    assert classify_notice("市政府办公室公告", "“云川通”APP已于6月30日停止服务。", date(2024, 7, 5))
+
+
+def test_self_reference_in_a_third_partys_words() -> None:
+    many = classify_notice(
+        None, "记者了解到，许多单位都主动申请注销本单位的政务新媒体账号。", date(2024, 5, 23)
+    )
+    assert many is not None
+    assert not many.is_about("临江发布")  # each unit's own account, not the reporter's
+    quoted = classify_notice(None, "“临淄测试”发布说明，称本账号将注销关闭。", date(2024, 3, 10))
+    assert quoted is not None
+    assert quoted.subjects == ["临淄测试"]
+    own = classify_notice("本账号将注销关闭说明", "接上级通知，本账号将注销关闭。", date(2024, 3, 10))
+    assert own is not None
+    assert own.is_about("临淄测试")
 
 
 def test_undated_announcement_is_closing() -> None:

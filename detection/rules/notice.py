@@ -43,7 +43,8 @@ PREFILTER_WORDS = tuple(
     ).split()
 )
 MAX_TEXT = 20000
-SENTENCE = re.compile(r"[^。！？!?；;\n…]+")
+# A run with no sentence end is read in pieces: a claim is local, and clauses are judged one by one.
+SENTENCE = re.compile(r"[^。！？!?；;\n…]{1,300}")
 CLAUSE_BREAK = re.compile(r"[，,：:]")
 IMMEDIATE = re.compile(r"即日起|即日|今日起|今天起|即时起|即起")
 AFTER_DAYS = re.compile(
@@ -80,7 +81,9 @@ _SELF_BEFORE = re.compile(
     r"(?:本|此|我)(?:单位|机关|局|委|办|部门|中心|院|馆|所|队|站|处|厅|署|镇|乡|街道|区|县|市)?"
     r"(?:的|开办的|开设的|所属的)?$"
 )
-_ANAPHOR_BEFORE = re.compile(r"(?:该|其|原|上述|以上|相关|这个|这些|这)(?:开设|开办|所属|运营|主办)?(?:的)?$")
+_ANAPHOR_BEFORE = re.compile(
+    r"(?:该|其|原|上述|以上|相关|有关|这个|这些|这)(?:开设|开办|所属|运营|主办)?(?:的)?$"
+)
 _SELF_WORD = re.compile(r"本号|本站(?!讯)")
 _COUNT_BETWEEN = re.compile(r"^\s*(?:等)?\s*(?:\d+|[一二三四五六七八九十两百]+)?\s*[个家所]?\s*$")
 _OBJECT_LEAD = re.compile(
@@ -360,7 +363,10 @@ def _object(sentence: str, end: int, clause_end: int, mentions: list[Mention]) -
     return "foreign"
 
 
-def _subject_ok(m: Mention | None, family: str, weak: bool, action: str, sentence: str, rest: str) -> bool:
+def _subject_ok(m: Mention | None, action: str, sentence: str, rest: str, *, doc_gov: bool) -> bool:
+    """Whether the subject makes the claim a government channel's closure. ``doc_gov``: the text speaks
+    of government somewhere (政务, 政府, a bureau…), so a brand-like name (“云川通”) is one's."""
+    family, weak = _family(action)
     notice_ref = w.NOTICE_NOUN.match(rest) is not None
     if m is None:
         return not weak and family != "merge"
@@ -369,14 +375,16 @@ def _subject_ok(m: Mention | None, family: str, weak: bool, action: str, sentenc
         m.kind in ("named", "quoted") and w.NOT_CHANNEL_BODY.search(name)
     ):
         return False
-    if m.kind in ("self", "anaphor", "named"):
+    if m.kind in ("self", "anaphor"):
         return True
+    if m.kind == "named":
+        return m.gov or doc_gov
     if weak:
         return False
     if m.kind == "generic":
         return m.gov or w.GOV_CONTEXT.search(sentence) is not None or notice_ref
     media_stop = any(v in w.MEDIA_STOP for v in _verbs(action))
-    return media_stop or notice_ref or m.gov
+    return m.gov or ((media_stop or notice_ref) and doc_gov)
 
 
 def _left_subject(
@@ -404,7 +412,12 @@ def _left_subject(
     return None
 
 
-def find_claims(sentence: str, offset: int) -> tuple[list[Claim], bool]:
+def _is_class(sentence: str, m: Mention) -> bool:
+    start = max((b.end() for b in CLAUSE_BREAK.finditer(sentence, 0, m.start)), default=0)
+    return re.match(r"^\s*对[^，,]*的", sentence[start : m.end]) is not None
+
+
+def find_claims(sentence: str, offset: int, *, doc_gov: bool = True) -> tuple[list[Claim], bool]:
     """The claims of one sentence, and whether some verb in it had another subject or object than a
     channel (then a claim without a subject elsewhere in the text is not the publisher's)."""
     if w.HOW_TO.search(sentence):
@@ -424,13 +437,14 @@ def find_claims(sentence: str, offset: int) -> tuple[list[Claim], bool]:
         rest = sentence[end:c_end]
         if (
             w.TEMPORARY.search(clause)
+            or w.INTERRUPTION.search(sentence)
             or w.NEGATED.search(left)
             or w.STALE.search(left)
             or w.MODAL.search(left)
             or w.APP_STORE.search(left)
         ):
             continue
-        family, weak = _family(act.group(0))
+        family = _family(act.group(0))[0]
         subject: Mention | str | None = None
         if family != "merge":
             subject = _object(sentence, end, c_end, mentions)
@@ -458,8 +472,10 @@ def find_claims(sentence: str, offset: int) -> tuple[list[Claim], bool]:
                 foreign = True
                 continue
         assert not isinstance(subject, str)
-        if not _subject_ok(subject, family, weak, act.group(0), sentence, rest):
+        if not _subject_ok(subject, sentence[start:end], sentence, rest, doc_gov=doc_gov):
             continue
+        if subject is not None and subject.kind == "generic" and _is_class(sentence, subject):
+            continue  # 对长期不更新的部门网站予以关停: a rule for a kind of channel, not a closure
         if subject is not None and subject.kind == "self" and _REPORTED.search(sentence[: subject.start]):
             # 许多单位都申请注销本单位的政务新媒体账号: each unit's own, not the publisher's
             channel = re.search(rf"(?:{w.CHANNEL})$", subject.names[0])
@@ -468,6 +484,8 @@ def find_claims(sentence: str, offset: int) -> tuple[list[Claim], bool]:
             )
         names = _listed(sentence, subject, mentions) if subject is not None else []
         action = sentence[start:end]
+        if len(claims) >= 8:
+            break
         claims.append(
             Claim(sentence, offset, action, start, subject, names, family, FUTURE.search(left) is not None)
         )
@@ -599,13 +617,14 @@ def classify_notice(title: str | None, text: str | None, posted_at: datetime | d
     doc = f"{head}。{body}" if head else body
     claims: list[Claim] = []
     foreign = False
+    doc_gov = w.GOV_CONTEXT.search(doc) is not None or w.GOV_NAME.search(head) is not None
     status: tuple[str, str, str, str] | None = None
     for offset, sentence in _sentences(doc):
         if not w.ACTION.search(sentence) and not any(s in sentence for s in w.STATUS_WORDS):
             continue
         if status is None and (st := find_status(sentence)) is not None:
             status = (*st, sentence)
-        found, odd = find_claims(sentence, offset)
+        found, odd = find_claims(sentence, offset, doc_gov=doc_gov)
         claims += found
         foreign = foreign or odd
         if len(claims) >= 20:

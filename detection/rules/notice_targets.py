@@ -20,7 +20,7 @@ class MigrationTarget:
 _KIND_WORD = rf"(?:相关账号|相关帐号|{CHANNEL}|网)"
 _URL = r"https?://[\w.\-/:%?=&#~+]+[\w/]"
 _QUOTED_ITEM = re.compile(rf"“(?P<q>[^“”]{{1,40}})”\s*(?P<kind>{_KIND_WORD})?")
-_KIND_THEN_QUOTED = re.compile(rf"(?P<kind>{_KIND_WORD})\s*“(?P<q>[^“”]{{1,40}})”")
+_KIND_THEN_QUOTED = re.compile(rf"[\u4e00-\u9fff]{{0,4}}?(?P<kind>{_KIND_WORD})\s*“(?P<q>[^“”]{{1,40}})”")
 _URL_ITEM = re.compile(rf"(?P<url>{_URL})")
 # An unquoted name ends with the kind of channel it is: 临江市人民政府门户网站, 河口发布APP.
 _SUFFIXED_ITEM = re.compile(
@@ -43,7 +43,7 @@ _MOVE_VERB = re.compile(rf"(?:{alternation(MOVE)})")
 # Where a successor is named as the place new content will appear: 将在“X”视频号发布.
 _PUBLISH_AT = re.compile(r"(?:将在|今后在|改在|统一在|在|由|通过)(?=\s*\S)")
 _PUBLISH_VERB = re.compile(
-    r"^\s*(?:上|中)?\s*(?:统一|负责|继续|及时|集中)?\s*(?:发布|公开|推送|更新|承担|负责|提供|办理|获取|查询)"
+    r"^\s*(?:上|中)?\s*(?:统一|负责|继续|及时|集中)?\s*(?:发布|公开|推送|更新|承担|负责|提供|办理|获取|查询|取代|替代|代替)"
 )
 GENERIC_NAMES = frozenset(
     {

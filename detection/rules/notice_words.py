@@ -97,7 +97,7 @@ CHANNEL = alternation(CHANNEL_WORDS)
 NAME_CHANNEL_WORDS = ("网", "系统", "应用", "程序", "号")
 NAME_CHANNEL = alternation(NAME_CHANNEL_WORDS)
 # A channel word inside a quoted name makes the name a channel: “富平县人民政府网站”, “屏南人事人才网”.
-ENDS_AS_CHANNEL = re.compile(rf"(?:{CHANNEL}|网|发布|系统|客户端)$")
+ENDS_AS_CHANNEL = re.compile(rf"(?:{CHANNEL}|网|号|发布|系统|客户端)$")
 
 # --- actions ----------------------------------------------------------------------------------------
 # Stopping publication: only media do this, so a bare quoted name before one of these is a channel.
@@ -380,14 +380,17 @@ APP_STORE = re.compile(
 NEGATED = re.compile(r"(?:未|没有|没|并未|尚未|不会|无需|不必|不用|无须|非)\s*$")
 # Describing staleness, not announcing a closure: 长期停更.
 STALE = re.compile(r"(?:长期|长时间|多年|常年|一直|久未|许久|已久)\s*$")
-# Temporary stops are not closures.
-TEMPORARY = re.compile(
-    r"暂时|临时|短暂|暂停|暂缓|维护期间|检修|恢复(?:更新|开通|运行|使用|访问|服务)|重新(?:开通|上线|启用)|"
-    r"另行通知|整改后"
+# Temporary stops are not closures: in the verb's clause, or anywhere in its sentence for the words
+# that only ever speak of an interruption.
+TEMPORARY = re.compile(r"暂时|临时|短暂|暂停|暂缓|检修")
+INTERRUPTION = re.compile(
+    r"(?:改版|升级|维护|调整|切换)期间|恢复(?:更新|开通|运行|使用|访问|服务)|重新(?:开通|上线|启用)|另行通知|整改后"
 )
 HOW_TO = re.compile(r"如何|怎么|怎样|教程|指南|步骤|攻略")
 # After the verb: a duration (停更2个月) is a pause or a description of staleness.
-DURATION = re.compile(r"^(?:了)?(?:\d+|[一二三四五六七八九十两半几数]+)(?:个)?(?:月|天|日|周|星期|年|小时)")
+DURATION = re.compile(
+    r"^(?:了)?(?:\d+|[一二三四五六七八九十两半几数多好]+)(?:个)?多?(?:月|天|日|周|星期|年|小时)"
+)
 # After the verb, words that continue a noun phrase or a sentence, not an object of the verb.
 CONTINUES = re.compile(
     r"^(?:$|[并和及、或且，,:：（(]|[了啦啊呀喽咯哦]+\s*$|同时|后|前|之后|以后|时|程序|手续|工作|流程|事宜|处理|"
@@ -411,7 +414,7 @@ COLUMN = re.compile(r"栏目|专栏|板块|版块|频道|专题")
 GOV_CONTEXT = re.compile(
     r"政务|政府|党政|党委|机关|部门|单位|事业单位|学校|幼儿园|中小学|医院|街道|乡镇|镇街|街镇|村级|区县|县区|"
     r"镇级|县级|市级|省级|区级|"
-    r"[\u4e00-\u9fff](?:局|署|厅|委|办公室|事务中心|融媒体中心)|法院|检察院|人大|政协|公安|交警|消防|税务"
+    r"[\u4e00-\u9fff](?:局|署|厅|委|办公室|事务中心|融媒体中心)|法院|检察院|人大|政协|公安|交警|消防|税务|当局|全(?:省|市|县|区|镇|乡)"
 )
 # A name that reads as a government or public body's: a place, a unit or a sector of administration.
 GOV_NAME = re.compile(
@@ -421,7 +424,8 @@ GOV_NAME = re.compile(
     r"住建|人社|卫健|卫生|健康|教育|文旅|文化|旅游|农业|农村|农业农村|水务|水利|环保|生态|环境|自然资源|林业|"
     r"气象|统计|发改|财政|司法|民政|交通|运输|城管|医保|社保|审计|档案|信访|网信|商务|工信|科技|科协|体育|"
     r"供电|供水|电力|邮政|团委|共青团|妇联|工会|残联|侨联|红十字|退役军人|不动产|国土|规划|人才|就业|住房|"
-    r"安监|质监|食药|药监|粮食|扶贫|乡村振兴|政协|人大|老干部|机关事务|行政审批|政务服务|公共资源"
+    r"安监|质监|食药|药监|粮食|扶贫|乡村振兴|政协|人大|老干部|机关事务|行政审批|政务服务|公共资源|"
+    r"平安|警|农机|之窗|之声"
 )
 # Bodies that are not channels even with a place in their name: their deregistration is business.
 NOT_CHANNEL_BODY = re.compile(
