@@ -74,6 +74,8 @@ _REPORTED = re.compile(
     r"[，,]\s*称|发布[^，。]{0,12}称|表示|据[^，。]{0,20}(?:报道|消息|了解)|记者|许多|不少|多地|各地|一些单位|"
     r"一批|大批|多家|多所|各单位|各部门|等单位|等部门"
 )
+# Control characters and zero-width marks scraped pages carry between words.
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2060\ufeff]")
 _OPEN_QUOTES = "「『﹁﹃〝‘"
 _CLOSE_QUOTES = "」』﹂﹄〞’"
 _UNQUOTE_ACTION = re.compile(rf"“(?P<a>(?:{w.ACTION_WORD})+)”")
@@ -98,9 +100,8 @@ class Notice:
 
     action: str
     sentence: str
-    subjects: list[
-        str
-    ]  # what closes, simplified; a self-reference as written (本公众号, 此帐号); [] none named
+    # What closes, simplified; a self-reference as written (本公众号, 此帐号); [] when none is named.
+    subjects: list[str]
     effective_date: date
     date_source: str  # explicit / month_day / chinese / immediate / relative / posted (none stated)
     shutdown_date: date | None = None  # "30天后关停"
@@ -114,8 +115,7 @@ class Notice:
             return self.status
         if self.effective_date > as_of or (self.date_source == "posted" and self.tense == "future"):
             return "closing"
-        action_words = w.ACTION_WORD
-        families = {w.FAMILY.get(m.group(0)) for m in re.finditer(action_words, self.action)}
+        families = {w.FAMILY.get(m.group(0)) for m in re.finditer(w.ACTION_WORD, self.action)}
         return "migrated" if families == {"merge"} else "closed"
 
     def account_state(self, as_of: date) -> str:
@@ -137,18 +137,19 @@ class Notice:
 
 
 def is_self_reference(subject: str) -> bool:
-    return bool(re.match(r"^(?:本|此|我|该)", subject)) or subject in ("帐号", "账号", "公众号", "用户")
+    """本号, 此帐号, 我局网站, and 该公众号 when nothing before it says whose."""
+    return re.match(r"^(?:本|此|我|该)", subject) is not None
 
 
 def name_key(name: str) -> str:
     """A name compared without quotes, script, the channel word it ends with or a leading 原."""
     key = re.sub(r"[“”\"'「」『』‘’\s@]", "", to_simplified(name))
-    key = re.sub(r"^原", "", key)
+    key = whole = re.sub(r"^原", "", key)
     previous = None
     while previous != key:
         previous = key
         key = re.sub(rf"(?:{w.CHANNEL}|网|系统)$", "", key)
-    return key or previous or ""
+    return key or whole
 
 
 # --- normalising --------------------------------------------------------------------------------------
@@ -156,7 +157,7 @@ def name_key(name: str) -> str:
 
 def normalize_notice_text(text: str) -> str:
     """Simplified script, every quote pair as “”, quoted verbs unquoted (选择“关张”), whitespace folded."""
-    text = to_simplified(text[:MAX_TEXT])
+    text = to_simplified(_INVISIBLE.sub("", text[:MAX_TEXT]))
     text = text.translate(str.maketrans(_OPEN_QUOTES + _CLOSE_QUOTES, "“" * 6 + "”" * 6))
     if '"' in text or "＂" in text:
         parts = re.split(r"[\"＂]", text)
@@ -517,7 +518,9 @@ def find_status(sentence: str) -> tuple[str, str, str] | None:
         for pattern, state in w.STATUS:
             if (m := pattern.match(part)) is not None:
                 subject = re.match(r"(?:此|该|本)?(?:帐号|账号|公众号|微信号|用户|微博账号|微博帐号)", part)
-                return state, subject.group(0) if subject else "帐号", m.group(0)
+                said = subject.group(0) if subject else "帐号"
+                # the page shown in place of an account speaks of that account: 帐号已被系统回收 = 此帐号
+                return state, said if is_self_reference(said) else f"此{said}", m.group(0)
     return None
 
 
@@ -565,7 +568,10 @@ def extract_effective_date(text: str, posted: date, at: int | None = None) -> tu
         eff, source = posted, "relative"
     else:
         eff, source = posted, "posted"
-    shutdown = eff + timedelta(days=days) if days is not None else None
+    try:
+        shutdown = eff + timedelta(days=days) if days is not None else None
+    except OverflowError:
+        shutdown = None
     if source == "relative" and shutdown is not None:
         eff = shutdown
     return eff, source, shutdown
