@@ -218,13 +218,14 @@ def _channel_mention(sentence: str, c: re.Match[str]) -> Mention:
     if (a := _ANAPHOR_BEFORE.search(before[-8:])) is not None:
         start = c.start() - len(a.group(0))
         return Mention(start, c.end(), "anaphor", [sentence[start : c.end()]], True)
-    np = _np_before(sentence, c.start()).strip()
-    np = re.sub(r"^(?:的|原|各自|各类|各|全部|所有|部分|剩下的|剩余的)+", "", np)
+    raw = _np_before(sentence, c.start()).strip()
+    np = re.sub(r"^(?:的|原|各自|各类|各|全部|所有|部分|剩下的|剩余的)+", "", raw)
     if np and w.GOV_NAME.search(np) and not w.NOT_GOVERNMENT.search(np):
         return Mention(c.start() - len(np), c.end(), "named", [np + c.group(0)], True)
     gov = bool(w.GOV_CONTEXT.search(np + c.group(0))) or c.group(0).startswith(("政务", "官方"))
-    name = (np + c.group(0)) if np else c.group(0)
-    return Mention(c.start() - len(np), c.end(), "generic", [name], gov, bare=not np)
+    name = re.sub(r"^(?:的|原)+", "", raw) + c.group(0)
+    # 部分政务新媒体账号 is some of them; only a channel word with nothing before it refers back
+    return Mention(c.start() - len(np), c.end(), "generic", [name], gov, bare=not raw)
 
 
 def find_mentions(sentence: str) -> list[Mention]:
@@ -306,7 +307,7 @@ class Claim:
 
 
 def _filler_only(text: str) -> bool:
-    text = _strip_dates(text)
+    text = w.REASON.sub("", _strip_dates(text))
     return w.FILLER_RE.fullmatch(text.strip()) is not None
 
 
@@ -606,7 +607,11 @@ def _resolve(claim: Claim, text: str, earlier: list[str]) -> list[str]:
                 continue
             if mm.kind == "named" or (mm.kind == "quoted" and (mm.gov or m.reported)):
                 candidates.append((offset + mm.end, mm.names))
-    candidates += [(o.end(), [o["org"]]) for o in ORG.finditer(head)]
+    for o in ORG.finditer(head):
+        cut = w.BOUNDARY.match(o["org"])
+        org = o["org"][cut.end() :] if cut else o["org"]
+        if len(org) >= 3 and not re.match(r"[你我贵本该此其]", org):
+            candidates.append((o.end(), [org]))
     if candidates:
         return max(candidates, key=lambda c: c[0])[1]
     return [] if earlier else claim.names
@@ -652,12 +657,16 @@ def classify_notice(title: str | None, text: str | None, posted_at: datetime | d
     if not claims:
         return None
     subjects: list[str] = []
+    groups: set[str] = set()  # names of unnamed groups (部分政务新媒体账号, 账号)
     for claim in claims:
+        named = claim.subject is not None and claim.subject.kind != "generic"
         for name in _resolve(claim, doc, subjects):
             if name not in subjects:
                 subjects.append(name)
-    if any(not re.fullmatch(w.CHANNEL, s) for s in subjects):
-        subjects = [s for s in subjects if not re.fullmatch(w.CHANNEL, s)]
+            if not named and name in claim.names:
+                groups.add(name)
+    if any(s not in groups for s in subjects):
+        subjects = [s for s in subjects if s not in groups]  # the group is the channels it names
     primary = claims[0]
     eff, source, shutdown = posted, "posted", None
     for claim in claims:

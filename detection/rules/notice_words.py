@@ -138,20 +138,26 @@ HOW_TO = re.compile(r"如何|怎么|怎样|教程|指南|步骤|攻略")
 DURATION = re.compile(
     r"^(?:了)?(?:\d+|[一二三四五六七八九十两半几数多好]+)(?:个)?多?(?:月|天|日|周|星期|年|小时)"
 )
+# The documents a closure is announced in or decided by: 关停公告, 同意注销…的批复.
+NOTICE_DOCS = "公告|通知|通告|声明|说明|告别信|告知书|函|公示|批复|请示|报告"
+# A reason between the channel and its verb: 本公众号因工作调整即日起停止更新.
+REASON = re.compile(
+    r"(?:因|由于|根据|按照|经)[\u4e00-\u9fff]{1,12}?(?:调整|改革|需要|安排|要求|原因|变动|变更|部署|决定|规定)"
+)
 # After the verb, words that continue a noun phrase or a sentence, not an object of the verb.
 CONTINUES = re.compile(
     r"^(?:[\s.~～]*$|[并和及、或且，,:：（(]|[了啦啊呀喽咯哦]+\s*$|同时|后|前|之后|以后|时|程序|手续|工作|流程|事宜|处理|"
-    r"公告|通知|声明|说明|告别信|告知书|潮|一事|消息|决定|的(?:公告|通知|消息|说明|声明|决定|告知书|函|公示)|"
+    rf"{NOTICE_DOCS}|潮|一事|消息|决定|的(?:{NOTICE_DOCS}|消息|决定)|"
     r"状态?(?=[，,]|$)|超过|已|已经|至今|"
     r"(?:任何|相关|新的|新|各类|一切)?(?:信息|消息|内容|文章|推文|动态|资讯|作品|视频)(?![\u4e00-\u9fff])|"
     r"(?:任何|相关|新的|新|各类|一切)?(?:信息|消息|内容|文章|推文|动态|资讯)(?=[并和及，,]))"
 )
 # What may follow a channel that is the verb's object: the clause goes on, or a count (政务新媒体13个).
 OBJECT_END = re.compile(
-    r"^\s*(?:$|[，,。；;、）)]|和|及|与|并|等|后|前|外|之外|以外|以及|同时|的(?:公告|通知|声明|说明)|"
+    rf"^\s*(?:$|[，,。；;、）)]|和|及|与|并|等|后|前|外|之外|以外|以及|同时|的(?:{NOTICE_DOCS})|"
     r"(?:\d+|[一二三四五六七八九十百千两]+)\s*余?\s*(?:个|家|所))"
 )
-NOTICE_NOUN = re.compile(r"^(?:的)?(?:公告|通知|声明|说明|告别信|告知书|函|公示)")
+NOTICE_NOUN = re.compile(rf"^(?:的)?(?:{NOTICE_DOCS})")
 # A merge into a column or bulletin moves content inside a site.
 COLUMN = re.compile(r"栏目|专栏|板块|版块|频道|专题")
 
@@ -161,7 +167,7 @@ COLUMN = re.compile(r"栏目|专栏|板块|版块|频道|专题")
 GOV_CONTEXT = re.compile(
     r"政务|政府|党政|党委|机关|部门|单位|事业单位|学校|幼儿园|中小学|医院|街道|乡镇|镇街|街镇|村级|区县|县区|"
     r"镇级|县级|市级|省级|区级|"
-    r"[\u4e00-\u9fff](?:局|署|厅|委|办公室|事务中心|融媒体中心)|法院|检察院|人大|政协|公安|交警|消防|税务|当局|全(?:省|市|县|区|镇|乡)"
+    r"[\u4e00-\u9fff](?:局|署|厅|委|办公室|事务中心|融媒体中心)|法院|检察院|人大|政协|公安|交警|消防|税务|当局|网信|全(?:省|市|县|区|镇|乡)"
 )
 # A name that reads as a government or public body's: a place, a unit or a sector of administration.
 GOV_NAME = re.compile(
@@ -182,7 +188,7 @@ NOT_GOVERNMENT = re.compile(r"自媒体|个人号|个人账号|个人帐号|个�
 # Where a sentence names something that is not a channel at the start of the verb's clause.
 BOUNDARY = re.compile(
     r".*(?:决定|宣布|称|发现|关于|对于|对|由|是|为|将|已|在|和|与|及|或|等|把|让|给|向|据|经|按照|根据|"
-    r"停止使用|出现|有|推出|发出|显示|表示|注意到|获悉|了解到|[，,：:、（(）)])"
+    r"停止使用|出现|有|推出|发出|显示|表示|注意到|获悉|了解到|同意|批准|[，,：:、（(）)])"
 )
 # Successors named in a notice: where readers are sent, where content moves.
 SEND = words(
