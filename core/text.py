@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from lxml import etree, html
+from opencc import OpenCC
 
 _SPACES = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
@@ -44,3 +45,35 @@ def summarize_html(fragment: str | None) -> tuple[str, int, int]:
     for el in doc.iter(*_BLOCKS):
         el.tail = "\n" + (el.tail or "")
     return clean_text(doc.text_content()), images, videos
+
+
+# Traditional script is converted character by character and by OpenCC's phrase table (t2s), which keeps
+# names as written (智慧 stays 智慧, as Taiwan-phrase tables would not). Mirrors that machine-convert text
+# also swap words for Taiwan usage (注销 → 登出, 屏蔽 → 遮蔽); those swaps are undone after conversion.
+# Simplified text never passes through it: 登出 is also mainland shorthand for 刊登出.
+_T2S = OpenCC("t2s")
+MIRROR_WORDS = {"登出": "注销", "登入": "登录", "遮蔽": "屏蔽", "无法检视": "无法查看"}
+_MIRROR = re.compile("|".join(MIRROR_WORDS))
+# Mirrors that add readings inline write them in brackets after the character: 公眾號(hào).
+_PINYIN = re.compile(r"[(（][a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,6}[)）]")
+_WIDE = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”「」"
+_CJK_SPACE = re.compile(rf"(?<=[{_WIDE}])[ \t\u3000\xa0]+(?=[{_WIDE}])")
+
+
+def has_traditional(text: str) -> bool:
+    """True when ``text`` holds a character outside GB 2312 (the simplified set): a traditional form."""
+    try:
+        text.encode("gb2312")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def to_simplified(text: str) -> str:
+    """``text`` in simplified script, inline pinyin dropped and spaces between Chinese characters folded."""
+    if not text:
+        return ""
+    text = _PINYIN.sub("", text)
+    if has_traditional(text):
+        text = _MIRROR.sub(lambda m: MIRROR_WORDS[m.group(0)], _T2S.convert(text))
+    return _CJK_SPACE.sub("", text)

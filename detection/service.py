@@ -23,7 +23,7 @@ from core.clock import iso, now_iso, parse_iso
 from core.enums import ACCOUNT_LIST_KINDS, CheckKind, CheckOutcome, OutcomeGroup, Platform
 from db import detection as q
 from db import runs, to_json
-from detection.rules.account import AccountFacts, Candidate, Successor, evaluate_account
+from detection.rules.account import AccountFacts, Candidate, Successor, evaluate_account, own_notices
 from detection.rules.config import RuleSet, load_rules
 from detection.rules.freshness import months_before
 from detection.rules.notice import PREFILTER_WORDS, Notice, classify_notice, notice_from_json, notice_to_json
@@ -312,15 +312,17 @@ def _judge_accounts(
         s = settings[profile]
         g = s["account.update_gaps"]
         found = notices.get(tid, [])
+        own = own_notices(found, t["name"])
         facts = AccountFacts(
             platform=t["platform"],
+            name=t["name"],
             # An account known only by article URLs has no list-level fetch: its articles are the evidence.
             checks=summarize_checks(list_checks.get(tid) or article_checks.get(tid)),
             state=states.get(tid),
             posts=aggs.get(tid),
             gaps=gaps[(g["window_days"], g["max_gap_days"])].get(tid),
             notices=found,
-            successors=_successors(database, t, found[-1][1], as_of) if found else (),
+            successors=_successors(database, t, own[-1][1], as_of) if own else (),
             duplicates=duplicates.get(tid, (0, 0, ())),
         )
         with errors.guard("account", tid):
@@ -357,7 +359,7 @@ def _successors(
     database: Database, t: Mapping[str, Any], n: Notice, as_of: datetime
 ) -> tuple[Successor, ...]:
     out = []
-    for mt in n.targets:
+    for mt in n.migration_targets:
         candidates = tuple(
             Candidate(c["id"], c["name"], c["platform"], q.newest_content_at(database, c["id"], iso(as_of)))
             for c in q.find_targets_by_name_or_url(database, mt.name, mt.url)

@@ -38,15 +38,22 @@ def scrapy_env(db_path: Path, **extra: str) -> dict[str, str]:
 
 
 def run_scrapy(
-    *args: str, db_path: Path, check: bool = True, timeout: float = 300, **extra: str
+    *args: str,
+    db_path: Path,
+    check: bool = True,
+    timeout: float = 300,
+    stdin: str | None = None,
+    **extra: str,
 ) -> subprocess.CompletedProcess[str]:
-    """`scrapy ARGS` in the project directory, as a user (or cron) would run it."""
+    """`scrapy ARGS` in the project directory, as a user (or cron) would run it (``stdin`` piped in)."""
     proc = subprocess.run(
         [str(BIN / "scrapy"), *args],
         cwd=ROOT,
         env=scrapy_env(db_path, **extra),
+        input=stdin,
         capture_output=True,
         text=True,
+        encoding="utf-8",
         timeout=timeout,
         check=False,
     )

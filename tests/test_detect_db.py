@@ -540,3 +540,107 @@ def test_a_rule_that_raises_never_stops_detection(db: Database, monkeypatch: pyt
     assert not [f for f in got if f[0] == "出错号"]
     stats = json.loads(db.execute("SELECT stats FROM runs WHERE id = ?", [summary.run_id]).fetchone()[0])
     assert stats["monitor/detect"]["errors"] == 2
+
+
+def _closure_states(db: Database) -> set[tuple[str, str]]:
+    return {
+        (r["name"], r["status"])
+        for r in db.query(
+            "SELECT t.name, a.status FROM accounts a JOIN targets t ON t.id = a.target_id "
+            "WHERE a.status IN ('closing', 'closed')"
+        )
+    }
+
+
+def test_post_reporting_other_accounts_closures_says_nothing_about_the_poster(db: Database) -> None:
+    news = target(db, "临江发布")
+    post(
+        db,
+        news,
+        1,
+        2,
+        title="我市政务新媒体瘦身",
+        text="5月8日，临江市道路运输事务中心在微信公众号宣布，其账号于6月1日起停止更新并关闭。"
+        "此前，“临江水务”“临江农机”等5个微信公众号已于5月20日起停止发布信息。"
+        "二季度全市关停注销政务新媒体13个。",
+    )
+    for i in range(2, 8):
+        post(db, news, i, 0.5 + i)
+    check(db, news, "ok")
+    summary = detect(db, as_of=AS_OF)
+    assert ("临江发布", "account.closure_notice") not in findings(db)
+    assert _closure_states(db) == set()
+    assert summary.errors == 0
+    # the report is still a closure as stored: the desk can read what it says
+    stored = json.loads(db.execute("SELECT notice FROM post_features WHERE notice IS NOT NULL").fetchone()[0])
+    assert "临江市道路运输事务中心" in stored["subjects"]
+
+
+def test_closure_naming_the_poster_in_a_list_marks_it(db: Database) -> None:
+    own = target(db, "石门农机")
+    post(
+        db,
+        own,
+        1,
+        10,
+        title="关于注销部分政务新媒体账号的公告",
+        text="经研究，自2026年6月10日起注销「石门林业、石门农机」等2个微信公众号，相关信息请关注“石门发布”。",
+    )
+    for i in range(2, 6):
+        post(db, own, i, 20 + i)
+    check(db, own, "ok")
+    other = target(db, "石门水务")  # named nowhere in its own post's notice: only its own posts count
+    post(db, other, 1, 1, text="“石门农机”微信公众号自即日起停止更新。")
+    for i in range(2, 6):
+        post(db, other, i, 1 + i)
+    check(db, other, "ok")
+    detect(db, as_of=AS_OF)
+    assert ("石门农机", "account.closure_notice") in findings(db)
+    assert ("石门水务", "account.closure_notice") not in findings(db)
+    assert _closure_states(db) == {("石门农机", "closed")}
+    ev = json.loads(
+        db.execute("SELECT evidence FROM findings WHERE rule = 'account.closure_notice'").fetchone()[0]
+    )
+    assert ev["subjects"] == ["石门林业", "石门农机"]
+    assert ev["effective_date"] == "2026-06-10"
+
+
+def test_every_named_successor_is_checked(db: Database) -> None:
+    acc = target(db, "河口文旅")
+    post(
+        db,
+        acc,
+        1,
+        30,
+        title="停更公告",
+        text="本公众号自2026年6月1日起停止更新，后续信息请关注“河口发布”微信公众号和“河口文化”微博。",
+    )
+    for i in range(2, 6):
+        post(db, acc, i, 40 + i)
+    check(db, acc, "ok")
+    alive = target(db, "河口发布")
+    post(db, alive, 1, 1)
+    stale = target(db, "河口文化", platform="weibo")
+    post(db, stale, 1, 90, platform="weibo")
+    detect(db, as_of=AS_OF, target_ids=[acc])
+    assert _linked(db, acc) == [("wechat", True, True), ("weibo", False, True)]
+    rows = list(db.query("SELECT subject FROM findings WHERE rule = 'account.migration_target_stale'"))
+    assert [r["subject"] for r in rows] == [str(stale)]
+
+
+def test_an_undated_announcement_keeps_the_account_closing(db: Database) -> None:
+    acc = target(db, "临淄测试")
+    post(
+        db,
+        acc,
+        1,
+        5,
+        title="本账号将注销关闭说明",
+        text="接上级通知，本账号将注销关闭，正在履行注销关闭程序。",
+    )
+    for i in range(2, 6):
+        post(db, acc, i, 6 + i)
+    check(db, acc, "ok")
+    detect(db, as_of=AS_OF)
+    assert _closure_states(db) == {("临淄测试", "closing")}
+    assert ("临淄测试", "account.idle_not_deregistered") not in findings(db)

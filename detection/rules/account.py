@@ -61,12 +61,13 @@ class Successor:
 @dataclass
 class AccountFacts:
     platform: str
+    name: str | None = None  # the target's name: a closure naming it (or only 本号) is its own
     checks: CheckSummary | None = None  # list-level fetches of the latest run that could judge it
     state: Mapping[str, Any] | None = None  # latest observed account state
     posts: Mapping[str, Any] | None = None  # aggregates: newest_at, window counts, year_posts…
     gaps: tuple[float, float, int, float] | None = None  # gaps between posts (see combine_gaps)
-    notices: Sequence[tuple[Mapping[str, Any], Notice]] = ()  # closure notices, oldest first
-    successors: Sequence[Successor] = ()  # the newest notice's named successors that are targets
+    notices: Sequence[tuple[Mapping[str, Any], Notice]] = ()  # closures in its posts, oldest first
+    successors: Sequence[Successor] = ()  # the newest own notice's named successors that are targets
     duplicates: tuple[int, int, tuple[int, ...]] = (0, 0, ())  # near-duplicate posts, posts, peers
 
 
@@ -88,6 +89,14 @@ def _worst(failures: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
     return failures[0] if failures else None
 
 
+def own_notices(
+    notices: Sequence[tuple[Mapping[str, Any], Notice]], name: str | None
+) -> list[tuple[Mapping[str, Any], Notice]]:
+    """The closures that close the posting account itself: a post reporting other accounts' closures
+    says nothing about the poster."""
+    return [(p, n) for p, n in notices if n.is_about(name)]
+
+
 def notice_evidence(post: Mapping[str, Any], n: Notice, as_of: datetime) -> dict[str, Any]:
     return {
         "post_id": post["post_id"],
@@ -95,13 +104,14 @@ def notice_evidence(post: Mapping[str, Any], n: Notice, as_of: datetime) -> dict
         "title": post["title"],
         "posted_at": post["published_at"],
         "sentence": n.sentence,
-        "subject": n.subject,
+        "subjects": n.subjects,
         "action": n.action,
         "effective_date": n.effective_date.isoformat(),
         "date_source": n.date_source,
         "shutdown_date": n.shutdown_date.isoformat() if n.shutdown_date else None,
-        "status": n.status(as_of.date()),
-        "migration_targets": [asdict(t) for t in n.targets],
+        "status": n.account_state(as_of.date()),
+        "state": n.state_on(as_of.date()),
+        "migration_targets": [asdict(t) for t in n.migration_targets],
     }
 
 
@@ -159,11 +169,12 @@ def evaluate_account(s: Mapping[str, Any], *, as_of: datetime, facts: AccountFac
         out.coverage, out.reason = Coverage.UNREAD, "无日期发文 no dated post was read"
         return out
     out.scope |= FRESHNESS_RULES | CONTENT_RULES
-    closed = _closure_rules(s, as_of, facts, out)
+    own = own_notices(facts.notices, facts.name)
+    closed = _closure_rules(s, as_of, facts, own, out)
     year_posts = (agg or {}).get("year_posts") or 0
     window_start = iso(as_of - timedelta(days=s["account.zombie"]["notice_only_window_days"]))
-    year_notices = sum(1 for p, _ in facts.notices if p["published_at"] >= window_start)
-    zombie_by_notice = bool(facts.notices) and 0 < year_posts <= year_notices
+    year_notices = sum(1 for p, _ in own if p["published_at"] >= window_start)
+    zombie_by_notice = bool(own) and 0 < year_posts <= year_notices
     if is_zombie(newest, as_of, s["account.zombie"]["months"]) or zombie_by_notice:
         out.add(
             "account.zombie",
@@ -219,14 +230,18 @@ def evaluate_account(s: Mapping[str, Any], *, as_of: datetime, facts: AccountFac
 
 
 def _closure_rules(
-    s: Mapping[str, Any], as_of: datetime, facts: AccountFacts, out: AccountEvaluation
+    s: Mapping[str, Any],
+    as_of: datetime,
+    facts: AccountFacts,
+    own: Sequence[tuple[Mapping[str, Any], Notice]],
+    out: AccountEvaluation,
 ) -> bool:
-    """The newest closure notice decides the account's state; True when it is closed."""
-    if not facts.notices:
+    """The newest of the account's own closure notices decides its state; True when it is closed."""
+    if not own:
         return False
-    post, n = facts.notices[-1]
+    post, n = own[-1]
     ev = notice_evidence(post, n, as_of)
-    status = n.status(as_of.date())
+    status = n.account_state(as_of.date())
     ev["linked_targets"] = _successor_rules(s, as_of, facts, out)
     out.add("account.closure_notice", ev, subject=post["post_id"])
     out.closure = (status, f"{post['title'] or n.sentence}（{n.effective_date.isoformat()}起）", post["url"])

@@ -1,8 +1,16 @@
-"""Closure-notice detector: 停更/关停/注销/并入 notices about the account or site itself, never 注销营业执照.
+"""Closure-notice detector: a channel (account, site, app) stops, closes, is deregistered, merged or moved.
 
-Precision first: a notice needs the publisher's own channel ("本账号", "“X”微信公众号", "本网站",
-"政务新媒体") and a stop/close action close together in one sentence, with none of the words of
-ordinary service posts (营业执照, 户口, 道路, 停水…) between them.
+A claim is a closure verb (notice_words.ACTIONS) whose subject is a channel: the publisher's own (本号,
+此帐号, 我局网站), a named one (“X”微信公众号, 河口县农业农村局网站, 今日头条「X」), a government group (政务
+新媒体13个, 学校微信公众号) or, for the verbs only media have (停止更新), a bare quoted name. The subject
+stands before the verb with nothing but time, aspect and counts between, or is its object (关停“X”微博). A
+claim that is temporary, negated, demanded (要/应/须/对…的), a how-to, a description of staleness (长期
+停更) or whose verb has some other object (注销营业执照, 不再发布每日疫情信息) is none. Reports of other
+bodies' closures are closures too; ``Notice.is_about`` says whether one names the publishing account.
+Platform status texts (此帐号已自主注销, 该公众号已迁移至新帐号) are closures with the state they state.
+Traditional script and machine-converted mirrors are normalised first (core.text.to_simplified).
+Sentences are read in notice_claims.py, successors in notice_targets.py, the words in notice_words.py;
+here the claims become a Notice with its dates, subjects and state.
 """
 
 from __future__ import annotations
@@ -14,197 +22,263 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from core.clock import CHINA_TZ
-from core.dates import cn_number, find_dates
+from core.dates import Tense, cn_number, find_dates, resolve_year
+from detection.rules import notice_words as w
+from detection.rules.notice_claims import (
+    MAX_TEXT,
+    Claim,
+    find_claims,
+    find_status,
+    is_self_reference,
+    name_key,
+    normalize_notice_text,
+    resolve_subject,
+    sentences,
+)
+from detection.rules.notice_targets import MigrationTarget, extract_targets
 
-_MEDIA = (
-    r"(?:微信公众号|公众号|微信号|订阅号|服务号|官方微信|政务微信|官方微博|政务微博|微博号|微博|抖音号|快手号|"
-    r"头条号|视频号|百家号|客户端|APP|App|app|政务新媒体账号|新媒体账号|政务新媒体|账号|门户网站|网站)"
+__all__ = [
+    "PREFILTER_WORDS",
+    "MigrationTarget",
+    "Notice",
+    "classify_notice",
+    "describe_notice",
+    "has_prefilter_word",
+    "name_key",
+    "normalize_notice_text",
+    "notice_from_json",
+    "notice_to_json",
+]
+
+# Every action and status word holds one of these in simplified, traditional (Taiwan, Hong Kong) and
+# machine-converted script: the classifier rejects a text without one at once, and detection's SQL
+# prefilter hands it only texts holding one, so the two cannot disagree (tests/test_notice_vocabulary.py).
+PREFILTER_WORDS = tuple(
+    " ".join(
+        (
+            "停 不再 终止 終止 关 關",  # stop, close
+            "注销 註銷 注銷 登出 销号 銷號 回收 封禁 封号 封號 屏蔽 遮蔽 冻结 凍結",  # deregister, ban
+            "无法查看 無法查看 無法檢視",  # a status page: 现已无法查看
+            "下线 下線 下架 撤销 撤銷 撤除 退役 消失 无疾而终 無疾而終",  # go offline, withdraw
+            "并入 併入 合并 合併 并转 併轉 並轉 整合 撤并 撤併 归并 歸併 划转 劃轉 划入 劃入",  # merge
+            "迁 遷 转移 轉移",  # migrate
+        )
+    ).split()
 )
-# The publisher's own channel: "本…", a quoted name followed by a channel word, or a named government site.
-SELF = re.compile(
-    r"(?:本(?:微信)?(?:公众号|账号|帐号|号|微博|平台|网站|站|订阅号|服务号|头条号|抖音号|客户端|政务新媒体)"
-    r"|[“\"「『][^”\"」』]{2,24}[”\"」』]\s*(?:微信)?" + _MEDIA + r"?"
-    r"|[\u4e00-\u9fa5]{2,20}(?:人民政府|政府|局|委员会|办公室|中心)(?:门户)?网站"
-    r"|该(?:公众号|账号|帐号|微博|网站))"
-)
-ACTION = re.compile(
-    r"(?:停止(?:更新|发布|推送|运营|运维|维护更新)|停更|不再(?:更新|发布|推送|运营)|关停|"
-    r"注销关闭|关闭(?:并|和)?注销|(?:启动|进入|履行)?(?:关停)?注销(?:程序|手续)?|申请注销|予以注销|"
-    r"永久下线|下线(?:并|和)注销|下线(?:公告|说明)|正式关闭|整合并入|并入|迁移至|整体迁移|合并至|撤销)"
-)
-# Every action above holds one of these words: the classifier rejects a text without one at once, and
-# detection's SQL prefilter hands it only texts holding one, so the two cannot disagree.
-PREFILTER_WORDS = ("停", "不再", "关", "注销", "下线", "并入", "合并", "迁", "整合", "撤销")
-# Words of ordinary service posts: with one of these between subject and action it is not a notice.
-NEGATIVE = re.compile(
-    r"营业执照|个体工商户|企业|公司|户口|户籍|身份证|税务|社保|医保|公积金|银行|手机号|驾驶|机动车|车辆|"
-    r"道路|路段|封闭施工|停水|停电|停气|景区|学籍|婚姻|护照|证件|资格|许可|备案号|执业|登记|预约|功能|"
-    r"业务|办理|窗口|服务大厅|评论|留言功能|个人账号|个人帐号|用户账号|账户|会员|栏目|专栏|频道|板块|"
-    r"社会组织|协会|学会|商会|基金会|合作社"
-)
-FOLLOW_WORDS = re.compile(r"关注|移步|搜索|登录|访问|下载|并入|迁移|整合")
-# Reports about other bodies' closures (news, commentary) are not the publisher's own notice.
-REPORTED = re.compile(r"多地|各地|全国|网友热议|引发热议|舆论|评论|梳理发现")
-TITLE_HINT = re.compile(r"停更|停止更新|关停|注销|下线|并入|整合|不再更新")
-SENTENCE = re.compile(r"[^。！？!?\n；;]+")
-IMMEDIATE = re.compile(r"即日起|即日|今日起|今天起|即时起")
+IMMEDIATE = re.compile(r"即日起|即日|今日起|今天起|即时起|即起")
 AFTER_DAYS = re.compile(
     r"(?P<n>\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:天|日|个工作日)后(?:正式)?(?:关停|注销|关闭|下线)"
 )
-URL = re.compile(r"https?://[\w.\-/:%?=&#~]+[\w/]")
-QUOTED = re.compile(r"[“\"「『](?P<name>[^”\"」』]{2,24})[”\"」』]")
-FOLLOW_ACCOUNT = re.compile(
-    r"(?:关注|移步|搜索|查看|订阅|转至|前往)\s*[“\"「『](?P<name>[^”\"」』]{2,24})[”\"」』]\s*"
-    r"(?P<kind>微信公众号|公众号|官方微博|微博|抖音号|头条号|视频号|客户端|APP|App|app|相关账号|账号|网站)?"
-)
-PORTAL = re.compile(
-    r"(?:并入|迁移至|迁至|转至|整合至|合并至|登录|访问|关注)\s*(?P<name>[\u4e00-\u9fa5]{2,24}?(?:门户网站|网站))"
-    r"(?:\s*[（(]\s*(?P<url>https?://[^）)\s]+)\s*[）)])?"
-)
-
-
-@dataclass(frozen=True)
-class MigrationTarget:
-    kind: str  # account / portal / app
-    name: str
-    url: str | None = None
+PAST_MARK = re.compile(r"(?:已|已经|业已)\s*(?:于|从|自|在)?\s*$")
+FUTURE_MARK = re.compile(r"(?:将|拟|即将|计划|预计|准备|届时|将会)\s*(?:于|从|自|在)?\s*$")
 
 
 @dataclass
 class Notice:
-    """A recognised closure notice and what it says."""
+    """A recognised closure and what it says."""
 
     action: str
     sentence: str
-    subject: str | None  # the account or site named ("青山教育"), None when only "本账号"
+    # What closes, simplified; a self-reference as written (本公众号, 此帐号); [] when none is named.
+    subjects: list[str]
     effective_date: date
-    date_source: str  # explicit / month_day / chinese / immediate / relative / posted
+    date_source: str  # explicit / month_day / chinese / immediate / relative / posted (none stated)
     shutdown_date: date | None = None  # "30天后关停"
-    targets: list[MigrationTarget] = field(default_factory=list)
+    migration_targets: list[MigrationTarget] = field(default_factory=list)
+    status: str | None = None  # the state a platform status text states: closed / closing / migrated
+    tense: str = "past"  # future: announced without a date (本账号将注销关闭)
 
-    def status(self, as_of: date) -> str:
-        return "closed" if self.effective_date <= as_of else "closing"
+    def state_on(self, as_of: date) -> str:
+        """closing, closed or migrated on ``as_of``."""
+        if self.status:
+            return self.status
+        if self.effective_date > as_of or (self.date_source == "posted" and self.tense == "future"):
+            return "closing"
+        families = {w.FAMILY.get(m.group(0)) for m in re.finditer(w.ACTION_WORD, self.action)}
+        return "migrated" if families == {"merge"} else "closed"
+
+    def account_state(self, as_of: date) -> str:
+        """The account's derived state (core.enums.DERIVED_STATUSES): a migrated account is closed."""
+        return "closing" if self.state_on(as_of) == "closing" else "closed"
+
+    def is_about(self, *names: str | None) -> bool:
+        """Whether the closure is the publisher's own: a self-reference, one of its ``names``, or no name."""
+        if not self.subjects:
+            return True
+        keys = [k for k in (name_key(n) for n in names if n) if k]
+        for subject in self.subjects:
+            if is_self_reference(subject):
+                return True
+            s = name_key(subject)
+            if any(s == k or (min(len(s), len(k)) >= 4 and (s in k or k in s)) for k in keys):
+                return True
+        return False
 
 
-def extract_effective_date(text: str, posted: date) -> tuple[date, str, date | None]:
-    """(effective date, how it was found, shutdown date) from the sentence or text of a notice."""
+# --- dates --------------------------------------------------------------------------------------------
+
+
+def _tense_at(text: str, start: int, end: int) -> Tense:
+    before = text[max(0, start - 6) : start]
+    if PAST_MARK.search(before) or re.match(r"^\s*(?:起)?\s*已", text[end : end + 4]):
+        return "past"
+    if FUTURE_MARK.search(before):
+        return "future"
+    return "nearest"
+
+
+def dates_in(text: str, posted: date) -> list[tuple[int, date, str]]:
+    """(position, date, form) of every full, Chinese or month-day date and 即日起 in ``text``; a month-day
+    date's year is decided by the tense written before it (已于 past, 将于 future, else nearest)."""
     ref = datetime.combine(posted, datetime.min.time(), tzinfo=CHINA_TZ)
-    found: list[tuple[int, date, str]] = [
-        (d.start, d.value.date(), d.form)
-        for d in find_dates(text, ref=ref, tense="future")
-        if d.form in ("explicit", "chinese", "month_day")
-    ]
-    if (im := IMMEDIATE.search(text)) is not None:
-        found.append((im.start(), posted, "immediate"))
-    found.sort(key=lambda f: f[0])
+    found: list[tuple[int, date, str]] = []
+    for d in find_dates(text, ref=ref, tense="nearest"):
+        if d.form not in ("explicit", "chinese", "month_day"):
+            continue
+        value = d.value.date()
+        if d.form == "month_day":
+            value = resolve_year(value.month, value.day, posted, _tense_at(text, d.start, d.end)) or value
+        found.append((d.start, value, d.form))
+    found += [(m.start(), posted, "immediate") for m in IMMEDIATE.finditer(text)]
+    return sorted(found, key=lambda f: f[0])
+
+
+def extract_effective_date(text: str, posted: date, at: int | None = None) -> tuple[date, str, date | None]:
+    """(effective date, how it was found, shutdown date) from a notice sentence: the date nearest before
+    position ``at`` (the verb), else the first after it; 30天后关停 gives the shutdown date."""
+    found = dates_in(text, posted)
+    if at is not None:
+        chosen = [f for f in found if f[0] < at][-1:] or [f for f in found if f[0] >= at][:1]
+    else:
+        chosen = found[:1]
     after = AFTER_DAYS.search(text)
     days = cn_number(after["n"]) if after else None
-    if found:
-        _, eff, source = found[0]
+    if chosen:
+        _, eff, source = chosen[0]
     elif days is not None:
         eff, source = posted, "relative"
     else:
         eff, source = posted, "posted"
-    shutdown = eff + timedelta(days=days) if days is not None else None
+    try:
+        shutdown = eff + timedelta(days=days) if days is not None else None
+    except OverflowError:
+        shutdown = None
     if source == "relative" and shutdown is not None:
         eff = shutdown
     return eff, source, shutdown
 
 
-def has_date(text: str) -> bool:
-    ref = datetime(2000, 1, 1, tzinfo=CHINA_TZ)
-    return IMMEDIATE.search(text) is not None or any(
-        d.form in ("explicit", "chinese", "month_day") for d in find_dates(text, ref=ref)
-    )
-
-
-def extract_targets(text: str) -> list[MigrationTarget]:
-    targets: list[MigrationTarget] = []
-    for m in PORTAL.finditer(text):
-        name = re.sub(r"^(?:今后可|可|请)", "", m["name"])
-        url = m["url"]
-        if url is None and (u := URL.search(text[m.end() : m.end() + 60])) is not None:
-            url = u.group(0)
-        targets.append(MigrationTarget("portal", name, url))
-    for m in FOLLOW_ACCOUNT.finditer(text):
-        kind = "app" if (m["kind"] or "") in ("客户端", "APP", "App", "app") else "account"
-        if (m["kind"] or "") == "网站":
-            kind = "portal"
-        targets.append(MigrationTarget(kind, m["name"], None))
-    seen: set[tuple[str, str]] = set()
-    unique = []
-    for t in targets:
-        if (t.kind, t.name) not in seen:
-            seen.add((t.kind, t.name))
-            unique.append(t)
-    return unique
-
-
-def _is_channel(subject: str) -> bool:
-    """ "关停“X”微博" names a channel; "注销“X协会”" names something else: the object must be a channel."""
-    return subject.startswith(("本", "该")) or re.search(_MEDIA + r"$", subject) is not None
-
-
-def _find_claim(sentence: str) -> tuple[re.Match[str], re.Match[str]] | None:
-    """A self-subject and an action within a few characters, nothing ordinary in between."""
-    for subj in SELF.finditer(sentence):
-        for act in ACTION.finditer(sentence):
-            if act.start() >= subj.end():
-                gap = sentence[subj.end() : act.start()]
-                if len(gap) <= 22 and not NEGATIVE.search(gap):
-                    return subj, act
-            elif act.end() <= subj.start() and _is_channel(subj.group(0)):
-                gap = sentence[act.end() : subj.start()]
-                if len(gap) <= 4 and not NEGATIVE.search(gap) and not FOLLOW_WORDS.search(gap):
-                    return subj, act
-    return None
+# --- the classifier ----------------------------------------------------------------------------------
 
 
 def classify_notice(title: str | None, text: str | None, posted_at: datetime | date) -> Notice | None:
-    """A closure notice (with its date, subject and migration targets), or None for anything else."""
-    title, text = (title or "").strip(), (text or "").strip()
-    if not has_prefilter_word(f"{title}{text}"):
+    """A closure (with its date, subjects and migration targets), or None for anything else."""
+    raw = f"{title or ''}\n{text or ''}"
+    if not has_prefilter_word(raw[: MAX_TEXT * 2]):
         return None
     posted = posted_at.date() if isinstance(posted_at, datetime) else posted_at
-    sentences = [s.strip() for s in SENTENCE.findall(title)] + [s.strip() for s in SENTENCE.findall(text)]
-    claim = None
-    for sentence in sentences:
-        if (NEGATIVE.search(sentence) and not TITLE_HINT.search(sentence)) or REPORTED.search(sentence):
+    head = normalize_notice_text(title or "")
+    body = normalize_notice_text(text or "")
+    doc = f"{head}。{body}" if head else body
+    claims: list[Claim] = []
+    foreign = False
+    doc_gov = w.GOV_CONTEXT.search(doc) is not None or w.GOV_NAME.search(head) is not None
+    status: tuple[str, str, str, str] | None = None
+    for offset, sentence in sentences(doc):
+        if not w.ACTION.search(sentence) and not any(s in sentence for s in w.STATUS_WORDS):
             continue
-        found = _find_claim(sentence)
-        if found is not None:
-            claim = (sentence, *found)
+        if status is None and (st := find_status(sentence)) is not None:
+            status = (*st, sentence)
+        found, odd = find_claims(sentence, offset, doc_gov=doc_gov)
+        claims += found
+        foreign = foreign or odd
+        if len(claims) >= 20:
             break
-    if claim is None:
-        return None
-    sentence, subj, act = claim
-    # A date named in the claiming sentence wins; else the first date in the body.
-    dated = sentence if has_date(sentence) else f"{title}。{text}"
-    eff, source, shutdown = extract_effective_date(dated, posted)
-    if shutdown is None:
-        _, _, shutdown = (
-            extract_effective_date(text, posted) if AFTER_DAYS.search(text) else (eff, source, None)
+    if foreign:
+        claims = [c for c in claims if c.subject is not None]
+    # A platform's status text is the whole page; inside a longer notice the notice's own claims decide.
+    if status is not None and (not claims or len(doc) <= 120):
+        state, subject, wording, sentence = status
+        return Notice(
+            action=wording,
+            sentence=sentence[:200],
+            subjects=[subject],
+            effective_date=posted,
+            date_source="posted",
+            migration_targets=extract_targets(doc),
+            status=state,
         )
-        if shutdown is not None and shutdown < eff:
-            shutdown = eff + (shutdown - posted)
-    name = None
-    for source_text in (subj.group(0), title, text):
-        if (q := QUOTED.search(source_text)) is not None:
-            name = q["name"]
+    if not claims:
+        return None
+    subjects: list[str] = []
+    groups: set[str] = set()  # names of unnamed groups (部分政务新媒体账号, 账号)
+    for claim in claims:
+        named = claim.subject is not None and claim.subject.kind != "generic"
+        for name in resolve_subject(claim, doc, subjects):
+            if name not in subjects:
+                subjects.append(name)
+            if not named and name in claim.names:
+                groups.add(name)
+    if any(s not in groups for s in subjects):
+        subjects = [s for s in subjects if s not in groups]  # the group is the channels it names
+    primary = claims[0]
+    eff, source, shutdown = posted, "posted", None
+    for claim in claims:
+        eff, source, shutdown = extract_effective_date(claim.sentence, posted, claim.action_start)
+        if source != "posted":
+            primary = claim
             break
+    if source == "posted":
+        eff, source, shutdown = _date_elsewhere(doc, posted)
     return Notice(
-        action=act.group(0),
-        sentence=sentence[:200],
-        subject=name,
+        action=primary.action,
+        sentence=primary.sentence.strip()[:200],
+        subjects=subjects,
         effective_date=eff,
         date_source=source,
         shutdown_date=shutdown,
-        targets=[t for t in extract_targets(f"{title}。{text}") if t.name != name],
+        migration_targets=extract_targets(
+            doc, exclude=tuple(s for s in subjects if not is_self_reference(s))
+        ),
+        status=None,
+        tense="future" if source == "posted" and primary.future else "past",
     )
+
+
+def _date_elsewhere(doc: str, posted: date) -> tuple[date, str, date | None]:
+    """A from-date (…起, …开始) anywhere in the text, or 30天后关停, when no claim sentence has a date."""
+    for start, value, form in dates_in(doc, posted):
+        if form != "immediate" and re.match(r"^[^，。,；;]{0,12}?(?:起|开始)", doc[start : start + 30]):
+            return value, form, None
+    return extract_effective_date(doc, posted) if AFTER_DAYS.search(doc) else (posted, "posted", None)
 
 
 def has_prefilter_word(text: str) -> bool:
     return any(word in text for word in PREFILTER_WORDS)
+
+
+# --- what the command prints and the database stores --------------------------------------------------
+
+
+def describe_notice(n: Notice | None, *, as_of: date) -> dict[str, Any]:
+    """The `scrapy notice` answer for one text."""
+    if n is None:
+        return {
+            "closure": False,
+            "effective_date": None,
+            "migration_targets": [],
+            "subjects": [],
+            "action": None,
+            "status": None,
+        }
+    return {
+        "closure": True,
+        "effective_date": n.effective_date.isoformat() if n.date_source != "posted" else None,
+        "migration_targets": [{"name": t.name, "url": t.url, "kind": t.kind} for t in n.migration_targets],
+        "subjects": n.subjects,
+        "action": n.action,
+        "status": n.state_on(as_of),
+    }
 
 
 def notice_to_json(n: Notice) -> str:
@@ -215,8 +289,14 @@ def notice_to_json(n: Notice) -> str:
 
 
 def notice_from_json(data: str | dict[str, Any]) -> Notice:
+    """A stored notice; reads the earlier shape too (``subject: str | None``, ``targets``)."""
     d = json.loads(data) if isinstance(data, str) else dict(data)
+    subject = d.pop("subject", None)
+    targets = d.pop("targets", None)
+    d.setdefault("subjects", [subject] if subject else [])
+    d.setdefault("migration_targets", targets or [])
     d["effective_date"] = date.fromisoformat(d["effective_date"])
     d["shutdown_date"] = date.fromisoformat(d["shutdown_date"]) if d.get("shutdown_date") else None
-    d["targets"] = [MigrationTarget(**t) for t in d.get("targets") or []]
-    return Notice(**d)
+    d["migration_targets"] = [MigrationTarget(**t) for t in d["migration_targets"] or []]
+    known = set(Notice.__dataclass_fields__)
+    return Notice(**{k: v for k, v in d.items() if k in known})
