@@ -9,7 +9,7 @@ from db.migrations import migrations
 
 
 @migrations()
-def m060_message_answer_state(db: Database) -> None:
+def m080_message_answer_state(db: Database) -> None:
     # answered / open / unknown. A board that says 已回复 or 办理完毕 without a reply date answered the
     # message: answered_at stays empty and answer_state says answered. Rows written before this migration are
     # judged by what they hold: a reply date is an answer; an empty one concludes nothing until re-read.
@@ -22,7 +22,7 @@ def m060_message_answer_state(db: Database) -> None:
 
 
 @migrations()
-def m060_board_columns(db: Database) -> None:
+def m080_board_columns(db: Database) -> None:
     # A board column's kind, the oldest message date among the pages read, and whether pages that could
     # hold older messages were left unread (page cap, a failed page): 1 = truncated, 0 = read far enough.
     columns = db.table("columns")
