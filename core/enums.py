@@ -250,6 +250,14 @@ class BoardKind(StrEnum):
     OTHER = "other"
 
 
+class AnswerState(StrEnum):
+    """Whether a message was answered, as its board shows it (messages.answer_state)."""
+
+    ANSWERED = "answered"  # a status word says answered (已回复, 已办结…) or a reply date is shown
+    OPEN = "open"  # a status word says open (未回复, 办理中, 已受理…)
+    UNKNOWN = "unknown"  # no status word and no reply date: no conclusion either way
+
+
 # Every closed set a stored column holds, by name (the drift test reads this).
 CLOSED_SETS: dict[str, frozenset[str]] = {
     "platform": frozenset(Platform),
@@ -266,4 +274,5 @@ CLOSED_SETS: dict[str, frozenset[str]] = {
     "column_status": frozenset(ColumnStatus),
     "board_kind": frozenset(BoardKind),
     "post_kind": frozenset(PostKind),
+    "answer_state": frozenset(AnswerState),
 }

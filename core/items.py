@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from core.enums import AccountStatus, ColumnKind, ColumnStatus, ProblemKind
+from core.enums import AccountStatus, AnswerState, ColumnKind, ColumnStatus, ProblemKind
 
 
 @dataclass
@@ -114,6 +114,9 @@ class ColumnItem:
     rendered: int = 0
     error: str | None = None
     checked_at: str | None = None
+    board_kind: str | None = None  # a message board's kind (BoardKind); None for other columns
+    oldest_item_at: str | None = None  # a board: the oldest message date among the pages read
+    truncated: int | None = None  # a board: 1 = pages that could hold older messages were not read
 
 
 @dataclass
@@ -142,8 +145,9 @@ class MessageItem:
     unit: str | None = None
     status: str | None = None
     asked_at: str | None = None
-    answered_at: str | None = None  # None: still open
+    answered_at: str | None = None  # None: no reply date shown (answer_state says whether answered)
     reply_text: str | None = None
+    answer_state: str = AnswerState.UNKNOWN
 
 
 @dataclass

@@ -113,6 +113,14 @@ MONITOR_PORTAL_LINK_ARTICLES = 2
 MONITOR_PORTAL_LINK_DEPTH = 3
 MONITOR_PORTAL_CHECK_LINKS = True
 MONITOR_PORTAL_LINK_TIMEOUT_S = 10.0
+# Message boards: list pages are followed, one after another, until one shows a message older than the
+# unanswered-message rule's months (rules file) plus MONITOR_BOARD_MARGIN_DAYS, or this many pages were read
+# (then the board is recorded as truncated: columns.truncated = 1). A busy board lists ~15 messages a page
+# and hundreds a month.
+MONITOR_BOARD_MAX_PAGES = 40
+MONITOR_BOARD_MARGIN_DAYS = 31
+# Message pages opened per board: old messages not answered by their list row first, then undated ones,
+# then old answered ones (to see whether the answer came late).
 MONITOR_PORTAL_MAX_MESSAGES = 50
 # Extra column classification rules checked before the built-in table (spiders/portal.py
 # DEFAULT_COLUMN_RULES), as JSON: [["my.rule", "name", "政务公开", "政策文件"], ...]

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from core.enums import DERIVED_STATUSES, Coverage, OutcomeGroup, RunStatus, Verdict, outcomes_in
+from core.enums import DERIVED_STATUSES, AnswerState, Coverage, OutcomeGroup, RunStatus, Verdict, outcomes_in
 from db import to_json
 from db.sql import in_list
 from db.views import TRUSTED_RUNS
@@ -323,8 +323,8 @@ def portal_columns(db: Database, target_ids: Sequence[int] | None) -> dict[int, 
     where, params = _scope(target_ids, "target_id")
     out: dict[int, list[dict]] = {}
     for r in db.query(
-        "SELECT id, target_id, url, name, kind, status, item_count, undated_count, newest_item_at, error "
-        f"FROM columns WHERE 1{where} ORDER BY id",
+        "SELECT id, target_id, url, name, kind, status, item_count, undated_count, newest_item_at, error, "
+        f"board_kind, oldest_item_at, pages_followed, truncated FROM columns WHERE 1{where} ORDER BY id",
         params,
     ):
         out.setdefault(r["target_id"], []).append(r)
@@ -340,14 +340,21 @@ def open_messages(
     max_days: float,
     target_ids: Sequence[int] | None,
 ) -> list[dict[str, Any]]:
-    """Messages asked in the window and unanswered for longer than allowed (open, or answered late)."""
+    """Messages of these board kinds asked in the window and before ``older_than`` and not answered
+    within ``max_days``: open, answered late, or of unknown state (the rule tells them apart).
+
+    A reply date within ``max_days`` is an answer in time; so is a status that says answered with no
+    reply date shown (answer_state answered, answered_at empty).
+    """
     where, params = _scope(target_ids, "target_id")
     return list(
         db.query(
-            "SELECT target_id, message_id, url, title, board_url, asked_at, answered_at, status FROM messages "  # noqa: E501
+            "SELECT target_id, message_id, url, title, board_url, board_kind, asked_at, answered_at, status, "
+            f"coalesce(answer_state, '{AnswerState.UNKNOWN}') AS answer_state FROM messages "
             f"WHERE board_kind IN ({_in(kinds)}) AND asked_at >= ? AND asked_at < ? "
-            "AND (answered_at IS NULL OR answered_at = '' OR julianday(answered_at) - julianday(asked_at) > "
-            f"?){where}",
+            "AND NOT (CASE WHEN coalesce(answered_at, '') = '' "
+            f"THEN coalesce(answer_state, '') = '{AnswerState.ANSWERED}' "
+            f"ELSE julianday(answered_at) - julianday(asked_at) <= ? END){where}",
             [*kinds, since, older_than, max_days, *params],
         )
     )

@@ -1,12 +1,14 @@
-"""Writers for the portal tables: sites, columns, column_items, messages (upserts, never duplicates)."""
+"""Writers for the portal tables: sites, columns, column_items, messages (upserts, never duplicates); the
+messages a board's next crawl opens again."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlite_utils import Database
 
+from core.enums import AnswerState
 from core.items import ColumnEntryItem, ColumnItem, MessageItem, SiteItem
 from db import upsert
 
@@ -37,6 +39,25 @@ def upsert_column_item(db: Database, row: dict[str, Any]) -> int:
 def upsert_message(db: Database, row: dict[str, Any]) -> int:
     row["first_seen_at"] = row["last_seen_at"] = row.pop("seen_at")
     return upsert(db, "messages", row, key=("target_id", "message_id"), keep=("first_seen_at",))
+
+
+def load_unsettled_messages(
+    db: Database, target_ids: Iterable[int], *, since: str
+) -> dict[tuple[int, str], list[dict[str, Any]]]:
+    """(target, board URL) -> the messages asked since ``since`` that an earlier run left open or of
+    unknown state: a board read only back to the rule's horizon opens their pages again, so an answer
+    given later is seen even when they are no longer listed on the pages read."""
+    ids = list(target_ids)
+    marks = ", ".join("?" for _ in ids) or "NULL"
+    out: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for row in db.query(
+        "SELECT target_id, board_url, message_id, url, title, asked_at FROM messages "
+        f"WHERE target_id IN ({marks}) AND url IS NOT NULL AND asked_at >= ? "
+        f"AND coalesce(answer_state, '{AnswerState.UNKNOWN}') != '{AnswerState.ANSWERED}' ORDER BY asked_at",
+        [*ids, since],
+    ):
+        out.setdefault((row["target_id"], row["board_url"]), []).append(row)
+    return out
 
 
 # Item class -> writer; pipelines/store.py merges this into its WRITERS.

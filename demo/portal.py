@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cache
 from html import escape
@@ -16,6 +16,7 @@ from demo.http import Request, Response, Router
 from demo.world import World
 
 UNREACHABLE_BASE = "http://127.0.0.1:9"  # discard port: nothing listens there
+BOARD_STYLES = ("board", "board_mt10")  # message boards: classed spans + th/td pages; 佳木斯-like pages
 SLOW_SECONDS = 3.0  # the planted slow link; the local world's link timeout is 2 s
 
 
@@ -35,8 +36,16 @@ class Message:
     category: str
     unit: str
     asked_at: datetime
-    answered_at: datetime | None
+    answered_at: datetime | None  # when it was really answered; None: still open
     expect: tuple[str, ...] = ()  # the rules this message is planted to trigger (subject: its id)
+    reply_shown: bool = True  # the message page shows the reply date (many boards do not)
+    shows_status: bool = True  # the board writes a status word for it
+
+    @property
+    def status(self) -> str:
+        if not self.shows_status:
+            return ""
+        return "已回复" if self.answered_at else "未回复"
 
 
 @dataclass
@@ -44,7 +53,8 @@ class Column:
     path: str  # inside the site root, ends with "/"
     name: str
     column_type: str
-    style: str  # span / cn / bracket / md / table / linktext / nodate / js / hanweb / board / blank
+    # span / cn / bracket / md / table / linktext / nodate / js / hanweb / board / board_mt10 / blank
+    style: str
     articles: list[Article] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
     per_page: int = 10
@@ -192,6 +202,15 @@ def _portals(as_of: datetime) -> tuple[Portal, ...]:
                 msg("LJ2026", 2, "公交线路调整的建议", "建议", "临江市交通运输局", 12, 3),
                 msg("LJ2026", 3, "社保卡补办需要哪些材料", "咨询", "临江市人力资源和社会保障局", 30, 1),
                 msg("LJ2026", 4, "夜间施工噪音扰民", "投诉", "临江市生态环境局", 60, 4),
+                # answered long ago; the page says 已回复 and shows no reply date: no veto
+                replace(
+                    msg("LJ2025", 5, "老旧小区改造进度咨询", "咨询", "临江市住房和城乡建设局", 100, 6),
+                    reply_shown=False,
+                ),
+                replace(
+                    msg("LJ2025", 6, "农村饮水工程水质问题", "投诉", "临江市水务局", 150, 9),
+                    reply_shown=False,
+                ),
             ],
         ),
     ]
@@ -284,6 +303,17 @@ def _portals(as_of: datetime) -> tuple[Portal, ...]:
                 msg("XF2026", 2, "反映征地补偿问题", "投诉", "云川市信访局", 50, 10),
             ],
         ),
+        # A busy board shaped like 佳木斯's: 15 letters a page, newest first; nearly all 已回复 with no
+        # reply date on their page, one open letter four months old on page 6, one without any status.
+        Column(
+            "fywt/",
+            "反映问题",
+            "互动交流",
+            "board_mt10",
+            messages=_busy_board(msg),
+            per_page=15,
+            pager="query",
+        ),
     ]
     yunchuan.home_links = (
         ("img", "images/banner-2025.jpg#dead"),
@@ -361,6 +391,33 @@ def _portals(as_of: datetime) -> tuple[Portal, ...]:
         Column("col/col1003/", "政策解读", "政策解读", "down", colid=1003),
     ]
     return linjiang, yunchuan, hekou, qingshan
+
+
+BUSY_TOPICS = (
+    ("供热管网漏水", "投诉", "云川市住房和城乡建设局"),
+    ("路灯长期不亮", "求助", "云川市城市管理局"),
+    ("医保待遇咨询", "咨询", "云川市医疗保障局"),
+    ("道路破损影响出行", "投诉", "云川市交通运输局"),
+    ("楼道杂物消防隐患", "投诉", "云川市消防救援支队"),
+    ("子女入学材料咨询", "咨询", "云川市教育局"),
+)
+BUSY_LETTERS = 150  # ten pages
+BUSY_OPEN = 85  # page 6: four months old, never answered
+BUSY_NO_STATUS = 70  # written without a status word or a reply date
+
+
+def _busy_board(msg: Any) -> list[Message]:
+    out = []
+    for i in range(BUSY_LETTERS):
+        topic, cat, unit = BUSY_TOPICS[i % len(BUSY_TOPICS)]
+        age = 2 + int(i * 1.42)  # whole days: a letter every day or two
+        m = msg("YC2026F", i, f"{topic}（{i}）", cat, unit, age, None if i == BUSY_OPEN else 3)
+        if i == BUSY_OPEN:
+            m = replace(m, expect=("portal.unanswered_message",))
+        out.append(
+            replace(m, reply_shown=i % 3 == 0 and i != BUSY_NO_STATUS, shows_status=i != BUSY_NO_STATUS)
+        )
+    return out
 
 
 def portals(world: World) -> tuple[Portal, ...]:
@@ -452,7 +509,7 @@ def _table(p: Portal, arts: list[Article]) -> str:
 def render_home(p: Portal, base: str) -> str:
     blocks = []
     for c in p.columns:
-        if c.style in ("board", "blank", "js") or not c.articles:
+        if c.style in (*BOARD_STYLES, "blank", "js") or not c.articles:
             continue
         rows = "".join(_row(p, "span", a) for a in c.articles[:5])
         blocks.append(
@@ -527,11 +584,29 @@ def render_column(p: Portal, c: Column, n: int, base: str) -> str | None:
             f'<li><a href="{p.root}{c.path}detail.html?id={m.mid}" title="{escape(m.title)}">'
             f"{escape(m.title)}</a>"
             f'<span class="type">{m.category}</span><span class="unit">{escape(m.unit)}</span>'
-            f'<span class="status">{"已回复" if m.answered_at else "未回复"}</span>'
+            f'<span class="status">{m.status}</span>'
             f'<span class="date">{m.asked_at:%Y-%m-%d}</span></li>'
             for m in c.messages
         )
         main = f'<ul class="msg-list">{rows}</ul>'
+    elif c.style == "board_mt10":
+        letters = c.messages[n * c.per_page : (n + 1) * c.per_page]
+        if not letters:
+            return None
+        total = -(-len(c.messages) // c.per_page)
+        rows = "".join(
+            f'<li><span><a href="{p.root}{c.path}detail.html?id={m.mid}" target="_blank">'
+            f"{escape(m.title)}</a></span><span>{m.category}</span><span>{escape(m.unit)}</span>"
+            f"<span>{m.status}</span>"
+            f"<span>{m.asked_at:%Y-%m-%d}</span></li>"
+            for m in letters
+        )
+        pager = f'<a href="?page={n + 2}">下一页</a>' if n + 1 < total else "<span>下一页</span>"
+        main = (
+            '<div class="list_title"><span>信件标题</span><span>类型</span><span>答复部门</span>'
+            f'<span>状态</span><span>发布时间</span></div><ul class="mt10">{rows}</ul>'
+            f'<div class="page"><span>共 {total} 页</span>{pager}</div>'
+        )
     elif c.style == "hanweb":
         pages = _pages(c)
         first = "".join(f"<record><![CDATA[{_row(p, 'hanweb', a)}]]></record>" for a in pages[0])
@@ -580,16 +655,32 @@ def render_article(p: Portal, c: Column, a: Article) -> str:
     return _layout(p, title=a.title, meta=meta, main=main)
 
 
-def render_message(p: Portal, m: Message) -> str:
+def render_message(p: Portal, c: Column, m: Message) -> str:
+    replied = f"{m.answered_at:%Y-%m-%d %H:%M}" if m.answered_at and m.reply_shown else ""
+    reply = "您好，来信收悉，现答复如下：已按规定办理。" if m.answered_at else ""
+    if c.style == "board_mt10":
+        # 佳木斯's message page: each value in a <span id=…> after its label text
+        spans = (
+            ("来信人", "releaseMan", "市民"),
+            ("咨询时间", "zxsj", f"{m.asked_at:%Y-%m-%d %H:%M:%S}"),
+            ("信件标题", "title", m.title),
+            ("所属类型", "conType", m.category),
+            ("处理情况", "state", m.status),
+            ("承办单位", "conDept", m.unit),
+            ("处理时间", "replyTime", replied),
+            ("处理结果", "replyContent", reply if m.reply_shown else ""),
+        )
+        body = "".join(f'<p>{k}：<span id="{i}">{escape(v)}</span></p>' for k, i, v in spans)
+        return _layout(p, title=m.title, meta=_site_meta(p), main=f'<div class="xjxq">{body}</div>')
     rows = [
         ("信件编号", m.mid),
         ("信件标题", m.title),
         ("信件类型", m.category),
         ("来信时间", f"{m.asked_at:%Y-%m-%d %H:%M}"),
         ("答复单位", m.unit),
-        ("办理状态", "已回复" if m.answered_at else "未回复"),
-        ("答复时间", f"{m.answered_at:%Y-%m-%d %H:%M}" if m.answered_at else ""),
-        ("答复内容", "您好，来信收悉，现答复如下：已按规定办理。" if m.answered_at else ""),
+        ("办理状态", m.status),
+        ("答复时间", replied),
+        ("答复内容", reply),
     ]
     table = "".join(f"<tr><th>{k}</th><td>{escape(v)}</td></tr>" for k, v in rows)
     return _layout(p, title=m.title, meta=_site_meta(p), main=f'<table class="msg-detail">{table}</table>')
@@ -675,7 +766,7 @@ def serve_site(world: World, req: Request) -> Response:
                 return _encode(p, html) if html else Response(404, b"<h1>404</h1>")
             if sub == "detail.html":
                 m = next((m for m in c.messages if m.mid == req.query.get("id")), None)
-                return _encode(p, render_message(p, m)) if m else Response(404, b"<h1>404</h1>")
+                return _encode(p, render_message(p, c, m)) if m else Response(404, b"<h1>404</h1>")
             a = next((a for a in c.articles if a.path == rest), None)
             if a is not None:
                 return _encode(p, render_article(p, c, a))
@@ -753,6 +844,7 @@ def planted(world: World, base: str) -> list[dict[str, Any]]:
                         "newest_at": max(a.published_at for a in c.articles).isoformat(),
                     }
                 )
+        out += _board_plants(world, p, root)
         if p.archetype != "defective":
             continue
         out.append(
@@ -761,7 +853,7 @@ def planted(world: World, base: str) -> list[dict[str, Any]]:
         newest = max(
             a.published_at
             for c in p.columns
-            if c.style not in ("board", "blank", "js")
+            if c.style not in (*BOARD_STYLES, "blank", "js")
             for a in c.articles[:5]
         )
         out.append(
@@ -812,6 +904,7 @@ def planted(world: World, base: str) -> list[dict[str, Any]]:
                             "board_kind": "petition" if c.path == "xfts/" else "consultation",
                             "asked_at": m.asked_at.isoformat(),
                             "age_days": _age(world, m.asked_at),
+                            "page": c.messages.index(m) // c.per_page + 1 if c.style == "board_mt10" else 1,
                             "expect": m.expect,
                         }
                     )
@@ -858,6 +951,42 @@ def planted(world: World, base: str) -> list[dict[str, Any]]:
                     )
     slug, name, *_ = UNREACHABLE
     out.append({"kind": "unreachable", "target": name, "url": f"{UNREACHABLE_BASE}/sites/{slug}/"})
+    return out
+
+
+def _board_plants(world: World, p: Portal, root: str) -> list[dict[str, Any]]:
+    """Boards read page after page, and messages whose board shows less than it knows: answered with no
+    reply date shown, or shown without any status word (none of them is a finding)."""
+    out: list[dict[str, Any]] = []
+    for c in p.columns:
+        url = f"{root}{c.path}"
+        if c.style == "board_mt10":
+            out.append(
+                {
+                    "kind": "paged_board",
+                    "target": p.name,
+                    "url": url,
+                    "column": c.name,
+                    "messages": len(c.messages),
+                    "per_page": c.per_page,
+                    "pages": -(-len(c.messages) // c.per_page),
+                }
+            )
+        for m in c.messages:
+            if m.answered_at is None or (m.reply_shown and m.shows_status):
+                continue
+            out.append(
+                {
+                    "kind": "answered_undated_message" if m.shows_status else "unknown_state_message",
+                    "target": p.name,
+                    "url": f"{url}detail.html?id={m.mid}",
+                    "board_url": url,
+                    "message_id": m.mid,
+                    "status": m.status,
+                    "asked_at": m.asked_at.isoformat(),
+                    "age_days": _age(world, m.asked_at),
+                }
+            )
     return out
 
 

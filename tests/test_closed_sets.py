@@ -32,6 +32,7 @@ COLUMN_SETS: dict[str, tuple[str, ...]] = {
     "coverage": ("coverage",),
     "platform": ("platform",),
     "board_kind": ("board_kind",),
+    "answer_state": ("answer_state",),
     "level": ("level",),
     "problem": ("problem",),
     "status": ("account_status", "run_status", "column_status"),

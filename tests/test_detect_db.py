@@ -289,13 +289,15 @@ def test_portal_rules_over_portal_tables(db: Database) -> None:
         found_on="http://bad.gov.cn/c/",
         run_id=link_run,
     )
-    for mid, kind, asked, answered in (
-        ("m1", "consultation", 120, None),
-        ("m2", "petition", 120, None),
-        ("m3", "consultation", 400, None),
-        ("m4", "consultation", 30, None),
-        ("m5", "consultation", 200, 100),
-        ("m6", "consultation", 200, 190),
+    for mid, kind, asked, answered, state in (
+        ("m1", "consultation", 120, None, "open"),
+        ("m2", "petition", 120, None, "open"),
+        ("m3", "consultation", 400, None, "open"),
+        ("m4", "consultation", 30, None, "open"),
+        ("m5", "consultation", 200, 100, "answered"),
+        ("m6", "consultation", 200, 190, "answered"),
+        ("m7", "consultation", 200, None, "answered"),  # 已回复 with no reply date shown
+        ("m8", "consultation", 200, None, "unknown"),  # no status word, no reply date
     ):
         db["messages"].insert(
             {
@@ -304,6 +306,7 @@ def test_portal_rules_over_portal_tables(db: Database) -> None:
                 "message_id": mid,
                 "asked_at": ago(asked),
                 "answered_at": ago(answered) if answered else None,
+                "answer_state": state,
             }
         )
     detect(db, as_of=AS_OF)

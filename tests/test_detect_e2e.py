@@ -208,6 +208,30 @@ def test_portal_evidence(world_crawl: Crawl) -> None:
     assert ev["site_id_code"] == code["site_id_code"]
 
 
+def test_board_evidence(world_crawl: Crawl) -> None:
+    """Boards as they are: a message whose board says 已回复 but shows no reply date, or that shows
+    neither a status nor a date, is no veto; the second makes the check partial, and says so."""
+    found = open_findings(world_crawl.db_path)
+    planted = portal.planted(world_crawl.world.world, world_crawl.world.base)
+    quiet = {
+        p["message_id"] for p in planted if p["kind"] in ("answered_undated_message", "unknown_state_message")
+    }
+    assert quiet
+    assert not [k for k in found if k[2] == "portal.unanswered_message" and k[3] in quiet]
+    deep = next(p for p in planted if p["kind"] == "unanswered_message" and p["page"] > 1)
+    ev = found[(deep["target"], "portal", "portal.unanswered_message", deep["message_id"])]["evidence"]
+    assert (ev["answer_state"], ev["status"]) == ("open", "未回复")
+    db = open_db(world_crawl.db_path)
+    scores = {r["name"]: r for r in db.query("SELECT * FROM target_scores WHERE platform = 'portal'")}
+    db.close()
+    (unknown,) = [p for p in planted if p["kind"] == "unknown_state_message"]
+    assert scores[unknown["target"]]["coverage"] == "partial"
+    assert "留言答复情况不明 1 message(s)" in scores[unknown["target"]]["reason"]
+    healthy = next(p["target"] for p in planted if p["kind"] == "healthy_portal")
+    assert any(p["target"] == healthy for p in planted if p["kind"] == "answered_undated_message")
+    assert (scores[healthy]["verdict"], scores[healthy]["coverage"]) == ("合格", "read")
+
+
 def test_account_evidence(world_crawl: Crawl) -> None:
     found = open_findings(world_crawl.db_path)
     # the migrated account says why it is unavailable; a verification wall or a rate limit is a refusal

@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 
-from core.clock import parse_iso
+from core.clock import iso, parse_iso
 from db import open_db, table_counts
 from db.serve import datasette_command
 from demo import portal as demo_portal
 from demo.run import wait_for_port
+from detection.rules.config import load_rules
+from detection.rules.freshness import months_before
 from tests.conftest import Crawl
 from tests.helpers import AS_OF, ROOT, DemoWorld, free_port, run_scrapy
 
@@ -65,6 +67,10 @@ def test_portal_crawl_records_every_planted_defect(
         "parse_failed_column",
         "unreachable_column",
         "unreachable",
+        # boards read as they are (tests/test_portal_boards_crawl.py)
+        "paged_board",
+        "answered_undated_message",
+        "unknown_state_message",
     } == kinds - {"healthy_portal"}
 
     for p in planted:
@@ -186,8 +192,15 @@ def test_healthy_portal_has_no_defect(crawled: tuple[DemoWorld, Path, list[dict[
     assert {r["date_source"] for r in sources} == {"pubdate_meta"}
 
     messages = rows(db_path, "SELECT * FROM messages WHERE target_id = ?", [tid])
-    assert len(messages) == 4
-    assert all(m["answered_at"] and m["board_kind"] == "consultation" for m in messages)
+    board = next(
+        c
+        for p in demo_portal.portals(crawled[0].world)
+        if p.slug == "linjiang"
+        for c in p.columns
+        if c.messages
+    )
+    assert len(messages) == len(board.messages)
+    assert all(m["answer_state"] == "answered" and m["board_kind"] == "consultation" for m in messages)
 
 
 def test_gbk_titles_and_rerun_does_not_duplicate(
@@ -273,7 +286,8 @@ def test_every_portal_request_is_counted_for_its_target_and_checked(
     assert kinds["page"] > 0
     assert requests[hekou] == sum(kinds.values())
 
-    # 临江's board: each message page opened is a page check found on the board.
+    # 临江's board: each message page opened is a page check found on the board; the pages opened are
+    # those of the messages old enough for the unanswered-message rule (the rules file's months).
     linjiang = target_id(db_path, "临江市人民政府门户网站")
     board = rows(db_path, "SELECT url FROM columns WHERE target_id = ? AND kind = '互动'", [linjiang])[0][
         "url"
@@ -283,7 +297,13 @@ def test_every_portal_request_is_counted_for_its_target_and_checked(
         "SELECT url, outcome FROM checks WHERE run_id = ? AND kind = 'page' AND found_on = ?",
         [run["id"], board],
     )
-    messages = rows(db_path, "SELECT url FROM messages WHERE target_id = ?", [linjiang])
+    old_enough = iso(
+        months_before(parse_iso(AS_OF), load_rules().meta("portal.unanswered_message")["months"])
+    )
+    messages = rows(
+        db_path, "SELECT url FROM messages WHERE target_id = ? AND asked_at < ?", [linjiang, old_enough]
+    )
+    assert messages
     assert sorted(r["url"] for r in opened) == sorted(m["url"] for m in messages)
     assert {r["outcome"] for r in opened} == {"ok"}
 

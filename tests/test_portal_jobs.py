@@ -279,7 +279,12 @@ def test_the_message_cap_limits_pages_opened_not_rows_counted() -> None:
     job.settle(detail, fixture_response("portal", "board_detail_answered.html", detail.url))
     items = job.items()
     assert column_of(items).item_count == 2
-    assert len([i for i in items if isinstance(i, MessageItem)]) == 1
+    messages = [i for i in items if isinstance(i, MessageItem)]
+    # every row is a message; the one past the cap keeps what its row says
+    assert [(m.message_id, m.answer_state, m.answered_at) for m in messages] == [
+        ("G20240102-0011", "answered", "2024-01-05T16:00:00+08:00"),
+        ("G20240301-0007", "open", None),
+    ]
 
 
 def test_dropped_requests_settle_as_failed_and_a_dropped_column_page_says_nothing() -> None:

@@ -196,12 +196,18 @@ def test_links_site_id_and_messages() -> None:
     result = evaluate(
         dead_links=links,
         site=site(site_id_code="123", site_id_code_valid=0),
-        messages=[{"message_id": "m1", "asked_at": iso(AS_OF - timedelta(days=120))}],
+        messages=[
+            {"message_id": "m1", "asked_at": iso(AS_OF - timedelta(days=120)), "answer_state": "open"},
+            # no status word, no reply date: no conclusion (the check says it is partial)
+            {"message_id": "m2", "asked_at": iso(AS_OF - timedelta(days=120)), "answer_state": "unknown"},
+        ],
     )
     assert rules_of(result) == ["portal.dead_link_homepage"] * 2 + [
         "portal.dead_links",
         "portal.invalid_site_id_code",
         "portal.unanswered_message",
     ]
+    assert result.coverage == "partial"  # type: ignore[attr-defined]
+    assert "1 message(s) old enough to count show no status word" in result.reason  # type: ignore[attr-defined]
     dl = next(f for f in result.findings if f.rule == "portal.dead_links")  # type: ignore[attr-defined]
     assert (dl.evidence["count"], dl.points) == (3, 0.3)

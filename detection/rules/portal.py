@@ -1,7 +1,8 @@
 """Portal rules over what the portal spider recorded: availability, freshness, blank columns, messages, links.
 
-No conclusion from missing data: an unreachable/parse_failed column is neither stale nor blank, and a
-site whose latest probe failed gets no homepage or column findings.
+No conclusion from missing data: an unreachable/parse_failed column is neither stale nor blank, a
+site whose latest probe failed gets no homepage or column findings, and a message whose board shows
+neither a status word nor a reply date is not an unanswered one (the check is partial, and says so).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.clock import parse_iso
-from core.enums import ColumnStatus, Coverage
+from core.enums import AnswerState, ColumnStatus, Coverage
 from detection.rules.freshness import is_stale, months_before
 from detection.rules.result import Evaluation, Finding
 
@@ -52,6 +53,57 @@ def is_homepage_stale(site: Mapping[str, Any], days: int, as_of: datetime) -> bo
     if newest is None and not (site.get("homepage_undated") or site.get("homepage_items")):
         return None
     return is_stale(newest, as_of, days)
+
+
+UNANSWERED = "unanswered"
+UNKNOWN = "unknown"
+
+
+def judge_message(m: Mapping[str, Any], s: Mapping[str, Any], as_of: datetime) -> str | None:
+    """UNANSWERED when the message counts for portal.unanswered_message, UNKNOWN when it is old enough
+    to count but its board shows neither an answer nor an open status, else None.
+
+    It counts when its board is of a kind the rule covers, it was asked in the window and before the
+    limit (``months`` before as_of), and it is open by its status word or was answered later than the
+    limit after it was asked. A status that says answered is an answer even with no reply date shown.
+    """
+    rule = s["portal.unanswered_message"]
+    asked = _at(m.get("asked_at"))
+    kind = m.get("board_kind")
+    if asked is None or (kind is not None and kind not in rule["board_kinds"]):
+        return None
+    limit = months_before(as_of, rule["months"])
+    if asked < as_of - timedelta(days=rule["window_days"]) or asked >= limit:
+        return None
+    answered = _at(m.get("answered_at"))
+    if answered is not None:  # a reply date shown: answered, in time or late
+        return UNANSWERED if answered - asked > as_of - limit else None
+    state = m.get("answer_state") or AnswerState.UNKNOWN
+    if state == AnswerState.OPEN:
+        return UNANSWERED
+    return UNKNOWN if state == AnswerState.UNKNOWN else None
+
+
+def board_notes(
+    columns: Sequence[Mapping[str, Any]], unknown: Sequence[Mapping[str, Any]], s: Mapping[str, Any]
+) -> list[str]:
+    """Why the unanswered-message check is partial: boards of the rule's kinds not read back far enough,
+    and messages old enough to count whose answer cannot be told."""
+    kinds = s["portal.unanswered_message"]["board_kinds"]
+    notes = []
+    cut = [c for c in columns if c.get("board_kind") in kinds and c.get("truncated")]
+    if cut:
+        where = ", ".join(
+            f"{c['url']} ({c.get('pages_followed')} pages, back to {(c.get('oldest_item_at') or '?')[:10]})"
+            for c in cut
+        )
+        notes.append(f"留言板未读完 {len(cut)} board(s) not read back far enough: {where}")
+    if unknown:
+        notes.append(
+            f"留言答复情况不明 {len(unknown)} message(s) old enough to count show no status word "
+            "and no reply date"
+        )
+    return notes
 
 
 def evaluate_portal(
@@ -190,7 +242,13 @@ def evaluate_portal(
                 points=round(min(len(other) * each, s["portal.dead_links"]["cap"]), 2),
             )
         )
+    unknown = []
     for m in messages:
+        verdict = judge_message(m, s, as_of)
+        if verdict == UNKNOWN:
+            unknown.append(m)
+        if verdict != UNANSWERED:
+            continue
         asked = _at(m.get("asked_at"))
         add(
             Finding(
@@ -201,9 +259,15 @@ def evaluate_portal(
                     "board_url": m.get("board_url"),
                     "asked_at": m.get("asked_at"),
                     "answered_at": m.get("answered_at") or None,
+                    "status": m.get("status"),
+                    "answer_state": m.get("answer_state"),
                     "days_open": round((as_of - asked) / timedelta(days=1), 1) if asked else None,
                 },
                 subject=str(m["message_id"]),
             )
         )
+    notes = board_notes(columns, unknown, s)
+    if notes:
+        out.coverage = Coverage.PARTIAL
+        out.reason = "; ".join([*([out.reason] if out.reason else []), *notes])
     return out

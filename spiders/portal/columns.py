@@ -33,7 +33,10 @@ class ColumnRule:
 # options.column_rules (same shape: [rule_id, field, pattern, kind]).
 DEFAULT_COLUMN_RULES: tuple[ColumnRule, ...] = (
     ColumnRule(
-        "type.interaction", "column_type", r"互动|信箱|留言|咨询|信访|举报|访谈|征集", ColumnKind.INTERACTION
+        "type.interaction",
+        "column_type",
+        r"互动|信箱|留言|咨询|信访|举报|访谈|征集|来信|反映问题|诉求|问政",
+        ColumnKind.INTERACTION,
     ),
     ColumnRule("type.notice", "column_type", r"通知|公告|公示", ColumnKind.NOTICE),
     ColumnRule("type.policy", "column_type", r"政策|文件|法规|规章", ColumnKind.POLICY),
@@ -44,7 +47,7 @@ DEFAULT_COLUMN_RULES: tuple[ColumnRule, ...] = (
     ColumnRule(
         "name.interaction",
         "name",
-        r"信箱|留言|咨询|互动|信访|举报|访谈|征集|问政|建言",
+        r"信箱|留言|咨询|互动|信访|举报|访谈|征集|问政|建言|来信|反映问题|投诉|诉求|热线|12345",
         ColumnKind.INTERACTION,
     ),
     ColumnRule("name.notice", "name", r"通知|公告|公示", ColumnKind.NOTICE),
@@ -54,7 +57,10 @@ DEFAULT_COLUMN_RULES: tuple[ColumnRule, ...] = (
     ColumnRule("name.news", "name", r"要闻|动态|新闻|资讯|快讯|头条|政务信息", ColumnKind.NEWS),
     ColumnRule("name.service", "name", r"办事|服务|指南", ColumnKind.SERVICE),
     ColumnRule(
-        "url.interaction", "url", r"/(hdjl|zmhd|ldxx|xjxx|wszx|liuyan|mailbox|xfts)", ColumnKind.INTERACTION
+        "url.interaction",
+        "url",
+        r"/(hdjl|zmhd|ldxx|xjxx|wszx|liuyan|mailbox|xfts|szxx|sjxx|fywt|gzlx)",
+        ColumnKind.INTERACTION,
     ),
     ColumnRule("url.notice", "url", r"/(tzgg|gsgg|notice|gg)/", ColumnKind.NOTICE),
     ColumnRule("url.policy", "url", r"/(zcwj|zfwj|gfxwj|policy|zcfg)/", ColumnKind.POLICY),

@@ -6,32 +6,38 @@ requests in flight, and when the last one settles its items are ready. Nothing h
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from scrapy.http import Response, TextResponse
 
 from core.clock import iso, now_iso
-from core.enums import CheckKind, ColumnKind, ColumnStatus
+from core.enums import AnswerState, CheckKind, ColumnKind, ColumnStatus
 from core.items import ColumnEntryItem, ColumnItem, MessageItem
+from detection.rules.freshness import months_before
 from spiders.portal.boards import (
+    BoardPager,
+    MessageRow,
+    board_labels,
     build_message,
     classify_board,
     is_board_empty,
     parse_message_detail,
     parse_message_list,
+    read_board_pager,
+    status_state,
 )
 from spiders.portal.columns import ColumnRef, ColumnRule, classify_column
 from spiders.portal.links import extract_links, is_internal
 from spiders.portal.lists import (
     ListEntry,
     hanweb_entries,
-    next_page_url,
     parse_article_date,
     parse_column_page,
+    parse_list_date,
 )
 from spiders.portal.meta import ensure_encoding, meta_content
 
@@ -64,12 +70,32 @@ class Fetch:
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-column caps: MONITOR_PORTAL_MAX_PAGES, _ARTICLE_DATES, _LINK_ARTICLES, _MAX_MESSAGES."""
+    """Per-column caps: MONITOR_PORTAL_MAX_PAGES, _ARTICLE_DATES, _LINK_ARTICLES, _MAX_MESSAGES (message
+    pages opened per board), MONITOR_BOARD_MAX_PAGES (list pages of one board)."""
 
     max_pages: int = 5
     article_dates: int = 30
     link_articles: int = 2
     max_messages: int = 50
+    board_pages: int = 40
+
+
+@dataclass(frozen=True)
+class MessageHorizon:
+    """How far back a board is read for the unanswered-message rule: messages asked before
+    ``judge_before`` are old enough to count; list pages are followed until one shows a message asked
+    before ``reach``."""
+
+    judge_before: datetime
+    reach: datetime
+
+
+def message_horizon(
+    settings: Mapping[str, Mapping[str, Any]], as_of: datetime, margin_days: float
+) -> MessageHorizon:
+    """The horizon from a target's resolved rules (portal.unanswered_message.months) and a margin."""
+    limit = months_before(as_of, settings["portal.unanswered_message"]["months"])
+    return MessageHorizon(limit, limit - timedelta(days=margin_days))
 
 
 @dataclass(frozen=True)
@@ -106,9 +132,12 @@ class ColumnJob:
         root: str,
         limits: Limits,
         as_of: datetime,
+        horizon: MessageHorizon | None = None,
+        recheck: Sequence[MessageRow] = (),
     ) -> None:
         self.target, self.col, self.rules, self.root = target, col, tuple(rules), root
-        self.limits, self.as_of = limits, as_of
+        self.limits, self.as_of, self.horizon = limits, as_of, horizon
+        self.recheck = tuple(recheck)  # a board's messages an earlier run left open or unknown
         self.kind, self.rule = classify_column(name=col.name, url=col.url, column_type=None, rules=self.rules)
         self.column_type: str | None = None
         self.waiting: set[Fetch] = {self.first}
@@ -321,71 +350,163 @@ class ListReader:
 
 
 class BoardReader:
-    """A message board: its list pages one after another, then every listed message's page (up to the cap)
-    together."""
+    """A message board: its list pages one after another until a page shows a message older than the
+    horizon (or the page cap, or the last page), then the pages of the messages that matter, together.
+
+    A list that shows no dates is dated by opening its page's last (oldest) message before the next page
+    is asked for. Messages that matter: those an earlier run left open or unknown and the pages read no
+    longer list (their own page says whether they were answered since), old enough to judge and not
+    answered by their row (potential vetoes), undated ones, then old answered ones (was the answer
+    late?), up to the message cap.
+    """
 
     def __init__(self, job: ColumnJob, page: TextResponse) -> None:
         self.job = job
-        self.board_kind = classify_board(job.col.name, job.col.url, job.column_type)
-        self.rows = parse_message_list(page.selector, page.url, job.as_of)
-        self.says_empty = is_board_empty(page.selector)
-        self.pages = 1
+        sel = page.selector
+        self.board_kind = classify_board(job.col.name, job.col.url, job.column_type, board_labels(sel))
         self.url = page.url
-        self.next_url = next_page_url(page.selector, page.url)
-        self.details: dict[int, dict[str, str]] | None = None  # row -> its page's fields, once requested
+        self.says_empty = is_board_empty(sel)
+        self.rows: list[MessageRow] = []
+        self.pages = 1
+        self.seen = {page.url}
+        # why paging ended: end (the last page), reached (the horizon), cap (the page cap), failed (a page
+        # did not come back), unfollowable (the board says it has more pages, and no link leads there)
+        self.stop: str | None = None
+        self.pages_said: int | None = None
+        self.details: dict[int, dict[str, str]] = {}  # row -> its page's fields
+        self.requested: set[int] = set()
+        self.probe: tuple[int, str] | None = None  # (row whose page dates the list, the next page)
+        self.fanned = False
+        self.capped = 0  # messages that mattered but were past the message cap
+        self.listed = 0  # rows the list pages showed; the rows after them are earlier runs' to re-check
+        self._first = (parse_message_list(sel, page.url, job.as_of), read_board_pager(sel, page.url, 1))
 
     def start(self, advance: Advance) -> None:
-        self._request_next(self.next_url, advance)
+        self._add_page(*self._first, advance)
 
     def read(self, fetch: Fetch, page: TextResponse | None, error: str | None, advance: Advance) -> None:
-        if page is None:
-            return  # a failed list page ends the board's pages; a failed message keeps its row's fields
+        as_of = self.job.as_of
         if fetch.step is Step.BOARD_PAGE:
+            if page is None:
+                self.stop = "failed"  # the older pages behind it are unread
+                return
             self.pages += 1
-            self.rows.extend(parse_message_list(page.selector, fetch.url, self.job.as_of))
-            self._request_next(next_page_url(page.selector, fetch.url), advance)
+            sel = page.selector
+            self._add_page(
+                parse_message_list(sel, fetch.url, as_of),
+                read_board_pager(sel, fetch.url, self.pages),
+                advance,
+            )
         elif fetch.step is Step.MESSAGE:
-            assert self.details is not None
-            self.details[fetch.index] = parse_message_detail(page.selector)
+            self.details[fetch.index] = parse_message_detail(page.selector) if page is not None else {}
+            if self.probe is not None and self.probe[0] == fetch.index:
+                _, next_url = self.probe
+                self.probe = None
+                self._follow(
+                    parse_list_date(self.details[fetch.index].get("asked_at"), as_of), next_url, advance
+                )
 
-    def _request_next(self, url: str | None, advance: Advance) -> None:
-        if url and self.pages < self.job.limits.max_pages:
-            advance.fetches.append(Fetch(url, Step.BOARD_PAGE, self.pages, self.url))
+    def _add_page(self, rows: list[MessageRow], pager: BoardPager, advance: Advance) -> None:
+        known = {r.url for r in self.rows}
+        new = [r for r in rows if r.url not in known]  # a board that moved while paged repeats rows
+        self.rows.extend(new)
+        self.pages_said = max(self.pages_said or 0, pager.pages_said or 0) or None
+        next_url = pager.next_url
+        if not new or not next_url or next_url in self.seen:
+            more = self.pages_said is not None and self.pages_said > self.pages
+            self.stop = "unfollowable" if more else "end"
+            return
+        dated = [r.asked_at for r in new if r.asked_at is not None]
+        if dated or self.job.horizon is None or len(self.requested) >= self.job.limits.max_messages:
+            self._follow(min(dated) if dated else None, next_url, advance)
+            return
+        last = len(self.rows) - 1  # lists run newest first: the page's last row is its oldest
+        self.probe = (last, next_url)
+        self._request(last, advance)
+
+    def _follow(self, oldest: datetime | None, next_url: str, advance: Advance) -> None:
+        horizon = self.job.horizon
+        if horizon is not None and oldest is not None and oldest < horizon.reach:
+            self.stop = "reached"
+        elif self.pages >= self.job.limits.board_pages:
+            self.stop = "cap"
+        else:
+            self.seen.add(next_url)
+            advance.fetches.append(Fetch(next_url, Step.BOARD_PAGE, self.pages, self.url))
+
+    def _request(self, n: int, advance: Advance) -> None:
+        self.requested.add(n)
+        advance.fetches.append(Fetch(self.rows[n].url, Step.MESSAGE, n, self.url))
+
+    def wanted(self) -> list[int]:
+        """Rows whose page is worth opening, most telling first (see the class docstring)."""
+        horizon, rows = self.job.horizon, self.rows
+        again = [n for n in range(self.listed, len(rows)) if n not in self.requested]
+        if horizon is None:  # nothing known about the rule: the rows in list order
+            return [*again, *(n for n in range(self.listed) if n not in self.requested)]
+        old_enough = horizon.judge_before + timedelta(days=1)  # list dates are days
+        oldest_first = [n for n in reversed(range(self.listed)) if n not in self.requested]
+        answered = {n for n in oldest_first if status_state(rows[n].status) is AnswerState.ANSWERED}
+        old = [n for n in oldest_first if (at := rows[n].asked_at) is not None and at < old_enough]
+        undated = [n for n in oldest_first if rows[n].asked_at is None]
+        return [
+            *again,
+            *(n for n in old if n not in answered),
+            *(n for n in undated if n not in answered),
+            *(n for n in old if n in answered),
+            *(n for n in undated if n in answered),
+        ]
 
     def fan_in(self, advance: Advance) -> None:
-        if self.details is not None:
+        if self.fanned:
             return  # the messages are in: the board is complete
-        self.details = {}
-        advance.fetches.extend(
-            Fetch(row.url, Step.MESSAGE, n, self.url)
-            for n, row in enumerate(self.rows[: self.job.limits.max_messages])
-        )
+        self.fanned = True
+        self.listed = len(self.rows)
+        listed = {r.url for r in self.rows}
+        self.rows += [r for r in self.job.recheck if r.url not in listed]
+        wanted = self.wanted()
+        room = max(self.job.limits.max_messages - len(self.requested), 0)
+        self.capped = max(len(wanted) - room, 0)
+        for n in wanted[:room]:
+            self._request(n, advance)
+
+    @property
+    def truncated(self) -> bool:
+        """Pages that could hold older messages were left unread: the page cap, a page that failed, or
+        pages the board says it has and no link leads to."""
+        return self.stop in ("cap", "failed", "unfollowable")
 
     def items(self) -> list[Any]:
-        job, details = self.job, self.details or {}
+        job = self.job
+        listed = self.listed if self.fanned else len(self.rows)
         messages: list[MessageItem] = [
             build_message(
                 row,
-                details.get(n, {}),
+                self.details.get(n, {}),
                 target_id=job.target["id"],
                 board_url=job.col.url,
                 board_kind=self.board_kind,
                 as_of=job.as_of,
             )
-            for n, row in enumerate(self.rows[: job.limits.max_messages])
+            for n, row in enumerate(self.rows)
+            # a message re-checked says something only when its page came back and was read
+            if n < listed or self.details.get(n)
         ]
-        asked = [m.asked_at for m in messages if m.asked_at]
-        if self.rows:
+        asked = [m.asked_at for m in messages[:listed] if m.asked_at]
+        if listed:
             status = ColumnStatus.OK
         else:
             status = ColumnStatus.BLANK if self.says_empty else ColumnStatus.PARSE_FAILED
         column = job.column_item(
             status,
-            item_count=len(self.rows),
-            undated_count=len(messages) - len(asked),
+            item_count=listed,
+            undated_count=listed - len(asked),
             newest_item_at=max(asked) if asked else None,
+            oldest_item_at=min(asked) if asked else None,
             pages_followed=self.pages,
             rendered=0,
+            board_kind=self.board_kind,
+            truncated=int(self.truncated),
             error=None if status != ColumnStatus.PARSE_FAILED else "no message list found",
         )
         return [column, *messages]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import scrapy
@@ -17,12 +18,16 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
-from core.clock import iso, now_iso
+from core.clock import iso, now_iso, parse_iso
 from core.enums import CheckKind, ColumnStatus
 from core.items import CheckItem, ColumnItem, SiteItem
+from db import open_db
+from db.portal import load_unsettled_messages
+from detection.rules.config import RulesError, RuleSet, load_rules
 from spiders.base import ERROR_STATUSES, MonitorSpider
+from spiders.portal.boards import MessageRow
 from spiders.portal.columns import ColumnRule, add_target_columns, discover_columns, load_column_rules
-from spiders.portal.jobs import ColumnJob, Fetch, Limits, Step
+from spiders.portal.jobs import BoardReader, ColumnJob, Fetch, Limits, MessageHorizon, Step, message_horizon
 from spiders.portal.links import LinkChecker, extract_links, site_root
 from spiders.portal.lists import find_homepage_items
 from spiders.portal.meta import detect_cms, ensure_encoding, parse_site_meta
@@ -62,6 +67,9 @@ class PortalSpider(MonitorSpider):
 
     max_columns: int
     limits: Limits
+    rules: RuleSet  # the rules file: how far back a board is read follows portal.unanswered_message
+    board_margin_days: float
+    unsettled: dict[tuple[int, str], list[dict[str, Any]]]  # (target, board) -> messages to re-check
     column_rules: tuple[ColumnRule, ...]
     links: LinkChecker
     jobs: set[ColumnJob]  # columns still waiting for answers
@@ -77,7 +85,10 @@ class PortalSpider(MonitorSpider):
             article_dates=s.getint("MONITOR_PORTAL_ARTICLE_DATES", 30),
             link_articles=s.getint("MONITOR_PORTAL_LINK_ARTICLES", 2),
             max_messages=s.getint("MONITOR_PORTAL_MAX_MESSAGES", 50),
+            board_pages=s.getint("MONITOR_BOARD_MAX_PAGES", 40),
         )
+        spider.rules = load_rules(spider.config.rules_path)
+        spider.board_margin_days = s.getfloat("MONITOR_BOARD_MARGIN_DAYS", 31.0)
         raw_rules = s.get("MONITOR_PORTAL_COLUMN_RULES") or []
         spider.column_rules = load_column_rules(
             json.loads(raw_rules) if isinstance(raw_rules, str) else raw_rules
@@ -89,9 +100,33 @@ class PortalSpider(MonitorSpider):
             callback=spider.on_link,
             errback=spider.on_link_error,
         )
-        spider.jobs, spider.dropping = set(), False
+        spider.jobs, spider.dropping, spider.unsettled = set(), False, {}
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         return spider
+
+    def load_targets(self) -> list[dict[str, Any]]:
+        """The targets, and the messages earlier runs left open or unknown on their boards (re-checked)."""
+        targets = super().load_targets()
+        window = self.rules.resolved(self.rules.default_profile)["portal.unanswered_message"]["window_days"]
+        db = open_db(self.db_path)
+        try:
+            self.unsettled = load_unsettled_messages(
+                db, [t["id"] for t in targets], since=iso(self.as_of - timedelta(days=window))
+            )
+        finally:
+            db.close()
+        return targets
+
+    def recheck(self, target: dict[str, Any], board_url: str) -> tuple[MessageRow, ...]:
+        return tuple(
+            MessageRow(
+                url=m["url"],
+                title=m["title"],
+                asked_at=parse_iso(m["asked_at"]) if m["asked_at"] else None,
+                message_id=m["message_id"],
+            )
+            for m in self.unsettled.get((target["id"], board_url), ())
+        )
 
     def start_target(self, target: dict[str, Any]) -> Iterator[Any]:
         yield probe_request(self, target, self.parse_homepage, self.on_probe_error)
@@ -148,12 +183,29 @@ class PortalSpider(MonitorSpider):
         columns = add_target_columns(
             discover_columns(sel, page.url, root), options.get("columns") or [], page.url
         )
+        horizon = self.message_horizon(target)
         for col in columns[: self.max_columns]:
             job = ColumnJob(
-                target=target, col=col, rules=rules, root=root, limits=self.limits, as_of=self.as_of
+                target=target,
+                col=col,
+                rules=rules,
+                root=root,
+                limits=self.limits,
+                as_of=self.as_of,
+                horizon=horizon,
+                recheck=self.recheck(target, col.url),
             )
             self.jobs.add(job)
             yield self.job_request(job, job.first)
+
+    def message_horizon(self, target: dict[str, Any]) -> MessageHorizon:
+        """How far back this target's boards are read: its profile's unanswered-message months, plus the
+        MONITOR_BOARD_MARGIN_DAYS margin."""
+        try:
+            settings = self.rules.resolved(self.rules.profile_for(target, self.config.profile))
+        except RulesError:  # an unknown profile: detection reports it; read as the default profile says
+            settings = self.rules.resolved(self.rules.default_profile)
+        return message_horizon(settings, self.as_of, self.board_margin_days)
 
     # -- columns: one job each ---------------------------------------------------------------------
 
@@ -209,9 +261,20 @@ class PortalSpider(MonitorSpider):
         self.jobs.discard(job)
         if job.failure is not None:
             self.logger.error("column %s could not be parsed", job.col.url, exc_info=job.failure)
+        stats = self.crawler.stats
+        if isinstance(job.reader, BoardReader) and job.reader.capped:
+            stats.inc_value("monitor/portal/message_pages_capped", job.reader.capped)
         for item in job.items():
             if isinstance(item, ColumnItem) and item.status == ColumnStatus.PARSE_FAILED:
-                self.crawler.stats.inc_value("monitor/portal/parse_failed")
+                stats.inc_value("monitor/portal/parse_failed")
+            if isinstance(item, ColumnItem) and item.truncated:
+                stats.inc_value("monitor/portal/board_truncated")
+                self.logger.warning(
+                    "board %s: %d list pages read (MONITOR_BOARD_MAX_PAGES or a failed page), older "
+                    "messages not examined",
+                    item.url,
+                    item.pages_followed,
+                )
             yield item
 
     def on_idle(self) -> None:
