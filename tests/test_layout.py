@@ -1,6 +1,7 @@
 """Data flows one way, and the imports say so: each package imports only the layers below it.
 
-core → db → detection.rules (core only) → detection (service, health) → spiders / pipelines → crawler;
+core → db → detection.rules (pure, core only) → detection (service, health) → spiders / pipelines →
+crawler;
 no product package imports the demo world or the tests.
 """
 
@@ -19,7 +20,7 @@ ALLOWED: dict[str, set[str]] = {
     "db": {"core"},
     "detection.rules": {"core"},
     "detection": {"core", "db", "detection.rules"},
-    "spiders": {"core", "db"},
+    "spiders": {"core", "db", "detection.rules"},  # the rules file says how far back a board is read
     "pipelines": {"core", "db", "detection", "detection.rules"},
     "crawler": {"core", "db", "detection", "detection.rules", "spiders", "pipelines"},
     "demo": {"core", "db"},
