@@ -253,14 +253,14 @@ COLUMN_LABELS: dict[str, str] = {
     "closure_effective_date": "关停生效日期",
     "status": "状态",
     "notice_title": "公告标题",
-    "notice_published_at": "公告发布时间",
+    "notice_published_at": "发布时间",
     "effective_date": "生效日期",
     "migration_target": "内容迁往",
     "migration_url": "迁往地址",
-    "successor_target_id": "承接对象编号",
+    "successor_target_id": "承接对象",
     "successor_platform": "承接平台",
-    "successor_newest_at": "承接方最新更新",
-    "successor_alive": "承接方仍在更新",
+    "successor_newest_at": "承接方最新",
+    "successor_alive": "仍在更新",
     "notice_url": "公告链接",
     "column_id": "栏目编号",
     "column_name": "栏目名称",
@@ -368,6 +368,37 @@ COLUMN_LABELS: dict[str, str] = {
 
 def column_header(column: str) -> str:
     return COLUMN_LABELS.get(column, column)
+
+
+# Canned-query parameters as the form labels them (a parameter is not always a column).
+PARAM_LABELS: dict[str, str] = {
+    "region": "地区（含下辖）",
+    "region_name": "地区（仅本级）",
+    "level": "层级",
+    "platform": "平台",
+    "org": "主办单位",
+    "site": "网站",
+    "account": "账号",
+    "kind": "栏目类型",
+    "severity": "性质",
+    "rule": "规则编号",
+    "state": "状态",
+    "verdict": "判定",
+    "scope": "对象类别",
+    "update_state": "更新状况",
+    "month": "月份",
+    "since": "起始日期",
+    "until": "截止日期",
+    "target": "对象编号",
+    "run_id": "运行编号",
+    "spider": "爬虫",
+    "by": "汇总方式",
+    "q": "检索词",
+}
+
+
+def param_label(name: str) -> str:
+    return PARAM_LABELS.get(name, column_header(name))
 
 
 # Evidence keys (findings.evidence JSON, written by detection) as the finding card names them.

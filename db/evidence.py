@@ -13,6 +13,8 @@ from db.sql import in_list, quote
 
 # Events after which a finding's pages are captured: it opened, came back, or its evidence changed.
 CAPTURED_EVENTS = in_list((FindingEvent.OPENED, FindingEvent.REOPENED, FindingEvent.CHANGED))
+# The folder beside the database that holds the captured files (evidence/<sha[:2]>/<sha>.<kind>).
+EVIDENCE_DIR = "evidence"
 EVIDENCE_COLUMNS = (
     "finding_id",
     "event_id",
@@ -37,6 +39,15 @@ def database_file(db: Database) -> Path | None:
         if name == "main":
             return Path(file) if file else None
     return None
+
+
+def evidence_dir(db_path: str | Path) -> Path:
+    """The evidence/ folder beside the database file."""
+    return Path(db_path).resolve().parent / EVIDENCE_DIR
+
+
+def relative_path(sha256: str, kind: str) -> str:
+    return f"{sha256[:2]}/{sha256}.{kind}"
 
 
 def pending_captures(

@@ -26,6 +26,7 @@ from core.clock import now_iso
 from core.config import EvidenceConfig, MonitorConfig, browser_problem
 from core.enums import EvidenceKind, Severity
 from db import evidence as q
+from db.evidence import evidence_dir, relative_path
 from evidence.fetch import Fetched, fetch_page
 from evidence.pages import pages_for
 from evidence.screenshot import Screenshotter, screenshotter
@@ -33,7 +34,6 @@ from evidence.screenshot import Screenshotter, screenshotter
 logger = logging.getLogger(__name__)
 
 CAPTURED_SEVERITIES = (Severity.VETO, Severity.DEDUCTION)
-EVIDENCE_DIR = "evidence"
 
 
 @dataclass
@@ -47,15 +47,6 @@ class CaptureSummary:
     capped: bool = False
     skipped: str | None = None  # why nothing ran (off, no file database)
     notes: list[str] = field(default_factory=list)
-
-
-def evidence_dir(db_path: str | Path) -> Path:
-    """The evidence/ folder beside the database file."""
-    return Path(db_path).resolve().parent / EVIDENCE_DIR
-
-
-def relative_path(sha256: str, kind: str) -> str:
-    return f"{sha256[:2]}/{sha256}.{kind}"
 
 
 class _Store:

@@ -11,6 +11,7 @@ every other test still sees it as planted.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import pytest
 import yaml
 
 from core.clock import parse_iso
+from db.evidence import evidence_dir
 from demo import feeds, portal, wechat, weibo
 from demo.http import serve_in_thread
 from demo.server import build_server, targets_yaml
@@ -67,9 +69,12 @@ def stop(server: object) -> None:
 
 
 def copy_db(src: Path, dest: Path) -> Path:
-    """A consistent copy of a SQLite file (the backup API: WAL content included)."""
+    """A consistent copy of a SQLite file (the backup API: WAL content included), with the evidence
+    folder beside it (the captures its evidence rows point at)."""
     with sqlite3.connect(src) as a, sqlite3.connect(dest) as b:
         a.backup(b)
+    if evidence_dir(src).is_dir() and not evidence_dir(dest).exists():
+        shutil.copytree(evidence_dir(src), evidence_dir(dest))
     return dest
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -155,6 +156,7 @@ def test_rerun_captures_nothing_new(crawl_copy: Path) -> None:
 def test_size_caps_hold(crawl_copy: Path) -> None:
     with sqlite3.connect(crawl_copy) as con:
         con.execute("DELETE FROM evidence")  # a database whose findings opened before capture existed
+    shutil.rmtree(evidence_dir(crawl_copy))
     per_file, total = 4_000, 20_000
     summary = capture(crawl_copy, max_bytes=per_file, total_bytes=total)
     assert summary["capped"]
