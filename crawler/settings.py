@@ -158,4 +158,4 @@ MONITOR_EVIDENCE_SCREENSHOT_MAX_HEIGHT = 4000  # pixels of a full-page screensho
 MONITOR_EVIDENCE_DELAY_S = 1.0  # between two captures on the same host
 if os.environ.get("MONITOR_LOCAL_WORLD") == "1":
     MONITOR_EVIDENCE_DELAY_S = 0.0
-    MONITOR_EVIDENCE_TIMEOUT_S = 5.0
+    MONITOR_EVIDENCE_TIMEOUT_S = 2.0  # as the link checker: the planted slow page takes 3 s

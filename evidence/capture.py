@@ -29,7 +29,7 @@ from db import evidence as q
 from db.evidence import evidence_dir, relative_path
 from evidence.fetch import Fetched, fetch_page
 from evidence.pages import pages_for
-from evidence.screenshot import Screenshotter, screenshotter
+from evidence.screenshot import LazyScreenshots, cjk_font_problem, screenshots
 
 logger = logging.getLogger(__name__)
 
@@ -93,24 +93,22 @@ def _row(plan: dict[str, Any], url: str, kind: EvidenceKind, **values: Any) -> d
     }
 
 
-def _capture_finding(
-    plan: dict[str, Any], config: EvidenceConfig, store: _Store, shooter: Screenshotter | None, pace: _Pace
-) -> list[dict[str, Any]] | None:
+def _capture_finding(plan: dict[str, Any], run: _Run) -> list[dict[str, Any]] | None:
     """The evidence rows for one finding; None when the total cap stopped it before anything was kept
     (it stays pending). Rows kept before the cap was reached stay: the finding is not captured again."""
+    config, store = run.config, run.store
     rows: list[dict[str, Any]] = []
     for url in pages_for(plan, limit=config.max_urls):
-        pace.wait(url)
-        page = fetch_page(
-            url, max_bytes=config.max_bytes, timeout_s=config.timeout_s, user_agent=config.user_agent
-        )
+        page = run.fetch(url)
         row = _page_row(plan, page, store)
         if row is None:
             return rows or None
         rows.append(row)
-        if shooter is None or not page.body or not page.is_html:
+        if not page.body or not page.is_html:
             continue
-        shot = shooter.shoot(url, max_bytes=config.max_bytes)
+        shot = run.shots.shoot(url, max_bytes=config.max_bytes)
+        if shot is None:
+            continue
         common = {"final_url": page.final_url, "http_status": page.status}
         if shot.png is None:
             rows.append(_row(plan, url, EvidenceKind.PNG, error=shot.error, **common))
@@ -150,28 +148,38 @@ def _page_row(plan: dict[str, Any], page: Fetched, store: _Store) -> dict[str, A
     return _row(plan, page.url, EvidenceKind.HTML, **values)
 
 
-class _Pace:
-    """At most one fetch per host every ``delay_s`` seconds."""
+class _Run:
+    """One capture run: its settings, store, browser, and each URL fetched once (at most one fetch per
+    host every ``delay_s`` seconds)."""
 
-    def __init__(self, delay_s: float) -> None:
-        self.delay_s = delay_s
+    def __init__(self, config: EvidenceConfig, store: _Store, shots: LazyScreenshots) -> None:
+        self.config, self.store, self.shots = config, store, shots
+        self.pages: dict[str, Fetched] = {}
         self.last: dict[str, float] = {}
 
-    def wait(self, url: str) -> None:
-        host = urlsplit(url).netloc
-        if self.delay_s > 0 and host in self.last:
-            time.sleep(max(0.0, self.last[host] + self.delay_s - time.monotonic()))
-        self.last[host] = time.monotonic()
+    def fetch(self, url: str) -> Fetched:
+        if url not in self.pages:
+            host = urlsplit(url).netloc
+            if self.config.delay_s > 0 and host in self.last:
+                time.sleep(max(0.0, self.last[host] + self.config.delay_s - time.monotonic()))
+            self.last[host] = time.monotonic()
+            self.pages[url] = fetch_page(
+                url,
+                max_bytes=self.config.max_bytes,
+                timeout_s=self.config.timeout_s,
+                user_agent=self.config.user_agent,
+            )
+        return self.pages[url]
 
 
 def _gather(
     plans: list[dict[str, Any]], config: EvidenceConfig, store: _Store, summary: CaptureSummary
 ) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
-    pace = _Pace(config.delay_s)
-    with screenshotter(config) as shooter:
+    with screenshots(config) as shots:
+        run = _Run(config, store, shots)
         for i, plan in enumerate(plans):
-            got = _capture_finding(plan, config, store, shooter, pace)
+            got = _capture_finding(plan, run)
             if got is None:
                 summary.pending = len(plans) - i
                 break
@@ -211,6 +219,9 @@ def capture_evidence(
         return summary
     if settings.screenshots and (problem := browser_problem(settings.chromium)):
         summary.notes.append(f"no screenshots: {problem}")
+    elif settings.screenshots and (problem := cjk_font_problem()):
+        summary.notes.append(problem)
+        logger.warning("evidence: %s", problem)
     # Playwright's sync API refuses a thread with a running event loop (a crawl's asyncio reactor).
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence") as pool:
         rows = pool.submit(_gather, plans, settings, store, summary).result()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -54,19 +56,56 @@ class Screenshotter:
             page.close()
 
 
-@contextmanager
-def screenshotter(config: EvidenceConfig) -> Iterator[Screenshotter | None]:
-    """A Screenshotter, or None when screenshots are off or Chromium cannot start here."""
-    if not config.screenshots or browser_problem(config.chromium):
-        yield None
-        return
-    from playwright.sync_api import sync_playwright
+def cjk_font_problem() -> str | None:
+    """Why screenshots of Chinese pages would show empty boxes here (no CJK font known to fontconfig)."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return None  # not a fontconfig system: nothing to say
+    found = subprocess.run([fc_list, ":lang=zh", "family"], capture_output=True, text=True, check=False)
+    if found.stdout.strip():
+        return None
+    return "no Chinese font installed: screenshots will show boxes (apt-get install fonts-noto-cjk)"
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=config.chromium, headless=True, args=list(config.chromium_args)
-        )
-        try:
-            yield Screenshotter(browser, config)
-        finally:
-            browser.close()
+
+class LazyScreenshots:
+    """Starts Chromium on the first screenshot asked for (a run that only keeps feeds never starts it),
+    and photographs each URL once per run (the homepage behind five dead links is one picture)."""
+
+    def __init__(self, config: EvidenceConfig) -> None:
+        self.config = config
+        self.available = config.screenshots and browser_problem(config.chromium) is None
+        self._playwright: Any = None
+        self._browser: Any = None
+        self._shooter: Screenshotter | None = None
+        self._shots: dict[str, Shot] = {}
+
+    def shoot(self, url: str, *, max_bytes: int) -> Shot | None:
+        """The screenshot (or why there is none); None when screenshots are off or impossible here."""
+        if not self.available:
+            return None
+        if url not in self._shots:
+            if self._shooter is None:
+                from playwright.sync_api import sync_playwright
+
+                self._playwright = sync_playwright().start()
+                self._browser = self._playwright.chromium.launch(
+                    executable_path=self.config.chromium, headless=True, args=list(self.config.chromium_args)
+                )
+                self._shooter = Screenshotter(self._browser, self.config)
+            self._shots[url] = self._shooter.shoot(url, max_bytes=max_bytes)
+        return self._shots[url]
+
+    def close(self) -> None:
+        if self._browser is not None:
+            self._browser.close()
+        if self._playwright is not None:
+            self._playwright.stop()
+
+
+@contextmanager
+def screenshots(config: EvidenceConfig) -> Iterator[LazyScreenshots]:
+    shots = LazyScreenshots(config)
+    try:
+        yield shots
+    finally:
+        shots.close()

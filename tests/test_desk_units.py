@@ -174,6 +174,8 @@ def test_printf_sizes() -> None:
     assert printf_size_ok(f"%.{MAX_VALUE_BYTES}c", ("x",)) is True
 
 
+# Datasette switches SQLite callback tracebacks on process-wide: a refused call is reported as well as raised.
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 def test_guarded_connection(tmp_path: Path) -> None:
     path = tmp_path / "monitor.db"
     sqlite3.connect(path).execute("CREATE TABLE t (x)").connection.commit()
