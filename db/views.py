@@ -17,11 +17,12 @@ from core.enums import (
     FindingState,
     Platform,
     Scope,
+    Severity,
     UpdateState,
     Verdict,
 )
 from core.labels import LABELS
-from db.sql import in_list, quote
+from db.sql import in_list, order_by_members, quote
 
 UNCHECKED = quote(Verdict.UNCHECKED)
 QUALIFIED = quote(Verdict.QUALIFIED)
@@ -78,6 +79,7 @@ SELECT
   f.rule AS rule,
   coalesce(r.label, f.rule) AS rule_label,
   f.severity AS severity,
+  {order_by_members("f.severity", list(Severity))} AS severity_order,
   CASE WHEN f.resolved_at IS NULL THEN {quote(FindingState.OPEN)} ELSE {quote(FindingState.RESOLVED)} END
     AS state,
   f.subject AS subject,
@@ -172,11 +174,12 @@ WHERE t.active = 1 AND t.platform != {PORTAL}
 
 # The desk's grouping of accounts by detection's open freshness findings (dashboard and its drill-down).
 VIEWS["account_updates"] = f"""
+SELECT u.*, {order_by_members("u.update_state", list(UpdateState))} AS update_order FROM (
 SELECT a.*,
   CASE WHEN a.zombie THEN {quote(UpdateState.ZOMBIE)} WHEN a.stale THEN {quote(UpdateState.STALE)}
        WHEN a.verdict = {UNCHECKED} THEN {quote(UpdateState.UNCHECKED)} ELSE {quote(UpdateState.UPDATING)} END
     AS update_state
-FROM account_status a
+FROM account_status a) u
 """
 
 # Portals and their homepage availability as detection judged it (open portal.unreachable), with the

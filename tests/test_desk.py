@@ -580,6 +580,13 @@ def test_query_pages_in_chinese(desk: Desk) -> None:
     assert all(not re.fullmatch(r"[a-z_]+", text) for _, text in headers)  # no snake_case header left
     assert "<label" in html
     assert "层级 <span" in html  # parameters labelled in Chinese
+    for name, q in canned_queries(desk).items():  # every canned query's headers, not one
+        page = get(
+            desk.base, f"/monitor/{name}", {"q": "停止发布信息"} if "q" in q["params"] else None
+        ).decode()
+        found = re.findall(r'scope="col" title="([a-z_]+)">([^<]+)<', page)
+        assert found, name
+        assert [c for c, text in found if text == c] == [], name
     # codes and flags read in Chinese, times as 2026-06-10 12:00
     stale = get(desk.base, "/monitor/stale_accounts").decode()
     assert "T12:00:00+08:00</" not in stale

@@ -11,7 +11,7 @@ import pytest
 from markupsafe import Markup
 
 from core.enums import CLOSED_SETS, LEVEL_ALIASES, Level
-from core.labels import COLUMN_SETS, LABELS, column_label, label
+from core.labels import COLUMN_LABELS, COLUMN_SETS, LABELS, column_label, label
 from db import open_db
 from db.desk.cells import format_time, link, render_cell, render_json_text, render_value
 from db.desk.limits import MAX_VALUE_BYTES, guard_connection, printf_size_ok
@@ -32,6 +32,18 @@ def test_every_member_of_every_closed_set_has_one_chinese_label() -> None:
     assert label("account_status", "closed") == "已关停"
     assert label("severity", "unknown-code") == "unknown-code"
     assert all(s in LABELS for sets in COLUMN_SETS.values() for s in sets)
+
+
+def test_every_stored_column_has_a_chinese_header(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "monitor.db")
+    names = {
+        column.name
+        for name in [*db.table_names(), *db.view_names()]
+        if "_fts" not in name
+        for column in db[name].columns
+    }
+    db.close()
+    assert sorted(n for n in names if n not in COLUMN_LABELS) == []
 
 
 def test_coded_columns_fall_back_to_the_value() -> None:
