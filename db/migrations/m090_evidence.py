@@ -8,7 +8,7 @@ from db.migrations import migrations
 
 
 @migrations()
-def m060_evidence(db: Database) -> None:
+def m090_evidence(db: Database) -> None:
     # One row per capture of one URL for one finding event (opened / reopened / changed): the body as
     # fetched (kind html) or a screenshot (kind png), stored beside the database under evidence/ by its
     # sha256. A failed capture keeps its row (path empty, error set) so an unchanged finding is never
