@@ -34,6 +34,42 @@ def _words(value: Any) -> tuple[str, ...]:
 
 
 @dataclass(frozen=True)
+class EvidenceConfig:
+    """Evidence capture (取证) after detection: MONITOR_EVIDENCE_* settings."""
+
+    enabled: bool = True
+    max_bytes: int = 5 * 2**20  # per stored file: a longer body is cut, a bigger screenshot dropped
+    total_bytes: int = 2 * 2**30  # every stored file together: past it, nothing more is captured
+    max_urls: int = 3  # pages captured per finding
+    timeout_s: float = 15.0
+    screenshots: bool = True
+    screenshot_width: int = 1280
+    screenshot_max_height: int = 4000
+    delay_s: float = 1.0  # between two fetches of the same host
+    user_agent: str = "govmedia-monitor/0.1"
+    chromium: str = "chromium"
+    chromium_args: tuple[str, ...] = ()
+
+    @classmethod
+    def from_settings(cls, get: Any, *, chromium: str, chromium_args: tuple[str, ...]) -> EvidenceConfig:
+        return cls(
+            enabled=str(get("MONITOR_EVIDENCE", True)).lower() not in FALSE_WORDS,
+            max_bytes=int(get("MONITOR_EVIDENCE_MAX_BYTES", cls.max_bytes)),
+            total_bytes=int(get("MONITOR_EVIDENCE_TOTAL_BYTES", cls.total_bytes)),
+            max_urls=int(get("MONITOR_EVIDENCE_MAX_URLS", cls.max_urls)),
+            timeout_s=float(get("MONITOR_EVIDENCE_TIMEOUT_S", cls.timeout_s)),
+            screenshots=str(get("MONITOR_EVIDENCE_SCREENSHOTS", True)).lower() not in FALSE_WORDS,
+            screenshot_max_height=int(
+                get("MONITOR_EVIDENCE_SCREENSHOT_MAX_HEIGHT", cls.screenshot_max_height)
+            ),
+            delay_s=float(get("MONITOR_EVIDENCE_DELAY_S", cls.delay_s)),
+            user_agent=str(get("USER_AGENT", cls.user_agent)),
+            chromium=chromium,
+            chromium_args=chromium_args,
+        )
+
+
+@dataclass(frozen=True)
 class MonitorConfig:
     db_path: str
     as_of: datetime
@@ -48,6 +84,7 @@ class MonitorConfig:
     offline_share: float  # a run in which this share of its targets failed at the network level is offline
     offline_min_targets: int
     chromium: str
+    evidence: EvidenceConfig
 
     @property
     def as_of_iso(self) -> str:
@@ -60,6 +97,7 @@ class MonitorConfig:
             return default if value is None or value == "" else value
 
         launch = get("PLAYWRIGHT_LAUNCH_OPTIONS", {}) or {}
+        chromium = str(launch.get("executable_path") or "chromium")
         return cls(
             db_path=resolve_db_path(get("MONITOR_DB")),
             as_of=parse_as_of(get("MONITOR_AS_OF")),
@@ -73,7 +111,10 @@ class MonitorConfig:
             canary_urls=_words(get("MONITOR_CANARY_URLS")),
             offline_share=float(get("MONITOR_OFFLINE_SHARE", 0.8)),
             offline_min_targets=int(get("MONITOR_OFFLINE_MIN_TARGETS", 3)),
-            chromium=str(launch.get("executable_path") or "chromium"),
+            chromium=chromium,
+            evidence=EvidenceConfig.from_settings(
+                get, chromium=chromium, chromium_args=tuple(launch.get("args") or ())
+            ),
         )
 
 

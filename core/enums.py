@@ -241,6 +241,45 @@ class ColumnStatus(StrEnum):
     UNREACHABLE = "unreachable"
 
 
+class FindingState(StrEnum):
+    """Whether a finding is still open (findings_view.state)."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class FindingEvent(StrEnum):
+    """What happened to a finding in a run (finding_events.event)."""
+
+    OPENED = "opened"
+    CHANGED = "changed"  # evidence differs in more than ages
+    RESOLVED = "resolved"
+    REOPENED = "reopened"
+
+
+class UpdateState(StrEnum):
+    """How the desk groups accounts by detection's open freshness findings (account_status.update_state)."""
+
+    ZOMBIE = "zombie"  # open account.zombie
+    STALE = "stale"  # open account.no_update_14d
+    UNCHECKED = "unchecked"  # verdict 无法检查
+    UPDATING = "updating"  # none of these
+
+
+class Scope(StrEnum):
+    """What a rule judges (finding_rules.scope)."""
+
+    ACCOUNT = "account"  # 政务新媒体
+    PORTAL = "portal"  # 政府网站
+
+
+class EvidenceKind(StrEnum):
+    """What an evidence capture holds (evidence.kind)."""
+
+    HTML = "html"  # the body as fetched over HTTP, byte for byte
+    PNG = "png"  # a screenshot through headless Chromium
+
+
 class BoardKind(StrEnum):
     CONSULTATION = "consultation"
     PETITION = "petition"  # 信访: excluded from the unanswered-message veto
@@ -275,4 +314,19 @@ CLOSED_SETS: dict[str, frozenset[str]] = {
     "board_kind": frozenset(BoardKind),
     "post_kind": frozenset(PostKind),
     "answer_state": frozenset(AnswerState),
+    "finding_state": frozenset(FindingState),
+    "finding_event": frozenset(FindingEvent),
+    "update_state": frozenset(UpdateState),
+    "scope": frozenset(Scope),
+    "evidence_kind": frozenset(EvidenceKind),
 }
+
+
+def parse_level(text: str | None) -> Level | None:
+    """A level as the importer accepts it: 县级, or an English alias (county, district…), any case."""
+    if not text:
+        return None
+    value = text.strip()
+    if value in Level._value2member_map_:
+        return Level(value)
+    return LEVEL_ALIASES.get(value.lower())

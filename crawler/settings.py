@@ -163,3 +163,19 @@ MONITOR_PROFILE = os.environ.get("MONITOR_PROFILE", "")
 # Run detection for the crawled targets when a crawl ends (pipelines.detect.DetectPipeline).
 MONITOR_DETECT_ON_CLOSE = os.environ.get("MONITOR_DETECT_ON_CLOSE", "1") == "1"
 ITEM_PIPELINES = {**ITEM_PIPELINES, "pipelines.detect.DetectPipeline": 300}
+
+# --- evidence capture (取证, issue 13) --------------------------------------------------------------
+# After detection, each veto or deduction finding that opened (or re-opened, or whose evidence changed)
+# gets a timestamped copy of its pages: the body as fetched and a Chromium screenshot, in an evidence/
+# folder beside the database (evidence table, migration m060). Off: MONITOR_EVIDENCE=0.
+MONITOR_EVIDENCE = os.environ.get("MONITOR_EVIDENCE", "1")
+MONITOR_EVIDENCE_MAX_BYTES = 5 * 2**20  # per stored file
+MONITOR_EVIDENCE_TOTAL_BYTES = 2 * 2**30  # every stored file together
+MONITOR_EVIDENCE_MAX_URLS = 3  # pages per finding
+MONITOR_EVIDENCE_TIMEOUT_S = 15.0
+MONITOR_EVIDENCE_SCREENSHOTS = True
+MONITOR_EVIDENCE_SCREENSHOT_MAX_HEIGHT = 4000  # pixels of a full-page screenshot
+MONITOR_EVIDENCE_DELAY_S = 1.0  # between two captures on the same host
+if os.environ.get("MONITOR_LOCAL_WORLD") == "1":
+    MONITOR_EVIDENCE_DELAY_S = 0.0
+    MONITOR_EVIDENCE_TIMEOUT_S = 2.0  # as the link checker: the planted slow page takes 3 s

@@ -1,4 +1,9 @@
-"""Serve the database with Datasette, read-only, with this project's metadata and limits."""
+"""Serve the database with Datasette, read-only, with this project's metadata, plugin, pages and limits.
+
+The file is opened as it lives — crawls keep writing to it — through read-only connections (Datasette's
+mutable mode: ``?mode=ro``, plus ``query_only`` and a value-length limit from db/plugins/desk.py), so every
+request sees what was committed last. It is served as /monitor whatever the file is called.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,11 @@ from typing import Any
 
 import yaml
 
+from core.labels import LABELS
+
 METADATA_DIR = Path(__file__).with_name("metadata")
 PLUGINS_DIR = Path(__file__).with_name("plugins")
+TEMPLATES_DIR = Path(__file__).with_name("templates")
 
 
 def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -27,6 +35,20 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def resolve_labels(value: Any) -> Any:
+    """``{$labels: update_state}`` -> that closed set's Chinese labels, ``{$values: level}`` -> its values,
+    in the enum's order (chart legends, filter options): the YAML never retypes a closed set."""
+    if isinstance(value, dict):
+        if set(value) == {"$labels"}:
+            return list(LABELS[value["$labels"]].values())
+        if set(value) == {"$values"}:
+            return list(LABELS[value["$values"]])
+        return {k: resolve_labels(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve_labels(v) for v in value]
+    return value
+
+
 def build_metadata() -> dict[str, Any]:
     """Datasette metadata: the fragments in db/metadata/*.yml, deep-merged in file-name order.
 
@@ -35,7 +57,7 @@ def build_metadata() -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for path in sorted(METADATA_DIR.glob("*.yml")):
         merged = _merge(merged, yaml.safe_load(path.read_text(encoding="utf-8")) or {})
-    return merged
+    return resolve_labels(merged)  # type: ignore[no-any-return]
 
 
 def write_metadata() -> Path:
@@ -51,11 +73,10 @@ def write_metadata() -> Path:
 
 
 def datasette_command(db_path: str | Path, *, port: int, host: str = "127.0.0.1") -> list[str]:
-    """The argv that serves ``db_path``: immutable (read-only), SQL time limit, metadata."""
+    """The argv that serves ``db_path``: read-only live file, SQL time limit, metadata, the desk plugin."""
     cmd = [
         str(Path(sys.executable).with_name("datasette")),
         "serve",
-        "--immutable",
         str(db_path),
         "--metadata",
         str(write_metadata()),
@@ -77,8 +98,7 @@ def datasette_command(db_path: str | Path, *, port: int, host: str = "127.0.0.1"
         "suggest_facets",
         "off",
     ]
-    if PLUGINS_DIR.is_dir():
-        cmd += ["--plugins-dir", str(PLUGINS_DIR)]
+    cmd += ["--plugins-dir", str(PLUGINS_DIR), "--template-dir", str(TEMPLATES_DIR)]
     return cmd
 
 

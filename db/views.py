@@ -14,10 +14,15 @@ from core.enums import (
     DEAD_LINK_OUTCOMES,
     CheckKind,
     Coverage,
+    FindingState,
     Platform,
+    Scope,
+    Severity,
+    UpdateState,
     Verdict,
 )
-from db.sql import in_list, quote
+from core.labels import LABELS
+from db.sql import in_list, order_by_members, quote
 
 UNCHECKED = quote(Verdict.UNCHECKED)
 QUALIFIED = quote(Verdict.QUALIFIED)
@@ -30,10 +35,20 @@ TRUSTED_RUNS = "SELECT id FROM runs WHERE trusted = 1"
 
 VIEWS: dict[str, str] = {}
 
-VIEWS["finding_rules"] = """
+# Every closed set's Chinese labels (core/labels.py) as rows, for SQL that shows them (dashboard charts).
+_LABEL_ROWS = ", ".join(
+    f"({quote(name)}, {quote(value)}, {quote(text)})"
+    for name, values in sorted(LABELS.items())
+    for value, text in sorted(values.items())
+)
+VIEWS["labels"] = f"""
+SELECT column1 AS closed_set, column2 AS value, column3 AS label FROM (VALUES {_LABEL_ROWS})
+"""
+
+VIEWS["finding_rules"] = f"""
 SELECT
   r.id AS rule,
-  CASE WHEN r.id LIKE 'portal.%' THEN 'portal' ELSE 'account' END AS scope,
+  CASE WHEN r.id LIKE 'portal.%' THEN {quote(Scope.PORTAL)} ELSE {quote(Scope.ACCOUNT)} END AS scope,
   r.label AS label,
   json_extract(r.settings, '$.label_en') AS label_en,
   r.severity AS severity,
@@ -51,7 +66,7 @@ SELECT
 FROM rules r
 """
 
-VIEWS["findings_view"] = """
+VIEWS["findings_view"] = f"""
 SELECT
   f.id AS id,
   f.target_id AS target_id,
@@ -60,10 +75,13 @@ SELECT
   t.region_code AS region_code,
   t.region_name AS region_name,
   t.level AS level,
+  t.org AS org,
   f.rule AS rule,
   coalesce(r.label, f.rule) AS rule_label,
   f.severity AS severity,
-  CASE WHEN f.resolved_at IS NULL THEN 'open' ELSE 'resolved' END AS state,
+  {order_by_members("f.severity", list(Severity))} AS severity_order,
+  CASE WHEN f.resolved_at IS NULL THEN {quote(FindingState.OPEN)} ELSE {quote(FindingState.RESOLVED)} END
+    AS state,
   f.subject AS subject,
   f.label AS label,
   coalesce(f.indicator, r.indicator) AS indicator,
@@ -154,6 +172,36 @@ FROM targets t JOIN target_scores s ON s.target_id = t.id
 WHERE t.active = 1 AND t.platform != {PORTAL}
 """
 
+# The desk's grouping of accounts by detection's open freshness findings (dashboard and its drill-down).
+VIEWS["account_updates"] = f"""
+SELECT u.*, {order_by_members("u.update_state", list(UpdateState))} AS update_order FROM (
+SELECT a.*,
+  CASE WHEN a.zombie THEN {quote(UpdateState.ZOMBIE)} WHEN a.stale THEN {quote(UpdateState.STALE)}
+       WHEN a.verdict = {UNCHECKED} THEN {quote(UpdateState.UNCHECKED)} ELSE {quote(UpdateState.UPDATING)} END
+    AS update_state
+FROM account_status a) u
+"""
+
+# Portals and their homepage availability as detection judged it (open portal.unreachable), with the
+# latest homepage probe for context.
+VIEWS["portal_availability"] = f"""
+SELECT t.id AS target_id, t.name, t.org, t.region_code, t.region_name, t.level,
+       s.verdict, s.coverage,
+       (u.id IS NOT NULL) AS unreachable,
+       u.id AS finding_id,
+       json_extract(u.evidence, '$.probes') AS probes,
+       json_extract(u.evidence, '$.failed') AS failed,
+       json_extract(u.evidence, '$.failed_share') AS failed_share,
+       (SELECT c.outcome FROM checks c WHERE c.target_id = t.id AND c.kind = {quote(CheckKind.PROBE)}
+         ORDER BY c.checked_at DESC, c.id DESC LIMIT 1) AS latest_probe_outcome,
+       (SELECT c.checked_at FROM checks c WHERE c.target_id = t.id AND c.kind = {quote(CheckKind.PROBE)}
+         ORDER BY c.checked_at DESC, c.id DESC LIMIT 1) AS latest_probe_at,
+       t.url AS homepage_url
+FROM targets t JOIN target_scores s ON s.target_id = t.id
+LEFT JOIN findings u ON u.target_id = t.id AND u.rule = 'portal.unreachable' AND u.resolved_at IS NULL
+WHERE t.active = 1 AND t.platform = {PORTAL}
+"""
+
 # A dead link (错链死链): a link that failed with a dead outcome in its site's latest trusted
 # link-checking run. Detection reads this view for portal.dead_link_homepage / portal.dead_links.
 VIEWS["dead_links"] = f"""
@@ -198,6 +246,7 @@ FROM runs r
 
 # Order matters: a view is created after the views it reads.
 ORDER = (
+    "labels",
     "finding_rules",
     "findings_view",
     "open_findings",
@@ -206,6 +255,8 @@ ORDER = (
     "region_scores",
     "level_scores",
     "account_status",
+    "account_updates",
+    "portal_availability",
     "dead_links",
     "account_engagement",
     "run_health",

@@ -16,7 +16,7 @@ from core.clock import parse_as_of
 from demo.server import targets_yaml
 from demo.world import World
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_TARGETS = ROOT / "targets" / "demo.yaml"
 SHIPPED_PORT = 8765
 # Spiders run in this order; commands run after them (later stages append here).

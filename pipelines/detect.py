@@ -11,6 +11,7 @@ import db as store
 from core.config import monitor_config
 from detection.rules.config import load_rules
 from detection.service import detect
+from evidence.capture import capture_evidence
 from pipelines.store import run_finished
 
 
@@ -48,6 +49,7 @@ class DetectPipeline:
                 target_ids=sorted(self.targets),
                 run_id=run_id,
             )
+            capture_evidence(database, self.config, run_id=summary.run_id)
         finally:
             database.close()
         assert self.crawler.stats is not None

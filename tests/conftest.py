@@ -11,6 +11,7 @@ every other test still sees it as planted.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import pytest
 import yaml
 
 from core.clock import parse_iso
+from db.evidence import evidence_dir
 from demo import feeds, portal, wechat, weibo
 from demo.http import serve_in_thread
 from demo.server import build_server, targets_yaml
@@ -30,6 +32,8 @@ from tests.helpers import AS_OF, DemoWorld, free_port, run_scrapy
 
 SPIDERS = ("feed", "portal", "wechat", "weibo")
 CREDENTIALS = {"MONITOR_WECHAT_TOKEN": DEMO_TOKEN, "MONITOR_WECHAT_COOKIE": DEMO_COOKIE}
+# The shared crawl keeps evidence like a real one: each veto/deduction finding's pages, when it opens.
+EVIDENCE = {"MONITOR_EVIDENCE": "1"}
 MODULES = {"feed": feeds, "portal": portal, "wechat": wechat, "weibo": weibo}
 # A post that tries to run script wherever it is shown; it must only ever appear as text.
 XSS_TITLE = "<script>window.__pwned=1</script>防汛救灾工作简报"
@@ -65,9 +69,12 @@ def stop(server: object) -> None:
 
 
 def copy_db(src: Path, dest: Path) -> Path:
-    """A consistent copy of a SQLite file (the backup API: WAL content included)."""
+    """A consistent copy of a SQLite file (the backup API: WAL content included), with the evidence
+    folder beside it (the captures its evidence rows point at)."""
     with sqlite3.connect(src) as a, sqlite3.connect(dest) as b:
         a.backup(b)
+    if evidence_dir(src).is_dir() and not evidence_dir(dest).exists():
+        shutil.copytree(evidence_dir(src), evidence_dir(dest))
     return dest
 
 
@@ -112,8 +119,8 @@ def world_crawl(shared_world: DemoWorld, tmp_path_factory: pytest.TempPathFactor
     db_path = tmp_path_factory.mktemp("world-crawl") / "monitor.db"
     run_scrapy("import-targets", str(shared_world.targets_file), db_path=db_path)
     for spider in SPIDERS:
-        run_scrapy("crawl", spider, db_path=db_path, **CREDENTIALS)
-    run_scrapy("detect", db_path=db_path)
+        run_scrapy("crawl", spider, db_path=db_path, **CREDENTIALS, **EVIDENCE)
+    run_scrapy("detect", db_path=db_path, **EVIDENCE)
     planted = {p: m.planted(shared_world.world, shared_world.base) for p, m in MODULES.items()}
     expected: set[tuple[str, str, str, str]] = set()
     for module in MODULES.values():
@@ -138,7 +145,7 @@ def world_round2(world_crawl: Crawl, tmp_path_factory: pytest.TempPathFactory) -
         new = {**NEW_TARGET, "feed": f"{dw.base}/feeds/linjiang-yingji.xml"}
         extra.write_text(yaml.safe_dump({"targets": [new]}, allow_unicode=True), encoding="utf-8")
         run_scrapy("import-targets", str(extra), db_path=db_path)
-        run_scrapy("crawl", "feed", db_path=db_path, **CREDENTIALS)
+        run_scrapy("crawl", "feed", db_path=db_path, **CREDENTIALS, **EVIDENCE)
         planted = {p: m.planted(world, dw.base) for p, m in MODULES.items()}
     # Round 2 re-crawls only the feed: the account that posted again is no longer stale there, and the
     # new account's feed is gone.

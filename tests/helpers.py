@@ -32,6 +32,8 @@ def scrapy_env(db_path: Path, **extra: str) -> dict[str, str]:
         "MONITOR_LOCAL_WORLD": "1",
         "MONITOR_AS_OF": AS_OF,
         "PYTHONDONTWRITEBYTECODE": "1",
+        # Evidence capture (Chromium screenshots) only where a test asks for it (conftest world_crawl).
+        "MONITOR_EVIDENCE": "0",
     }
     env.update(extra)
     return env

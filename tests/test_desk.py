@@ -29,6 +29,7 @@ import yaml
 from datasette_auth_passwords.utils import hash_password
 
 from core.clock import parse_iso
+from core.labels import LABELS, label
 from db.serve import datasette_command
 from demo.run import wait_for_port
 from tests.conftest import XSS_TITLE, Round2
@@ -387,7 +388,14 @@ def test_search_posts_highlights(desk: Desk) -> None:
     assert all("\ue000停止发布信息\ue001" in r["snippet"] for r in rows)
     html = get(desk.base, "/monitor/search_posts", {"q": "停止发布信息"}).decode()
     assert "<mark>停止发布信息</mark>" in html
-    assert query(desk, "search_posts", q="停止") == []  # trigram: fewer than 3 characters find nothing
+    # trigram: fewer than 3 characters cannot match — the desk says so instead of answering nothing
+    with pytest.raises(urllib.error.HTTPError) as err:
+        query(desk, "search_posts", q="停止")
+    assert err.value.code == 400
+    assert "至少需要 3 个字" in json.loads(err.value.read())["error"]
+    short = get(desk.base, "/monitor/search_posts", {"q": "注销"}).decode()
+    assert "至少需要 3 个字" in short
+    assert "没有符合条件的记录" not in short
     scripted = get(desk.base, "/monitor/search_posts", {"q": "防汛救灾工作简报"}).decode()
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in scripted
     assert "<script>window.__pwned" not in scripted
@@ -452,6 +460,14 @@ def test_findings_atom_feed(desk: Desk) -> None:
     assert "已整改 resolved · 青山教育" in body
     assert "tag:govmedia-monitor,2024:finding/" in body
     assert "<script>" not in body
+    # every entry links to its finding's card on this desk, never about:blank or a scraped link
+    links = re.findall(r'<link href="([^"]+)"/>', body)
+    entry_links = [u for u in links if "/findings/" in u]
+    assert len(entry_links) == body.count("<entry>")
+    assert all(re.fullmatch(re.escape(desk.base) + r"/monitor/findings/\d+", u) for u in entry_links)
+    assert "about:blank" not in body
+    assert all(u.startswith(("http://", "https://")) for u in links)
+    assert get(desk.base, urllib.parse.urlsplit(entry_links[0]).path)  # the card answers
     vetoes = get(desk.base, "/monitor/findings_feed.atom", {"severity": "veto"}).decode()
     assert (
         vetoes.count("<entry>")
@@ -484,7 +500,9 @@ def test_dashboard_queries_answer(desk: Desk) -> None:
     levels = {(r["platform"], r["name"]): r["level"] for r in desk.sql("SELECT * FROM targets")}
     by_level = {(r["level"], r["state"]): r["accounts"] for r in results["stale_by_level"]}
     for level in {levels[k] for k in stale}:
-        assert by_level[(level, "停更 stale")] == sum(levels[k] == level for k in stale)
+        assert by_level[(level, label("update_state", "stale"))] == sum(levels[k] == level for k in stale)
+    # legends read in Chinese, from core/labels.py
+    assert {r["severity"] for r in results["findings_over_time"]} <= set(LABELS["severity"].values())
     assert results["closures_count"] == [{"n": len(planted_closures(desk.crawl))}]
     assert sum(r["notices"] for r in results["closures_per_month"]) == len(planted_closures(desk.crawl))
     dead = portal_planted(desk.crawl, "dead_link") + portal_planted(desk.crawl, "unreachable_column")
@@ -544,6 +562,224 @@ def test_xss_post_stored_as_text(desk: Desk) -> None:
     page = get(desk.base, f"/monitor/posts/{rows[0]['id']}").decode()
     assert "<script>window.__pwned" not in page
     assert "&lt;script&gt;window.__pwned=1&lt;/script&gt;" in page
+
+
+# --- the desk in Chinese, its parameters, its drill-downs ------------------------------------------
+
+
+def canned_queries(desk: Desk) -> dict[str, dict[str, Any]]:
+    meta = json.loads(get(desk.base, "/-/metadata.json"))
+    return meta["databases"]["monitor"]["queries"]  # type: ignore[no-any-return]
+
+
+def test_query_pages_in_chinese(desk: Desk) -> None:
+    html = get(desk.base, "/monitor/stale_accounts").decode()
+    headers = re.findall(r'<th class="col-([a-z_]+)" scope="col" title="\1">([^<]+)<', html)
+    assert dict(headers)["name"] == "名称"
+    assert dict(headers)["newest_post_at"] == "最新发文"
+    assert all(not re.fullmatch(r"[a-z_]+", text) for _, text in headers)  # no snake_case header left
+    assert "<label" in html
+    assert "层级 <span" in html  # parameters labelled in Chinese
+    for name, q in canned_queries(desk).items():  # every canned query's headers, not one
+        page = get(
+            desk.base, f"/monitor/{name}", {"q": "停止发布信息"} if "q" in q["params"] else None
+        ).decode()
+        found = re.findall(r'scope="col" title="([a-z_]+)">([^<]+)<', page)
+        assert found, name
+        assert [c for c, text in found if text == c] == [], name
+    # codes and flags read in Chinese, times as 2026-06-10 12:00
+    stale = get(desk.base, "/monitor/stale_accounts").decode()
+    assert "T12:00:00+08:00</" not in stale
+    assert re.search(r"<span>2026-\d\d-\d\d</span> <span>\d\d:\d\d</span>", stale)
+    assert ">微博<" in stale
+    assert ">weibo<" not in stale
+    zombies = get(desk.base, "/monitor/zombie_accounts").decode()
+    assert '<span class="flag flag-1">是</span>' in zombies  # only_closure_notices_in_year = 1
+    closures = get(desk.base, "/monitor/closure_notices").decode()
+    assert ">已关停<" in closures
+    assert ">closed<" not in closures
+
+
+def test_csv_opens_in_chinese_excel(desk: Desk) -> None:
+    for path in ("/monitor/stale_accounts.csv", "/monitor/findings.csv", "/monitor/scorecard.csv?_dl=1"):
+        body = get(desk.base, path)
+        assert body.startswith(b"\xef\xbb\xbf"), path  # the UTF-8 BOM Excel needs to read it as UTF-8
+        assert "名称" in body.decode("utf-8-sig") or "target_id" in body.decode("utf-8-sig")
+    rows = body.decode("utf-8-sig").splitlines()
+    assert rows[0].startswith("target_id,")  # the BOM comes before the header, not inside it
+
+
+def test_parameters_accepted_as_the_importer_accepts_them(desk: Desk) -> None:
+    county = query(desk, "stale_accounts", level="县级")
+    assert county
+    for alias in ("county", "County", "district"):
+        assert query(desk, "stale_accounts", level=alias) == county, alias
+    assert query(desk, "scorecard", level="city") == query(desk, "scorecard", level="市级")
+    assert query(desk, "findings_list", severity="单项否决") == query(desk, "findings_list", severity="veto")
+    assert query(desk, "stale_accounts", platform="微博") == query(desk, "stale_accounts", platform="weibo")
+    # the page shows the value it searched for
+    assert 'value="县级"' in get(desk.base, "/monitor/stale_accounts", {"level": "county"}).decode()
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "words"),
+    [
+        ("findings_list", {"since": "2026-13-45"}, "YYYY-MM-DD"),
+        ("closure_notices", {"until": "30/06/2026"}, "YYYY-MM-DD"),
+        ("findings_list", {"since": "2026-07-01", "until": "2026-06-01"}, "早于"),
+        ("closure_notices", {"month": "2026-6"}, "YYYY-MM"),
+        ("stale_accounts", {"level": "prefectural"}, "层级应为"),
+        ("findings_list", {"severity": "fatal"}, "单项否决"),
+        ("changes_since_last_run", {"run_id": "last"}, "整数"),
+        ("search_posts", {"q": "注销"}, "至少需要 3 个字"),
+    ],
+)
+def test_bad_parameters_say_why(desk: Desk, name: str, params: dict[str, str], words: str) -> None:
+    with pytest.raises(urllib.error.HTTPError) as err:
+        query(desk, name, **params)
+    assert err.value.code == 400
+    assert words in json.loads(err.value.read())["error"]
+    html = get(desk.base, f"/monitor/{name}", params).decode()
+    assert 'class="desk-problems"' in html
+    assert words in html
+
+
+def test_findings_list_filters(desk: Desk) -> None:
+    everything = query(desk, "findings_list")
+    n = desk.sql("SELECT count(*) AS n FROM findings")[0]["n"]
+    assert len(everything) == min(n, 1000)
+    open_vetoes = query(desk, "findings_list", severity="veto", state="open")
+    assert len(open_vetoes) == len(
+        desk.sql("SELECT id FROM findings WHERE severity = 'veto' AND resolved_at IS NULL")
+    )
+    month = everything[0]["first_seen_at"][:7]
+    assert {r["first_seen_at"][:7] for r in query(desk, "findings_list", month=month)} == {month}
+    day = AS_OF[:10]
+    since = query(desk, "findings_list", since=day, until=day)
+    assert since
+    assert {r["first_seen_at"][:10] for r in since} == {day}
+    org = next(r["org"] for r in everything if r["org"])
+    assert {r["org"] for r in query(desk, "findings_list", org=org[:4])} >= {org}
+    target = everything[0]["target_id"]
+    assert {r["target_id"] for r in query(desk, "findings_list", target=str(target))} == {target}
+
+
+def dashboard_charts(desk: Desk) -> dict[str, dict[str, Any]]:
+    meta = json.loads(get(desk.base, "/-/metadata.json"))
+    return meta["plugins"]["datasette-dashboards"]["desk"]["charts"]  # type: ignore[no-any-return]
+
+
+def chart_rows(desk: Desk, chart: dict[str, Any], **filters: str) -> list[dict[str, Any]]:
+    def keep(m: re.Match[str]) -> str:
+        return m.group(1) if any(f":{k}" in m.group(1) for k in filters) else ""
+
+    sql = re.sub(r"\[\[(.*?)\]\]", keep, chart["query"])
+    return json.loads(get(desk.base, "/monitor.json", {"sql": sql, "_shape": "array", **filters}))  # type: ignore[no-any-return]
+
+
+def rows_at(desk: Desk, path: str) -> list[dict[str, Any]]:
+    """The rows a drill-down link opens, through the same canned query as JSON."""
+    parts = urllib.parse.urlsplit(path)
+    params = dict(urllib.parse.parse_qsl(parts.query))
+    return query(desk, parts.path.rsplit("/", 1)[1], **params)
+
+
+@pytest.mark.parametrize("filters", [{}, {"region": "临江市"}, {"level": "县级"}])
+def test_every_dashboard_card_opens_its_rows(desk: Desk, filters: dict[str, str]) -> None:
+    charts = dashboard_charts(desk)
+    counts = {"open_vetoes", "stale_count", "closures_count", "dead_links_count"}
+    for slug in counts:
+        chart = charts[slug]
+        path = (
+            chart["drilldown"] + ("&" if "?" in chart["drilldown"] else "?") + urllib.parse.urlencode(filters)
+        )
+        assert len(rows_at(desk, path)) == chart_rows(desk, chart, **filters)[0]["n"], (slug, filters)
+    # every bar carries the link to the rows it counts
+    value_of = {
+        "stale_by_level": "accounts",
+        "stale_by_region": "accounts",
+        "closures_per_month": "notices",
+        "findings_over_time": "findings",
+        "dead_links_per_site": "dead_links",
+        "pass_rate_by_level": "targets",
+    }
+    for slug, field in value_of.items():
+        rows = chart_rows(desk, charts[slug], **filters)
+        assert rows, slug
+        for r in rows:
+            assert r["drill"].startswith("/monitor/"), (slug, r)
+            assert len(rows_at(desk, r["drill"])) == r[field], (slug, r)
+
+
+def test_headline_pass_rate_and_portal_availability(desk: Desk) -> None:
+    charts = dashboard_charts(desk)
+    scores = desk.sql("SELECT verdict, level FROM target_scores")
+    checkable = [s for s in scores if s["verdict"] != "无法检查"]
+    rate = round(100 * sum(s["verdict"] == "合格" for s in checkable) / len(checkable), 1)
+    assert chart_rows(desk, charts["pass_rate"]) == [{"rate": f"{rate}%"}]
+    scorecard = query(desk, "scorecard")  # the card's list: every target with its verdict
+    assert len(scorecard) == len(scores)
+    by_level = {r["level"]: r["pass_rate"] for r in chart_rows(desk, charts["pass_rate_by_level"])}
+    levels = desk.sql(
+        "SELECT level, sum(failing) AS f, sum(targets) - sum(unchecked) AS c FROM level_scores GROUP BY level"
+    )
+    for row in levels:  # the same roll-up as detection's level_scores
+        if row["c"]:
+            assert by_level[row["level"]] == round(100 * (row["c"] - row["f"]) / row["c"], 1), row
+    portals = query(desk, "portal_availability")
+    probed = [p for p in portals if p["latest_probe_at"]]
+    down = {p["name"] for p in probed if p["unreachable"]}
+    assert down == {p["target"] for p in portal_planted(desk.crawl, "unreachable")}
+    share = round(100 * (len(probed) - len(down)) / len(probed), 1)
+    assert chart_rows(desk, charts["portal_availability"]) == [{"rate": f"{share}%"}]
+
+
+def test_finding_card(desk: Desk) -> None:
+    finding = desk.sql(
+        "SELECT f.id, f.label, f.indicator, t.name, t.org FROM findings f "
+        "JOIN targets t ON t.id = f.target_id "
+        "WHERE f.rule = 'portal.unanswered_message' AND f.resolved_at IS NULL"
+    )[0]
+    html = get(desk.base, f"/monitor/findings/{finding['id']}").decode()
+    for text in (
+        finding["label"],
+        finding["indicator"],
+        finding["name"],
+        finding["org"],
+        "单项否决",
+        "国办秘函",
+    ):
+        assert text in html, text
+    assert "证据" in html
+    assert "取证" in html
+    assert "历史" in html
+    assert '{"' not in html  # the evidence is a list, not a JSON blob
+    captures = desk.sql(
+        "SELECT sha256, kind FROM evidence WHERE finding_id = ? AND path IS NOT NULL", (finding["id"],)
+    )
+    assert {c["kind"] for c in captures} == {"html", "png"}
+    for c in captures:
+        assert f"/-/evidence/{c['sha256']}.{c['kind']}" in html
+        assert get(desk.base, f"/-/evidence/{c['sha256']}.{c['kind']}")
+
+
+def test_target_card(desk: Desk) -> None:
+    target = desk.sql("SELECT * FROM target_scores WHERE verdict = '不合格' AND platform = 'portal' LIMIT 1")[
+        0
+    ]
+    html = get(desk.base, f"/monitor/targets/{target['target_id']}").decode()
+    assert target["name"] in html
+    assert target["org"] in html
+    assert "不合格" in html
+    assert "扣分明细" in html
+    assert "未整改问题" in html
+    assert "最近检测" in html
+    for f in desk.sql(
+        "SELECT id FROM findings WHERE target_id = ? AND resolved_at IS NULL", (target["target_id"],)
+    ):
+        assert f'href="/monitor/findings/{f["id"]}"' in html
+    for b in desk.sql("SELECT label FROM score_breakdown WHERE target_id = ?", (target["target_id"],)):
+        assert b["label"] in html
 
 
 # --- a real browser -------------------------------------------------------------------------------
@@ -683,4 +919,146 @@ def test_browser_facets_search_and_escaping(desk: Desk, page: Any) -> None:
     assert page.get_by_text("<script>window.__pwned=1</script>防汛救灾工作简报").count() >= 1
     shot(page, "xss-post-escaped")
     not_pwned(page)
+    assert page.errors == []
+
+
+# one line box per element: a name that wrapped has several
+ONE_LINE = (
+    "(el) => el.getClientRects().length === 1"
+    " && el.getBoundingClientRect().width > 1.5 * parseFloat(getComputedStyle(el).fontSize)"
+)
+LINKS = "(root) => [...root.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))"
+
+
+def assert_links_safe(hrefs: list[str]) -> None:
+    for href in hrefs:
+        assert href.startswith(("http://", "https://", "/", "?", "#")), href
+
+
+@pytest.mark.browser
+def test_browser_finding_card(desk: Desk, page: Any) -> None:
+    f = desk.sql(
+        "SELECT f.id, f.label, t.name, t.org FROM findings f JOIN targets t ON t.id = f.target_id "
+        "WHERE f.rule = 'portal.unanswered_message' AND f.resolved_at IS NULL"
+    )[0]
+    page.goto(f"{desk.base}/monitor/findings/{f['id']}", wait_until="networkidle")
+    card = page.locator("article.finding-card")
+    assert card.locator("h1").inner_text() == f["label"]
+    name = card.locator("a.target-name")
+    assert name.inner_text() == f["name"]
+    assert name.evaluate(ONE_LINE)  # the name reads whole, not one character per line
+    assert card.locator(".org").inner_text() == f["org"]
+    assert card.locator(".badge.sev-veto").inner_text() == "单项否决"
+    evidence = card.locator("section.evidence")
+    assert "{" not in evidence.inner_text()  # rendered, not a JSON blob
+    assert "2026-" in evidence.inner_text()
+    assert "T12:00:00" not in evidence.inner_text()
+    links = evidence.evaluate(LINKS)
+    assert links
+    assert_links_safe(links)
+    assert all(h.startswith("http") for h in links)  # the evidence's pages are clickable
+    # the capture: screenshot shown, page source kept
+    shot_img = card.locator(".capture img").first
+    shot_img.wait_for()
+    assert shot_img.evaluate("(img) => img.complete && img.naturalWidth > 100")
+    assert "取证时间" in card.locator(".captures-section").inner_text()
+    assert card.locator("section.history td").first.inner_text().startswith("2026-")
+    assert "发现" in card.locator("section.history").inner_text()
+    assert_links_safe(card.evaluate(LINKS))
+    shot(page, "finding-card")
+    # the kept page opens sandboxed: its scripts cannot run on the desk's origin
+    with page.expect_navigation() as nav:
+        card.locator("a.capture-html").first.click()
+    response = nav.value
+    assert "sandbox" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert page.errors == []
+
+
+@pytest.mark.browser
+def test_browser_target_card(desk: Desk, page: Any) -> None:
+    t = desk.sql(
+        "SELECT s.target_id, s.name, s.verdict FROM target_scores s "
+        "WHERE s.platform = 'portal' AND s.verdict = '不合格' AND s.deductions > 0 LIMIT 1"
+    )[0]
+    page.goto(f"{desk.base}/monitor/targets/{t['target_id']}", wait_until="networkidle")
+    card = page.locator("article.target-card")
+    assert card.locator("h1").inner_text() == t["name"]
+    assert card.locator("h1").evaluate(ONE_LINE)
+    assert card.locator(".badge.v-不合格").first.inner_text() == "不合格"
+    breakdown = desk.sql("SELECT label FROM score_breakdown WHERE target_id = ?", (t["target_id"],))
+    assert card.locator("section.breakdown tbody tr").count() == len(breakdown)
+    open_count = desk.sql(
+        "SELECT count(*) AS n FROM findings WHERE target_id = ? AND resolved_at IS NULL", (t["target_id"],)
+    )[0]["n"]
+    assert card.locator("section.open-findings tbody tr").count() == open_count
+    assert card.locator("section.checks tbody tr").count() > 0
+    assert "首页探测" in card.locator("section.checks").inner_text()
+    assert_links_safe(card.evaluate(LINKS))
+    shot(page, "target-card")
+    card.locator("a.finding-link").first.click()
+    page.wait_for_load_state("networkidle")
+    assert "/monitor/findings/" in page.url
+    assert page.locator("article.finding-card").count() == 1
+    assert page.errors == []
+
+
+@pytest.mark.browser
+def test_browser_dashboard_drills_down(desk: Desk, page: Any) -> None:
+    home = get(desk.base, "/").decode()
+    assert "\U0001f4ca" not in home  # no emoji the inspector's fonts may lack
+    assert 'class="desk-icon"' in home
+    page.goto(f"{desk.base}/-/dashboards/desk", wait_until="networkidle")
+    for slug in ("pass_rate", "portal_availability"):
+        page.wait_for_function(f"document.querySelector('#chart-{slug}').innerText.trim().endsWith('%')")
+    stale = page.locator("#chart-stale_count")
+    stale.locator("p").wait_for()
+    n = int(stale.inner_text().strip())
+    page.locator("#card-stale_count").click()
+    page.wait_for_load_state("networkidle")
+    assert page.url.endswith("/monitor/stale_accounts")
+    assert page.locator("table.rows-and-columns tbody tr").count() == n
+    # a bar opens the accounts it counts
+    page.goto(f"{desk.base}/-/dashboards/desk?level=县级", wait_until="networkidle")
+    bar = page.locator("#chart-stale_by_level svg g.mark-rect path").first
+    bar.wait_for(timeout=20_000)
+    with page.expect_navigation():
+        bar.click()
+    page.wait_for_load_state("networkidle")
+    assert "/monitor/accounts?" in page.url
+    drill = urllib.parse.unquote(page.url.split(desk.base, 1)[1])
+    counted = {
+        r["drill"]: r["accounts"]
+        for r in chart_rows(desk, dashboard_charts(desk)["stale_by_level"], level="县级")
+    }
+    assert page.locator("table.rows-and-columns tbody tr").count() == counted[drill]
+    assert "更新状况" in page.locator("table.rows-and-columns thead").inner_text()
+    shot(page, "dashboard-drilldown")
+    assert page.errors == []
+
+
+@pytest.mark.browser
+def test_browser_canned_query_reads_in_chinese(desk: Desk, page: Any) -> None:
+    page.goto(f"{desk.base}/monitor/closure_notices", wait_until="networkidle")
+    table = page.locator("table.rows-and-columns")
+    headers = table.locator("thead th").evaluate_all(
+        "(ths) => ths.map(th => th.firstChild.textContent.trim())"
+    )
+    assert "名称" in headers
+    assert "公告标题" in headers
+    assert "生效日期" in headers
+    assert not [h for h in headers if re.fullmatch(r"[a-z_]+", h)]
+    names = table.locator("td.col-name .name")
+    assert names.count() == len(planted_closures(desk.crawl))
+    for i in range(names.count()):
+        assert names.nth(i).evaluate(ONE_LINE), names.nth(i).inner_text()
+    text = table.inner_text()
+    assert "closed" not in text
+    assert "已关停" in text
+    assert "+08:00" not in text
+    assert "T12:00" not in text
+    assert table.evaluate("(t) => t.getBoundingClientRect().right <= window.innerWidth")  # fits the screen
+    assert_links_safe(table.evaluate(LINKS))
+    assert page.locator("a.csv-download").count() == 1
+    shot(page, "canned-query")
     assert page.errors == []

@@ -11,9 +11,11 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from core.clock import parse_as_of
+from core.config import MonitorConfig
 from db import open_db, resolve_db_path
 from detection.rules.config import RulesError, load_rules
 from detection.service import detect
+from evidence.capture import capture_evidence
 
 
 class Command(ScrapyCommand):
@@ -32,7 +34,9 @@ class Command(ScrapyCommand):
             "Applies the rules file (thresholds, severities, profiles) to every active target, or to\n"
             "--target ids, compared against --as-of (default: MONITOR_AS_OF, else now). Findings are\n"
             "upserted per (target, rule, subject): a re-run updates, a cleared condition resolves, a\n"
-            "re-occurrence re-opens with its history kept in finding_events. Scores: view target_scores.\n\n"
+            "re-occurrence re-opens with its history kept in finding_events. Scores: view target_scores.\n"
+            "Veto and deduction findings that opened get their pages captured (evidence/, see\n"
+            "`scrapy capture`; MONITOR_EVIDENCE=0 switches it off).\n\n"
             "Example:\n  scrapy detect --db data/monitor.db --as-of 2026-06-30 --profile 周更"
         )
 
@@ -64,6 +68,7 @@ class Command(ScrapyCommand):
             raise UsageError(str(exc)) from exc
         db = open_db(resolve_db_path(opts.db or self.settings.get("MONITOR_DB")))
         summary = detect(db, as_of=as_of, rules=rules, profile=opts.rules_profile, target_ids=opts.target)
+        capture_evidence(db, MonitorConfig.from_settings(self.settings), run_id=summary.run_id)
         db.close()
         if opts.json:
             print(json.dumps(asdict(summary), ensure_ascii=False))
