@@ -11,6 +11,7 @@ from enum import StrEnum
 from core.enums import (
     CLOSED_SETS,
     AccountStatus,
+    AnswerState,
     BoardKind,
     CheckKind,
     CheckOutcome,
@@ -22,6 +23,7 @@ from core.enums import (
     FindingState,
     Level,
     Platform,
+    PostKind,
     ProblemKind,
     RunStatus,
     Scope,
@@ -136,6 +138,20 @@ _ENUM_LABELS: dict[type[StrEnum], dict[str, str]] = {
     },
     Scope: {Scope.ACCOUNT: "政务新媒体", Scope.PORTAL: "政府网站"},
     EvidenceKind: {EvidenceKind.HTML: "页面源码", EvidenceKind.PNG: "截图"},
+    PostKind: {
+        PostKind.ARTICLE: "图文",
+        PostKind.WEIBO: "微博",
+        PostKind.RETWEET: "转发",
+        PostKind.VIDEO: "视频",
+        PostKind.AUDIO: "音频",
+        PostKind.IMAGE: "图片",
+        PostKind.TEXT: "文字",
+    },
+    AnswerState: {
+        AnswerState.ANSWERED: "已答复",
+        AnswerState.OPEN: "未答复",
+        AnswerState.UNKNOWN: "答复情况不明",
+    },
 }
 
 
