@@ -232,6 +232,11 @@ YES, NO = "是", "否"
 # Column headers: the column name an inspector reads. English stays in the query's description and in
 # each header's tooltip.
 COLUMN_LABELS: dict[str, str] = {
+    "answer_state": "答复情况",
+    "gh_id": "原始ID",
+    "wechat_id": "微信号",
+    "timeline_containerid": "微博时间线容器",
+    "oldest_item_at": "最早条目",
     "id": "编号",
     "target_id": "对象编号",
     "finding_id": "问题编号",

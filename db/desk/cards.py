@@ -107,9 +107,14 @@ async def target_card(execute: Execute, target_id: int) -> dict[str, Any] | None
         [target_id],
     )
     # the target's own fetches (feed, API, homepage probe, columns…); its link checks are the dead links
+    # the latest fetch of each kind first (a busy board's many message pages never hide the homepage
+    # probe), then the most recent others
     checks = await execute(
-        "SELECT kind, url, outcome, http_status, latency_ms, error, checked_at, run_id FROM checks "
-        f"WHERE target_id = ? AND kind != {quote(CheckKind.LINK)} ORDER BY checked_at DESC, id DESC LIMIT ?",
+        "SELECT kind, url, outcome, http_status, latency_ms, error, checked_at, run_id FROM ("
+        " SELECT c.*, row_number() OVER (PARTITION BY c.kind ORDER BY c.checked_at DESC, c.id DESC) AS nth"
+        f" FROM checks c WHERE c.target_id = ? AND c.kind != {quote(CheckKind.LINK)}"
+        " ORDER BY c.checked_at DESC, c.id DESC LIMIT 500)"
+        " ORDER BY nth > 1, checked_at DESC LIMIT ?",
         [target_id, RECENT_CHECKS],
     )
     dead_links = await execute(
