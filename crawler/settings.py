@@ -148,3 +148,27 @@ MONITOR_PROFILE = os.environ.get("MONITOR_PROFILE", "")
 # Run detection for the crawled targets when a crawl ends (pipelines.detect.DetectPipeline).
 MONITOR_DETECT_ON_CLOSE = os.environ.get("MONITOR_DETECT_ON_CLOSE", "1") == "1"
 ITEM_PIPELINES = {**ITEM_PIPELINES, "pipelines.detect.DetectPipeline": 300}
+
+# --- operations (issue 12): crawler health, alerts, a run you can read -------------------------------
+# Crawler-health monitors (Spidermon, run in the store's close step; decisions in detection/health.py).
+# A run in which this share of its targets failed at the network level is offline (with no canary).
+MONITOR_OFFLINE_SHARE = 0.8
+MONITOR_OFFLINE_MIN_TARGETS = 3
+# This share of a run's fetches failing (or its callbacks raising), or refused to us, fails its health;
+# shares are judged over at least MONITOR_HEALTH_MIN_CHECKS fetches (link checks and canaries aside).
+MONITOR_ERROR_SHARE = 0.5
+MONITOR_BLOCKED_SHARE = 0.5
+MONITOR_HEALTH_MIN_CHECKS = 10
+# Alerts go to the Apprise URLs in $MONITOR_NOTIFY (environment only: they hold keys). A crawl sends
+# them when it ends; `scrapy crawlall` turns that off for its spiders and sends once at its end.
+MONITOR_NOTIFY_ON_CLOSE = True
+# The desk's address, linked from alerts (optional).
+MONITOR_DESK_URL = os.environ.get("MONITOR_DESK_URL", "")
+# A progress line per spider this often (seconds; 0 = none), and a summary at the end.
+MONITOR_PROGRESS_S = float(os.environ.get("MONITOR_PROGRESS_S", "30"))
+MONITOR_SUMMARY = True
+EXTENSIONS = {"crawler.runlog.RunLog": 500}
+# Scrapy's own INFO lines (components, overridden settings, versions, the stats dump) show at DEBUG only
+# (crawler/logs.py): MONITOR_LOG_LEVEL=DEBUG brings them back. The stats are kept in `runs` either way.
+if LOG_LEVEL.upper() != "DEBUG":
+    LOG_VERSIONS: list[str] = []

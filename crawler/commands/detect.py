@@ -10,7 +10,10 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from alerts.service import send_alerts
 from core.clock import parse_as_of
+from core.config import notify_urls
+from crawler.preflight import require_targets
 from db import open_db, resolve_db_path
 from detection.rules.config import RulesError, load_rules
 from detection.service import detect
@@ -32,7 +35,8 @@ class Command(ScrapyCommand):
             "Applies the rules file (thresholds, severities, profiles) to every active target, or to\n"
             "--target ids, compared against --as-of (default: MONITOR_AS_OF, else now). Findings are\n"
             "upserted per (target, rule, subject): a re-run updates, a cleared condition resolves, a\n"
-            "re-occurrence re-opens with its history kept in finding_events. Scores: view target_scores.\n\n"
+            "re-occurrence re-opens with its history kept in finding_events. Scores: view target_scores.\n"
+            "A missing database or an unknown --target is an error. Alerts ($MONITOR_NOTIFY) follow.\n\n"
             "Example:\n  scrapy detect --db data/monitor.db --as-of 2026-06-30 --profile 周更"
         )
 
@@ -62,9 +66,19 @@ class Command(ScrapyCommand):
             as_of = parse_as_of(opts.as_of or self.settings.get("MONITOR_AS_OF"))
         except (RulesError, ValueError) as exc:
             raise UsageError(str(exc)) from exc
-        db = open_db(resolve_db_path(opts.db or self.settings.get("MONITOR_DB")))
-        summary = detect(db, as_of=as_of, rules=rules, profile=opts.rules_profile, target_ids=opts.target)
-        db.close()
+        path = resolve_db_path(opts.db or self.settings.get("MONITOR_DB"))
+        require_targets(path, opts.target)
+        db = open_db(path)
+        try:
+            summary = detect(db, as_of=as_of, rules=rules, profile=opts.rules_profile, target_ids=opts.target)
+            urls = notify_urls()
+            alerts = (
+                send_alerts(db, urls, desk_url=self.settings.get("MONITOR_DESK_URL") or None)
+                if urls
+                else None
+            )
+        finally:
+            db.close()
         if opts.json:
             print(json.dumps(asdict(summary), ensure_ascii=False))
             return
@@ -75,4 +89,5 @@ class Command(ScrapyCommand):
             + (f"; {summary.held} held (crawler-side problem)" if summary.held else "")
             + (f"; {summary.errors} rule errors (see detect_errors)" if summary.errors else "")
             + f"; {summary.seconds:.2f}s"
+            + (f"; alerts: {alerts.line()}" if alerts else "")
         )
