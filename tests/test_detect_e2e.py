@@ -301,6 +301,8 @@ def test_detect_command_errors_and_profile(db_path: Path) -> None:
     bad = run_scrapy("detect", "--profile", "nope", db_path=db_path, check=False)
     assert bad.returncode != 0
     assert "unknown profile 'nope'" in bad.stderr
+    # a database with targets and nothing crawled yet: no evidence, no finding
+    run_scrapy("import-targets", "targets/example.yaml", db_path=db_path)
     ok = run_scrapy("detect", "--profile", "周更", "--json", db_path=db_path)
     assert json.loads(ok.stdout)["findings"] == 0
     # --profile names a rules profile here, not Scrapy's cProfile output file
