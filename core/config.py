@@ -131,6 +131,31 @@ def monitor_config(crawler: Any) -> MonitorConfig:
     return config  # type: ignore[no-any-return]
 
 
+# Debian's Chromium, then the one `playwright install chromium` downloads (where downloads work).
+SYSTEM_CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+PLAYWRIGHT_CHROMIUM = (
+    "chromium-*/chrome-linux*/chrome",
+    "chromium_headless_shell-*/chrome-linux*/headless_shell",
+)
+
+
+def find_chromium() -> str | None:
+    """The Chromium to drive: $MONITOR_CHROMIUM when set (even if it is not there: then None), else the
+    system's, else Playwright's own download; None when there is none."""
+    explicit = os.environ.get("MONITOR_CHROMIUM")
+    if explicit:
+        return explicit if browser_problem(explicit) is None else None
+    for path in SYSTEM_CHROMIUM:
+        if browser_problem(path) is None:
+            return path
+    root = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or Path.home() / ".cache" / "ms-playwright")
+    for pattern in PLAYWRIGHT_CHROMIUM:
+        for found in sorted(root.glob(pattern), reverse=True):
+            if browser_problem(str(found)) is None:
+                return str(found)
+    return None
+
+
 def browser_problem(executable: str) -> str | None:
     """Why headless Chromium cannot start here (None when the executable is there)."""
     path = Path(executable)

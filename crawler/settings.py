@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from core.config import find_chromium
+
 BOT_NAME = "govmedia_monitor"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
@@ -77,8 +79,9 @@ if os.environ.get("MONITOR_LOCAL_WORLD") == "1":
 # and even there only requests with meta={"playwright": True} go through the browser.
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
-    # Debian's system Chromium: `playwright install` cannot download a browser on these machines.
-    "executable_path": os.environ.get("MONITOR_CHROMIUM", "/usr/bin/chromium"),
+    # $MONITOR_CHROMIUM, else Debian's /usr/bin/chromium, else Playwright's own download (make install
+    # looks for one); when there is none, pages that need it are no_browser checks (crawler-side).
+    "executable_path": os.environ.get("MONITOR_CHROMIUM") or find_chromium() or "/usr/bin/chromium",
     "headless": True,
     "args": [
         "--no-sandbox",

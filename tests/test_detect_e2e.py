@@ -51,6 +51,7 @@ def one(found: dict[Key, dict[str, Any]], name: str, platform: str, rule: str) -
     return rows[0]
 
 
+@pytest.mark.browser  # reads the JavaScript-only pages of the shared crawl
 def test_each_crawl_judges_what_it_crawled(world_crawl: Crawl) -> None:
     db = open_db(world_crawl.db_path)
     # every spider ran once, finished, was trusted, and judged its own targets when it closed
@@ -117,6 +118,7 @@ def test_healthy_and_unreadable_targets(world_crawl: Crawl) -> None:
     assert not [k for k in found if k[3] in petitions]
 
 
+@pytest.mark.browser  # reads the JavaScript-only pages of the shared crawl
 def test_closure_evidence(world_crawl: Crawl) -> None:
     found = open_findings(world_crawl.db_path)
     as_of = parse_iso(AS_OF)
@@ -230,6 +232,7 @@ def test_account_evidence(world_crawl: Crawl) -> None:
     assert "HTTP 418" in scores[("示范卫健", "weibo")]["reason"]
 
 
+@pytest.mark.browser  # reads the JavaScript-only pages of the shared crawl
 def test_every_verdict_is_the_planted_one(world_crawl: Crawl) -> None:
     """合格 / 不合格 / 无法检查 for each planted account and portal, as each plant says."""
     w, base = world_crawl.world.world, world_crawl.world.base
