@@ -47,7 +47,8 @@ def secrets_of(url: str) -> list[str]:
     found = [url]
     if parts.password:
         found.append(unquote(parts.password))
-    found += [s for s in [parts.hostname or "", *parts.path.split("/")] if len(s) >= TOKEN_LENGTH]
+    host = parts.netloc.rpartition("@")[2].split(":")[0]  # as written: urlsplit lower-cases hostname
+    found += [s for s in [host, *parts.path.split("/")] if len(s) >= TOKEN_LENGTH]
     for pair in parts.query.split("&"):
         _, _, value = pair.partition("=")
         if len(value) >= 8:

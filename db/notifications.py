@@ -20,7 +20,8 @@ def pending_finding_events(db: Database, channel: str) -> list[dict[str, Any]]:
     return list(
         db.query(
             "SELECT e.id AS event_id, e.finding_id, e.event, t.name AS target, t.platform, f.label, "
-            "f.indicator, f.subject, coalesce(e.evidence, f.evidence) AS evidence, t.url AS target_url "
+            "f.indicator, f.subject, coalesce(e.evidence, f.evidence) AS evidence, "
+            "coalesce(t.url, t.feed_url) AS target_url "
             "FROM finding_events e JOIN findings f ON f.id = e.finding_id "
             "JOIN targets t ON t.id = e.target_id "
             f"WHERE f.severity = {quote(Severity.VETO)} AND e.event IN ({events}) AND NOT EXISTS ("
