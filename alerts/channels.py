@@ -10,9 +10,8 @@ import hashlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
-
-import apprise
 
 logger = logging.getLogger(__name__)
 # Path segments at least this long are taken to be tokens (webhook keys) and masked.
@@ -26,6 +25,13 @@ class Channel:
     masked: str
 
 
+def _apprise() -> Any:
+    # Imported when an alert is due: every scrapy command loads this module, few of them send.
+    import apprise
+
+    return apprise
+
+
 def _mask_segment(segment: str) -> str:
     return f"{segment[0]}…{segment[-1]}" if len(segment) >= TOKEN_LENGTH else segment
 
@@ -33,7 +39,7 @@ def _mask_segment(segment: str) -> str:
 def mask_url(url: str) -> str:
     """The URL without its secrets: Apprise's private form (passwords and keys shortened), token-like
     path segments shortened too, and no query string."""
-    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    plugin = _apprise().Apprise.instantiate(url, suppress_exceptions=True)
     if plugin is None:
         return f"{urlsplit(url).scheme}://****"
     parts = urlsplit(plugin.url(privacy=True))
@@ -85,7 +91,7 @@ def load_channels(urls: Iterable[str]) -> list[Channel]:
         if not any(isinstance(f, MaskSecrets) for f in log.filters):
             log.addFilter(mask)
     for url in urls:
-        if apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
+        if _apprise().Apprise.instantiate(url, suppress_exceptions=True) is None:
             logger.error("MONITOR_NOTIFY: %s is not a URL Apprise can send to; left out", mask_url(url))
             continue
         key = hashlib.sha256(url.encode()).hexdigest()[:16]
@@ -95,6 +101,7 @@ def load_channels(urls: Iterable[str]) -> list[Channel]:
 
 def send(channel: Channel, title: str, body: str) -> bool:
     """One message to one channel; False (logged) when it could not be delivered."""
+    apprise = _apprise()
     sender = apprise.Apprise()
     sender.add(channel.url)
     ok = bool(sender.notify(title=title, body=body, body_format=apprise.NotifyFormat.TEXT))

@@ -79,6 +79,10 @@ def test_a_dead_canary_marks_the_run_offline(crawl_copy: Path) -> None:
     run = last_run(crawl_copy, "feed")
     assert (run["trusted"], set(run["problems"])) == (0, {"offline"})
     assert "canary" in run["problems"]["offline"]["detail"]
+    db = open_db(crawl_copy)
+    health = next(db.query("SELECT * FROM run_health WHERE run_id = ?", [run["id"]]))
+    db.close()
+    assert (health["health"], health["monitors_failed"]) == ("failed", "reachability")
     assert findings(crawl_copy) == before
 
 

@@ -150,7 +150,7 @@ def test_installed_commands_work_from_any_folder(tmp_path: Path) -> None:
             check=False,
         )
 
-    for command in ("detect", "crawlall", "import-targets"):
+    for command in ("detect", "crawlall"):
         help_ = govmedia(command, "--help")
         assert help_.returncode == 0, help_.stderr
         assert "Example:" in help_.stdout
