@@ -110,7 +110,7 @@ class MonitorConfig:
             summary=str(get("MONITOR_SUMMARY", True)).lower() not in FALSE_WORDS,
             notify_urls=notify_urls(),
             notify_on_close=str(get("MONITOR_NOTIFY_ON_CLOSE", True)).lower() not in FALSE_WORDS,
-            desk_url=get("MONITOR_DESK_URL") or os.environ.get("MONITOR_DESK_URL") or None,
+            desk_url=get("MONITOR_DESK_URL"),
         )
 
 

@@ -196,7 +196,7 @@ class RunSummary:
 
 
 @dataclass(frozen=True)
-class MonitorResult:
+class HealthResult:
     """One crawler-health monitor's answer for a run (a run_monitors row)."""
 
     monitor: str  # a HealthCheck

@@ -20,7 +20,7 @@ from core.enums import (
     Verdict,
     outcomes_in,
 )
-from core.items import MonitorResult, RunProblem, RunSummary
+from core.items import HealthResult, RunProblem, RunSummary
 from db.sql import in_list, quote
 
 # A run on another machine whose heartbeat is older than this is taken to be dead.
@@ -194,7 +194,7 @@ def run_summary(
     return summary
 
 
-def record_monitor_results(db: Database, run_id: int, results: Iterable[MonitorResult], *, at: str) -> None:
+def record_monitor_results(db: Database, run_id: int, results: Iterable[HealthResult], *, at: str) -> None:
     """The crawler-health monitors' answers for a run, one row per monitor."""
     db.conn.executemany(
         "INSERT INTO run_monitors (run_id, monitor, passed, detail, at) VALUES (?,?,?,?,?) "
@@ -202,15 +202,6 @@ def record_monitor_results(db: Database, run_id: int, results: Iterable[MonitorR
         "at = excluded.at",
         [(run_id, r.monitor, int(r.passed), r.detail, at) for r in results],
     )
-
-
-def monitor_results(db: Database, run_id: int) -> list[MonitorResult]:
-    return [
-        MonitorResult(r[0], bool(r[1]), r[2] or "")
-        for r in db.execute(
-            "SELECT monitor, passed, detail FROM run_monitors WHERE run_id = ? ORDER BY id", [run_id]
-        )
-    ]
 
 
 def report_runs(db: Database, run_ids: Iterable[int]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from spidermon.contrib.scrapy.runners import SpiderMonitorRunner
 
 from core.config import HealthLimits
 from core.enums import HealthCheck
-from core.items import MonitorResult, RunProblem, RunSummary
+from core.items import HealthResult, RunProblem, RunSummary
 from detection.health import HEALTH_CHECKS
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ class RunHealthSuite(MonitorSuite):  # type: ignore[misc]
 
 @dataclass
 class RunHealth:
-    results: list[MonitorResult] = field(default_factory=list)
+    results: list[HealthResult] = field(default_factory=list)
     problems: list[RunProblem] = field(default_factory=list)
 
     @property
@@ -69,10 +69,10 @@ def run_health_suite(summary: RunSummary, limits: HealthLimits, *, spider: Any =
         if found is None:  # the monitor itself raised: reported, and no problem made up for it
             detail = (str(item.error or "").strip().splitlines() or ["monitor error"])[-1]
             logger.error("health monitor %s raised: %s", check, detail)
-            health.results.append(MonitorResult(check.value, False, f"monitor error: {detail}"[:500]))
+            health.results.append(HealthResult(check.value, False, f"monitor error: {detail}"[:500]))
             continue
         detail = "; ".join(f"{p.problem}: {p.detail}" for p in found)
-        health.results.append(MonitorResult(check.value, not found, detail[:500]))
+        health.results.append(HealthResult(check.value, not found, detail[:500]))
         health.problems.extend(found)
     order = list(HealthCheck)
     health.results.sort(key=lambda r: order.index(HealthCheck(r.monitor)))
