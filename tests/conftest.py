@@ -95,7 +95,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     skip = pytest.mark.skip(reason=f"no browser: {problem}")
     for item in items:
-        if "browser" in item.keywords:
+        if item.get_closest_marker("browser") is not None:
             item.add_marker(skip)
 
 

@@ -128,6 +128,7 @@ def test_a_monitor_that_raises_is_reported_not_hidden() -> None:
     assert ProblemKind.ERRORS not in {p.problem for p in health.problems}  # no problem made up for it
 
 
+@pytest.mark.browser  # the demo crawl is healthy where Chromium renders its JavaScript-only pages
 def test_the_healthy_demo_crawl_passes_every_monitor(world_crawl: Crawl) -> None:
     db = open_db(world_crawl.db_path)
     try:
@@ -141,6 +142,7 @@ def test_the_healthy_demo_crawl_passes_every_monitor(world_crawl: Crawl) -> None
     assert {m["result"] for m in monitors} == {"pass"}
 
 
+@pytest.mark.browser  # the demo crawl is healthy where Chromium renders its JavaScript-only pages
 def test_the_desk_shows_health_and_its_history(world_crawl: Crawl) -> None:
     queries = build_metadata()["databases"]["monitor"]["queries"]
     sql = queries["crawler_health"]["sql"]
