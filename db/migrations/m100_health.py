@@ -8,7 +8,7 @@ from db.migrations import migrations
 
 
 @migrations()
-def m060_run_monitors(db: Database) -> None:
+def m100_run_monitors(db: Database) -> None:
     # One row per (run, monitor): the crawler-health monitors run at each spider's close (Spidermon).
     db.table("run_monitors").create(
         {"id": int, "run_id": int, "monitor": str, "passed": int, "detail": str, "at": str},
@@ -21,7 +21,7 @@ def m060_run_monitors(db: Database) -> None:
 
 
 @migrations()
-def m060_notifications(db: Database) -> None:
+def m100_notifications(db: Database) -> None:
     # What each alert channel was told: kind 'finding' refers to a finding_events row, 'health' to a run.
     # channel is a digest of the Apprise URL (never the URL: it holds tokens); channel_url is masked.
     db.table("notifications").create(
