@@ -3,10 +3,10 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DB ?= data/monitor.db
-TARGETS ?= targets/example.yaml
+TARGETS ?=
 DEMO_PORT ?= 8765
 SERVE_PORT ?= 8001
-SPIDERS ?= feed portal wechat weibo
+SPIDERS ?= feed,portal,wechat,weibo
 export PYTHONDONTWRITEBYTECODE = 1
 
 .DEFAULT_GOAL := help
@@ -15,22 +15,25 @@ export PYTHONDONTWRITEBYTECODE = 1
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
 
-install: $(VENV)/.installed ## create .venv and install the dependencies (idempotent)
+install: $(VENV)/.installed ## create .venv, install the dependencies, find a Chromium (idempotent)
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/python -m crawler.browser --install
 	touch $@
 
 demo: install ## start the offline demo world, crawl it into data/demo/monitor.db, serve Datasette
 	$(BIN)/python -m demo.run --port $(DEMO_PORT) --serve-port $(SERVE_PORT)
 
 import: install ## import a targets registry: make import TARGETS=targets/mine.yaml
+	@test -n "$(TARGETS)" || { echo "make import needs TARGETS=FILE, e.g. make import TARGETS=targets/mine.yaml" \
+	  "(targets/example.yaml holds placeholders, not real accounts)" >&2; exit 2; }
 	MONITOR_DB=$(DB) $(BIN)/scrapy import-targets $(TARGETS)
 
-crawl: install ## run every spider against the active targets in $(DB)
-	@set -e; for s in $(SPIDERS); do MONITOR_DB=$(DB) $(BIN)/scrapy crawl $$s; done
+crawl: install ## every spider, then detection, alerts and one summary (scrapy crawlall; never twice at once)
+	MONITOR_DB=$(DB) $(BIN)/scrapy crawlall --spiders $(SPIDERS)
 
 serve: install ## serve $(DB) with Datasette on 127.0.0.1:$(SERVE_PORT)
 	$(BIN)/python -m db.serve $(DB) --port $(SERVE_PORT)

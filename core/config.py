@@ -70,6 +70,17 @@ class EvidenceConfig:
 
 
 @dataclass(frozen=True)
+class HealthLimits:
+    """The crawler-health thresholds (MONITOR_* settings) the checks in detection/health.py apply."""
+
+    offline_share: float = 0.8  # this share of targets failing at the network level: offline
+    offline_min_targets: int = 3  # ... once at least this many targets (or probes) were tried
+    error_share: float = 0.5  # this share of fetches failing (or callbacks raising): unhealthy
+    blocked_share: float = 0.5  # this share of fetches refused to us: unhealthy
+    min_checks: int = 10  # shares are judged only over at least this many fetches
+
+
+@dataclass(frozen=True)
 class MonitorConfig:
     db_path: str
     as_of: datetime
@@ -85,6 +96,24 @@ class MonitorConfig:
     offline_min_targets: int
     chromium: str
     evidence: EvidenceConfig
+    error_share: float = 0.5  # a run in which this share of fetches failed (or callbacks raised) is unhealthy
+    blocked_share: float = 0.5  # ... or this share was refused to us
+    health_min_checks: int = 10  # shares are judged over at least this many fetches
+    progress_s: float = 30.0  # a progress line this often (0: none)
+    summary: bool = True  # print the end-of-run summary
+    notify_urls: tuple[str, ...] = ()  # Apprise URLs, from $MONITOR_NOTIFY only (they hold tokens)
+    notify_on_close: bool = True  # send alerts when a crawl ends (crawlall sends once, at its end)
+    desk_url: str | None = None  # the desk's address, linked from alerts
+
+    @property
+    def health_limits(self) -> HealthLimits:
+        return HealthLimits(
+            offline_share=self.offline_share,
+            offline_min_targets=self.offline_min_targets,
+            error_share=self.error_share,
+            blocked_share=self.blocked_share,
+            min_checks=self.health_min_checks,
+        )
 
     @property
     def as_of_iso(self) -> str:
@@ -115,7 +144,23 @@ class MonitorConfig:
             evidence=EvidenceConfig.from_settings(
                 get, chromium=chromium, chromium_args=tuple(launch.get("args") or ())
             ),
+            error_share=float(get("MONITOR_ERROR_SHARE", 0.5)),
+            blocked_share=float(get("MONITOR_BLOCKED_SHARE", 0.5)),
+            health_min_checks=int(get("MONITOR_HEALTH_MIN_CHECKS", 10)),
+            progress_s=float(get("MONITOR_PROGRESS_S", 30.0)),
+            summary=str(get("MONITOR_SUMMARY", True)).lower() not in FALSE_WORDS,
+            notify_urls=notify_urls(),
+            notify_on_close=str(get("MONITOR_NOTIFY_ON_CLOSE", True)).lower() not in FALSE_WORDS,
+            desk_url=get("MONITOR_DESK_URL"),
         )
+
+
+def notify_urls() -> tuple[str, ...]:
+    """The alert channels: Apprise URLs in $MONITOR_NOTIFY, separated by spaces, commas or newlines.
+
+    Read from the environment only, never from a setting: Scrapy logs overridden settings, and these
+    URLs carry bot keys and passwords."""
+    return _words(os.environ.get("MONITOR_NOTIFY", ""))
 
 
 def monitor_config(crawler: Any) -> MonitorConfig:
@@ -125,6 +170,31 @@ def monitor_config(crawler: Any) -> MonitorConfig:
         config = MonitorConfig.from_settings(crawler.settings)
         crawler._monitor_config = config
     return config  # type: ignore[no-any-return]
+
+
+# Debian's Chromium, then the one `playwright install chromium` downloads (where downloads work).
+SYSTEM_CHROMIUM = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
+PLAYWRIGHT_CHROMIUM = (
+    "chromium-*/chrome-linux*/chrome",
+    "chromium_headless_shell-*/chrome-linux*/headless_shell",
+)
+
+
+def find_chromium() -> str | None:
+    """The Chromium to drive: $MONITOR_CHROMIUM when set (even if it is not there: then None), else the
+    system's, else Playwright's own download; None when there is none."""
+    explicit = os.environ.get("MONITOR_CHROMIUM")
+    if explicit:
+        return explicit if browser_problem(explicit) is None else None
+    for path in SYSTEM_CHROMIUM:
+        if browser_problem(path) is None:
+            return path
+    root = Path(os.environ.get("PLAYWRIGHT_BROWSERS_PATH") or Path.home() / ".cache" / "ms-playwright")
+    for pattern in PLAYWRIGHT_CHROMIUM:
+        for found in sorted(root.glob(pattern), reverse=True):
+            if browser_problem(str(found)) is None:
+                return str(found)
+    return None
 
 
 def browser_problem(executable: str) -> str | None:

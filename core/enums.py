@@ -217,10 +217,33 @@ class ProblemKind(StrEnum):
     NO_BROWSER = "no_browser"
     NO_CREDENTIALS = "no_credentials"
     ABORTED = "aborted"
+    NO_OUTPUT = "no_output"  # the run had targets and stored no check
+    ERRORS = "errors"  # a high share of the run's fetches failed or its callbacks raised
+    BLOCKED = "blocked"  # a high share of the run's fetches were refused (anti-spider, login walls)
+    AFTER_ABORT = "after_abort"  # the spider's previous run never finished: its state may be partial
 
 
 # A run with one of these problems is not evidence for opening or resolving anything.
 UNTRUSTING_PROBLEMS = frozenset({ProblemKind.OFFLINE, ProblemKind.ABORTED})
+
+
+class HealthCheck(StrEnum):
+    """The crawler-health monitors run at every spider's close (run_monitors.monitor)."""
+
+    OUTPUT = "output"  # targets planned, and something stored
+    ERRORS = "errors"  # share of failed fetches and raised callbacks
+    BLOCKED = "blocked"  # share of refused fetches
+    REACHABILITY = "reachability"  # canaries, network failures, every homepage probe
+    BROWSER = "browser"  # Chromium for the pages that need it
+    CREDENTIALS = "credentials"  # logins for the modes that need them
+    PREVIOUS_RUN = "previous_run"  # the spider's previous run finished
+
+
+class NotificationKind(StrEnum):
+    """What an alert was about (notifications.kind): a finding event, or a run whose health failed."""
+
+    FINDING = "finding"
+    HEALTH = "health"
 
 
 class ColumnKind(StrEnum):
@@ -309,6 +332,8 @@ CLOSED_SETS: dict[str, frozenset[str]] = {
     "coverage": frozenset(Coverage),
     "run_status": frozenset(RunStatus),
     "problem": frozenset(ProblemKind),
+    "health_check": frozenset(HealthCheck),
+    "notification_kind": frozenset(NotificationKind),
     "column_kind": frozenset(ColumnKind),
     "column_status": frozenset(ColumnStatus),
     "board_kind": frozenset(BoardKind),

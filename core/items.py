@@ -191,3 +191,22 @@ class RunSummary:
     canaries_failed: int = 0
     crawler_outcomes: dict[str, int] = field(default_factory=dict)
     crawler_examples: dict[str, str] = field(default_factory=dict)
+    planned: int | None = None  # targets the spider set out to check (None: not counted)
+    items: int = 0  # items the run stored, checks included
+    checks: int = 0  # target-side fetches (not canaries, not link checks)
+    failed_checks: int = 0  # ... whose target did not give its content (the unavailable group)
+    blocked_checks: int = 0  # ... refused to us (the blocked group)
+    exceptions: int = 0  # callbacks that raised
+    probes: int = 0  # portal homepage probes
+    probes_failed: int = 0
+    previous_status: str | None = None  # the status of the same spider's run before this one
+    previous_run_id: int | None = None
+
+
+@dataclass(frozen=True)
+class HealthResult:
+    """One crawler-health monitor's answer for a run (a run_monitors row)."""
+
+    monitor: str  # a HealthCheck
+    passed: bool
+    detail: str

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+from core.config import find_chromium
+
 BOT_NAME = "govmedia_monitor"
 SPIDER_MODULES = ["spiders"]
 NEWSPIDER_MODULE = "spiders"
@@ -84,8 +86,9 @@ if os.environ.get("MONITOR_LOCAL_WORLD") == "1":
 # and even there only requests with meta={"playwright": True} go through the browser.
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
 PLAYWRIGHT_LAUNCH_OPTIONS = {
-    # Debian's system Chromium: `playwright install` cannot download a browser on these machines.
-    "executable_path": os.environ.get("MONITOR_CHROMIUM", "/usr/bin/chromium"),
+    # $MONITOR_CHROMIUM, else Debian's /usr/bin/chromium, else Playwright's own download (make install
+    # looks for one); when there is none, pages that need it are no_browser checks (crawler-side).
+    "executable_path": os.environ.get("MONITOR_CHROMIUM") or find_chromium() or "/usr/bin/chromium",
     "headless": True,
     "args": [
         "--no-sandbox",
@@ -101,7 +104,7 @@ PLAYWRIGHT_LAUNCH_OPTIONS = {
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 20_000
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 
-# --- portal monitoring (issue 3) -----------------------------------------------------------------
+# --- portal monitoring -----------------------------------------------------------------
 # Pages of one column list followed at most (index_1.html, createPageHTML, ?page=, Hanweb dataproxy.jsp).
 MONITOR_PORTAL_MAX_PAGES = 5
 MONITOR_PORTAL_MAX_COLUMNS = 60
@@ -128,7 +131,7 @@ MONITOR_PORTAL_COLUMN_RULES = os.environ.get("MONITOR_PORTAL_COLUMN_RULES", "")
 if os.environ.get("MONITOR_LOCAL_WORLD") == "1":
     MONITOR_PORTAL_LINK_TIMEOUT_S = 2.0
 
-# --- account platforms (issue 4: WeChat, Weibo) ---------------------------------------------------
+# --- account platforms ---------------------------------------------------
 # Platform base URLs; a target's options (mp_base, sogou_base, weibo_base) override them, which is how
 # the demo world's targets point the same spiders at 127.0.0.1.
 MONITOR_WECHAT_MP_BASE = "https://mp.weixin.qq.com"
@@ -155,7 +158,7 @@ if os.environ.get("MONITOR_LOCAL_WORLD") == "1":
     MONITOR_RETRY_AFTER_MAX = 2.0
     MONITOR_RETRY_BACKOFF_BASE = 0.0
 
-# --- detection (issue 5) -------------------------------------------------------------------------
+# --- detection -------------------------------------------------------------------------
 # The rules file (thresholds, labels, severities, profiles); empty means detection/rules/indicators.yaml.
 MONITOR_RULES = os.environ.get("MONITOR_RULES", "")
 # Judge every target under this profile instead of its own (targets.profile / region); empty = per target.
@@ -164,10 +167,10 @@ MONITOR_PROFILE = os.environ.get("MONITOR_PROFILE", "")
 MONITOR_DETECT_ON_CLOSE = os.environ.get("MONITOR_DETECT_ON_CLOSE", "1") == "1"
 ITEM_PIPELINES = {**ITEM_PIPELINES, "pipelines.detect.DetectPipeline": 300}
 
-# --- evidence capture (取证, issue 13) --------------------------------------------------------------
+# --- evidence capture (取证) --------------------------------------------------------------
 # After detection, each veto or deduction finding that opened (or re-opened, or whose evidence changed)
 # gets a timestamped copy of its pages: the body as fetched and a Chromium screenshot, in an evidence/
-# folder beside the database (evidence table, migration m060). Off: MONITOR_EVIDENCE=0.
+# folder beside the database (evidence table, migration m090). Off: MONITOR_EVIDENCE=0.
 MONITOR_EVIDENCE = os.environ.get("MONITOR_EVIDENCE", "1")
 MONITOR_EVIDENCE_MAX_BYTES = 5 * 2**20  # per stored file
 MONITOR_EVIDENCE_TOTAL_BYTES = 2 * 2**30  # every stored file together
@@ -179,3 +182,24 @@ MONITOR_EVIDENCE_DELAY_S = 1.0  # between two captures on the same host
 if os.environ.get("MONITOR_LOCAL_WORLD") == "1":
     MONITOR_EVIDENCE_DELAY_S = 0.0
     MONITOR_EVIDENCE_TIMEOUT_S = 2.0  # as the link checker: the planted slow page takes 3 s
+
+# --- operations: crawler health, alerts, a run you can read -------------------------------
+# Crawler-health monitors (Spidermon, run in the store's close step; decisions in detection/health.py).
+# This share of a run's fetches failing (or its callbacks raising), or refused to us, fails its health;
+# shares are judged over at least MONITOR_HEALTH_MIN_CHECKS fetches (link checks and canaries aside).
+MONITOR_ERROR_SHARE = 0.5
+MONITOR_BLOCKED_SHARE = 0.5
+MONITOR_HEALTH_MIN_CHECKS = 10
+# Alerts go to the Apprise URLs in $MONITOR_NOTIFY (environment only: they hold keys). A crawl sends
+# them when it ends; `scrapy crawlall` turns that off for its spiders and sends once at its end.
+MONITOR_NOTIFY_ON_CLOSE = True
+# The desk's address, linked from alerts (optional).
+MONITOR_DESK_URL = os.environ.get("MONITOR_DESK_URL", "")
+# A progress line per spider this often (seconds; 0 = none), and a summary at the end.
+MONITOR_PROGRESS_S = float(os.environ.get("MONITOR_PROGRESS_S", "30"))
+MONITOR_SUMMARY = True
+EXTENSIONS = {"crawler.runlog.RunLog": 500}
+# Scrapy's own INFO lines (components, overridden settings, versions, the stats dump) show at DEBUG only
+# (crawler/logs.py): MONITOR_LOG_LEVEL=DEBUG brings them back. The stats are kept in `runs` either way.
+if LOG_LEVEL.upper() != "DEBUG":
+    LOG_VERSIONS: list[str] = []

@@ -11,13 +11,26 @@ from typing import Any
 from sqlite_utils import Database
 
 from core.clock import iso, now, now_iso
-from core.enums import NETWORK_OUTCOMES, CheckKind, OutcomeGroup, ProblemKind, RunStatus, outcomes_in
-from core.items import RunProblem, RunSummary
-from db.sql import in_list
+from core.enums import (
+    NETWORK_OUTCOMES,
+    CheckKind,
+    OutcomeGroup,
+    ProblemKind,
+    RunStatus,
+    Verdict,
+    outcomes_in,
+)
+from core.items import HealthResult, RunProblem, RunSummary
+from db.sql import in_list, quote
 
 # A run on another machine whose heartbeat is older than this is taken to be dead.
 STALE_AFTER = timedelta(hours=6)
 CRAWLER_OUTCOMES = outcomes_in(OutcomeGroup.CRAWLER)
+FAILED_OUTCOMES = outcomes_in(OutcomeGroup.UNAVAILABLE)
+BLOCKED_OUTCOMES = outcomes_in(OutcomeGroup.BLOCKED)
+# Fetches that say how the crawl went: a target's own pages, not the canaries and not the links checked
+# for 错链死链 (a site with many dead links is a finding, not a crawler failing).
+_HEALTH_KINDS = f"kind NOT IN ({quote(CheckKind.CANARY)}, {quote(CheckKind.LINK)})"
 
 
 def _alive(pid: int | None) -> bool:
@@ -129,8 +142,34 @@ def set_trust(db: Database, run_id: int) -> bool:
     return not blocked
 
 
-def run_summary(db: Database, run_id: int) -> RunSummary:
-    summary = RunSummary(run_id)
+def run_summary(
+    db: Database, run_id: int, *, stats: Mapping[str, Any] | None = None, planned: int | None = None
+) -> RunSummary:
+    """What a run fetched (from its checks), what it stored and raised (from its stats), and how the same
+    spider's run before it ended."""
+    stats = stats or {}
+    summary = RunSummary(
+        run_id,
+        planned=planned,
+        items=int(stats.get("item_scraped_count", 0)),
+        exceptions=int(stats.get("spider_exceptions/count", 0)),
+    )
+    row = db.execute(
+        f"SELECT count(*), coalesce(sum(outcome IN {in_list(FAILED_OUTCOMES)}), 0), "
+        f"coalesce(sum(outcome IN {in_list(BLOCKED_OUTCOMES)}), 0), coalesce(sum(kind = ?), 0), "
+        f"coalesce(sum(kind = ? AND ok = 0), 0) FROM checks WHERE run_id = ? AND target_id IS NOT NULL "
+        f"AND {_HEALTH_KINDS} AND outcome NOT IN {in_list(CRAWLER_OUTCOMES)}",
+        [CheckKind.PROBE.value, CheckKind.PROBE.value, run_id],
+    ).fetchone()
+    summary.checks, summary.failed_checks, summary.blocked_checks = int(row[0]), int(row[1]), int(row[2])
+    summary.probes, summary.probes_failed = int(row[3]), int(row[4])
+    previous = db.execute(
+        "SELECT id, status FROM runs WHERE spider = (SELECT spider FROM runs WHERE id = ?) AND id < ? "
+        "ORDER BY id DESC LIMIT 1",
+        [run_id, run_id],
+    ).fetchone()
+    if previous is not None:
+        summary.previous_run_id, summary.previous_status = int(previous[0]), previous[1]
     network = in_list(NETWORK_OUTCOMES)
     row = db.execute(
         "SELECT count(*), coalesce(sum(all_network), 0) FROM ("
@@ -153,3 +192,73 @@ def run_summary(db: Database, run_id: int) -> RunSummary:
         summary.crawler_outcomes[outcome] = int(count)
         summary.crawler_examples[outcome] = example or ""
     return summary
+
+
+def record_monitor_results(db: Database, run_id: int, results: Iterable[HealthResult], *, at: str) -> None:
+    """The crawler-health monitors' answers for a run, one row per monitor."""
+    db.conn.executemany(
+        "INSERT INTO run_monitors (run_id, monitor, passed, detail, at) VALUES (?,?,?,?,?) "
+        "ON CONFLICT (run_id, monitor) DO UPDATE SET passed = excluded.passed, detail = excluded.detail, "
+        "at = excluded.at",
+        [(run_id, r.monitor, int(r.passed), r.detail, at) for r in results],
+    )
+
+
+def report_runs(db: Database, run_ids: Iterable[int]) -> dict[str, Any]:
+    """What a set of runs did, for the end-of-run summary: the runs, the targets they checked and their
+    verdicts now (无法检查: could not be read), the finding events they caused by severity, their failed
+    health monitors, the verdicts held."""
+    ids = sorted(set(run_ids))
+    marks = ", ".join("?" for _ in ids) or "NULL"
+    runs = list(
+        db.query(
+            f"SELECT id, spider, status, trusted, started_at, finished_at, as_of, items FROM runs "
+            f"WHERE id IN ({marks}) ORDER BY id",
+            ids,
+        )
+    )
+    checked = (
+        f"SELECT DISTINCT target_id FROM checks WHERE run_id IN ({marks}) AND target_id IS NOT NULL "
+        f"AND kind != {quote(CheckKind.CANARY)}"
+    )
+    targets = db.execute(f"SELECT count(*) FROM ({checked})", ids).fetchone()[0]
+    verdicts = {
+        verdict: int(n)
+        for verdict, n in db.execute(
+            f"SELECT coalesce(v.verdict, {quote(Verdict.UNCHECKED)}), count(*) FROM ({checked}) c "
+            "LEFT JOIN verdicts v ON v.target_id = c.target_id GROUP BY 1",
+            ids,
+        )
+    }
+    events: dict[str, dict[str, int]] = {}
+    for event, severity, count in db.execute(
+        "SELECT e.event, f.severity, count(*) FROM finding_events e JOIN findings f ON f.id = e.finding_id "
+        f"WHERE e.run_id IN ({marks}) GROUP BY e.event, f.severity",
+        ids,
+    ):
+        events.setdefault(event, {})[severity] = int(count)
+    failures = [
+        dict(r)
+        for r in db.query(
+            "SELECT m.run_id, r.spider, m.monitor, m.detail FROM run_monitors m "
+            f"JOIN runs r ON r.id = m.run_id "
+            f"WHERE m.run_id IN ({marks}) AND m.passed = 0 ORDER BY m.run_id, m.id",
+            ids,
+        )
+    ]
+    monitored = db.execute(
+        f"SELECT count(DISTINCT run_id), count(*) FROM run_monitors WHERE run_id IN ({marks})", ids
+    ).fetchone()
+    held = db.execute(
+        f"SELECT count(*) FROM verdicts WHERE held = 1 AND detect_run_id IN ({marks})", ids
+    ).fetchone()[0]
+    return {
+        "runs": runs,
+        "targets": int(targets),
+        "verdicts": verdicts,
+        "events": events,
+        "failures": failures,
+        "monitored_runs": int(monitored[0]),
+        "monitors": int(monitored[1]),
+        "held": int(held),
+    }

@@ -235,13 +235,26 @@ FROM posts p JOIN targets t ON t.id = p.target_id
 GROUP BY p.target_id
 """
 
-# Runs as the desk shows them (运行状况): status, trust, and the crawler-side problems recorded.
+# Runs as the desk shows them (运行状况): status, trust, the crawler-side problems recorded, and the
+# health monitors' answers (health: ok / failed; NULL for a run no monitor looked at, e.g. detect).
 VIEWS["run_health"] = """
 SELECT r.id AS run_id, r.spider, r.started_at, r.finished_at, r.as_of, r.status, r.trusted,
        r.items, r.requests, r.errors,
        (SELECT group_concat(p.problem || ': ' || coalesce(p.detail, ''), '；') FROM run_problems p
-         WHERE p.run_id = r.id) AS problems
+         WHERE p.run_id = r.id) AS problems,
+       (SELECT CASE WHEN count(*) = 0 THEN NULL WHEN min(m.passed) = 1 THEN 'ok' ELSE 'failed' END
+          FROM run_monitors m WHERE m.run_id = r.id) AS health,
+       (SELECT count(*) FROM run_monitors m WHERE m.run_id = r.id AND m.passed = 1) AS monitors_passed,
+       (SELECT group_concat(m.monitor, ', ') FROM run_monitors m WHERE m.run_id = r.id AND m.passed = 0)
+         AS monitors_failed
 FROM runs r
+"""
+
+# One row per run and monitor: the history of each crawler-health check.
+VIEWS["run_monitor_history"] = """
+SELECT m.run_id, r.spider, r.started_at, r.as_of, m.monitor,
+       CASE WHEN m.passed = 1 THEN 'pass' ELSE 'fail' END AS result, m.detail, r.trusted
+FROM run_monitors m JOIN runs r ON r.id = m.run_id
 """
 
 # Order matters: a view is created after the views it reads.
@@ -260,6 +273,7 @@ ORDER = (
     "dead_links",
     "account_engagement",
     "run_health",
+    "run_monitor_history",
 )
 
 

@@ -19,19 +19,8 @@ from demo.world import World
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED_TARGETS = ROOT / "targets" / "demo.yaml"
 SHIPPED_PORT = 8765
-# Spiders run in this order; commands run after them (later stages append here).
-SPIDERS: list[str] = [
-    "feed",
-    # portal (issue 3)
-    "portal",
-    # wechat, weibo (issue 4)
-    "wechat",
-    "weibo",
-]
-AFTER_CRAWL: list[list[str]] = [
-    # detect (issue 5)
-    ["detect"],
-]
+# The whole daily sequence, as cron runs it: every spider, then detection, alerts, one summary.
+CRAWL: list[str] = ["crawlall"]
 
 
 def wait_for_port(port: int, timeout: float = 15.0) -> None:
@@ -87,10 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 encoding="utf-8",
             )
         scrapy("import-targets", str(targets), env=env)
-        for spider in SPIDERS:
-            scrapy("crawl", spider, "-s", "LOG_LEVEL=WARNING", env=env)
-        for command in AFTER_CRAWL:
-            scrapy(*command, env=env)
+        scrapy(*CRAWL, env=env)  # alerts go to $MONITOR_NOTIFY when it is set
         print(f"crawled the demo world in {time.monotonic() - started:.1f}s -> {db}", flush=True)
         if args.no_serve:
             return 0

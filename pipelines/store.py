@@ -23,7 +23,7 @@ from core.locks import Lock, lock_path
 from db import accounts as accounts_db
 from db import portal as portal_store
 from db import runs
-from detection.health import assess_run
+from pipelines.health import run_health_suite
 
 logger = logging.getLogger(__name__)
 
@@ -164,19 +164,24 @@ class StorePipeline:
             return
         assert self.crawler.stats is not None
         stats = self.crawler.stats.get_stats()
+        # The close sequence: finish the run row, run the health monitors (Spidermon) over what it
+        # stored, record their answers and problems, decide trust; only then send run_finished.
         with self.db.conn:
-            runs.finish_run(self.db, self.run_id, finished_at=now_iso(), reason=reason, stats=stats)
-            problems = assess_run(
-                runs.run_summary(self.db, self.run_id),
-                offline_share=self.config.offline_share,
-                offline_min_targets=self.config.offline_min_targets,
+            finished_at = now_iso()
+            runs.finish_run(self.db, self.run_id, finished_at=finished_at, reason=reason, stats=stats)
+            summary = runs.run_summary(
+                self.db, self.run_id, stats=stats, planned=stats.get("monitor/targets_planned")
             )
+            health = run_health_suite(summary, self.config.health_limits)
+            runs.record_monitor_results(self.db, self.run_id, health.results, at=finished_at)
+            problems = health.problems
             runs.record_problems(self.db, self.run_id, problems)
             trusted = runs.set_trust(self.db, self.run_id)
         self.db.close()
         self.db = None
         for p in problems:
             logger.warning("run %s: crawler-side problem %s: %s", self.run_id, p.problem, p.detail)
+        self.crawler.stats.set_value("monitor/health_passed", int(health.passed))
         self.crawler.stats.set_value("monitor/run_trusted", int(trusted))
         self.crawler.signals.send_catch_log(run_finished, run_id=self.run_id, trusted=trusted)
         if self.lock is not None:

@@ -11,6 +11,7 @@ every other test still sees it as planted.
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ import pytest
 import yaml
 
 from core.clock import parse_iso
+from core.config import SYSTEM_CHROMIUM, browser_problem, find_chromium
 from db.evidence import evidence_dir
 from demo import feeds, portal, wechat, weibo
 from demo.http import serve_in_thread
@@ -91,6 +93,17 @@ class Crawl:
 class Round2(Crawl):
     round1_planted: dict[str, list[dict[str, Any]]]
     new_target: str
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Without a Chromium the browser tests are skipped, saying why; everything else still runs."""
+    problem = browser_problem(find_chromium() or os.environ.get("MONITOR_CHROMIUM") or SYSTEM_CHROMIUM[0])
+    if problem is None:
+        return
+    skip = pytest.mark.skip(reason=f"no browser: {problem}")
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(skip)
 
 
 @pytest.fixture

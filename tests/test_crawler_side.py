@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from db import open_db
 from tests.conftest import CREDENTIALS
 from tests.helpers import BIN, ROOT, free_port, run_scrapy, scrapy_env
@@ -77,9 +79,14 @@ def test_a_dead_canary_marks_the_run_offline(crawl_copy: Path) -> None:
     run = last_run(crawl_copy, "feed")
     assert (run["trusted"], set(run["problems"])) == (0, {"offline"})
     assert "canary" in run["problems"]["offline"]["detail"]
+    db = open_db(crawl_copy)
+    health = next(db.query("SELECT * FROM run_health WHERE run_id = ?", [run["id"]]))
+    db.close()
+    assert (health["health"], health["monitors_failed"]) == ("failed", "reachability")
     assert findings(crawl_copy) == before
 
 
+@pytest.mark.browser  # reads the JavaScript-only pages of the shared crawl
 def test_missing_browser_is_the_crawlers_problem(crawl_copy: Path) -> None:
     before = findings(crawl_copy)
     wechat_before = verdicts(crawl_copy, "wechat")

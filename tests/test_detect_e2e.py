@@ -51,6 +51,7 @@ def one(found: dict[Key, dict[str, Any]], name: str, platform: str, rule: str) -
     return rows[0]
 
 
+@pytest.mark.browser  # reads the JavaScript-only pages of the shared crawl
 def test_each_crawl_judges_what_it_crawled(world_crawl: Crawl) -> None:
     db = open_db(world_crawl.db_path)
     # every spider ran once, finished, was trusted, and judged its own targets when it closed
@@ -117,6 +118,7 @@ def test_healthy_and_unreadable_targets(world_crawl: Crawl) -> None:
     assert not [k for k in found if k[3] in petitions]
 
 
+@pytest.mark.browser  # reads the JavaScript-only pages of the shared crawl
 def test_closure_evidence(world_crawl: Crawl) -> None:
     found = open_findings(world_crawl.db_path)
     as_of = parse_iso(AS_OF)
@@ -254,6 +256,7 @@ def test_account_evidence(world_crawl: Crawl) -> None:
     assert "HTTP 418" in scores[("示范卫健", "weibo")]["reason"]
 
 
+@pytest.mark.browser  # reads the JavaScript-only pages of the shared crawl
 def test_every_verdict_is_the_planted_one(world_crawl: Crawl) -> None:
     """合格 / 不合格 / 无法检查 for each planted account and portal, as each plant says."""
     w, base = world_crawl.world.world, world_crawl.world.base
@@ -325,6 +328,8 @@ def test_detect_command_errors_and_profile(db_path: Path) -> None:
     bad = run_scrapy("detect", "--profile", "nope", db_path=db_path, check=False)
     assert bad.returncode != 0
     assert "unknown profile 'nope'" in bad.stderr
+    # a database with targets and nothing crawled yet: no evidence, no finding
+    run_scrapy("import-targets", "targets/example.yaml", db_path=db_path)
     ok = run_scrapy("detect", "--profile", "周更", "--json", db_path=db_path)
     assert json.loads(ok.stdout)["findings"] == 0
     # --profile names a rules profile here, not Scrapy's cProfile output file

@@ -49,6 +49,7 @@ def portal_ids(db_path: Path) -> list[int]:
     return [r["id"] for r in rows(db_path, "SELECT id FROM targets WHERE platform = 'portal'")]
 
 
+@pytest.mark.browser  # reads the JavaScript-only pages of the shared crawl
 def test_portal_crawl_records_every_planted_defect(
     crawled: tuple[DemoWorld, Path, list[dict[str, Any]]],
 ) -> None:

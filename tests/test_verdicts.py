@@ -251,6 +251,7 @@ def verdicts(db_path: Path) -> dict[str, dict[str, Any]]:
         db.close()
 
 
+@pytest.mark.browser  # reads the JavaScript-only pages of the shared crawl
 def test_a_failure_after_a_good_page_keeps_what_was_read(crawled: Path) -> None:
     got = verdicts(crawled)
     good, page2, long_text = (got[f"测试{uid[-1]}"] for uid in UIDS)
@@ -265,6 +266,7 @@ def test_a_failure_after_a_good_page_keeps_what_was_read(crawled: Path) -> None:
     assert long_text["coverage"] == "read"
 
 
+@pytest.mark.browser  # reads the JavaScript-only pages of the shared crawl
 def test_nothing_read_is_unchecked_every_time(platform_base: str, tmp_path: Path) -> None:
     first = verdicts(crawl(platform_base, tmp_path))
     again = verdicts(

@@ -10,8 +10,10 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from alerts.service import send_alerts
 from core.clock import parse_as_of
-from core.config import MonitorConfig
+from core.config import MonitorConfig, notify_urls
+from crawler.preflight import require_targets
 from db import open_db, resolve_db_path
 from detection.rules.config import RulesError, load_rules
 from detection.service import detect
@@ -36,7 +38,8 @@ class Command(ScrapyCommand):
             "upserted per (target, rule, subject): a re-run updates, a cleared condition resolves, a\n"
             "re-occurrence re-opens with its history kept in finding_events. Scores: view target_scores.\n"
             "Veto and deduction findings that opened get their pages captured (evidence/, see\n"
-            "`scrapy capture`; MONITOR_EVIDENCE=0 switches it off).\n\n"
+            "`scrapy capture`; MONITOR_EVIDENCE=0 switches it off).\n"
+            "A missing database or an unknown --target is an error. Alerts ($MONITOR_NOTIFY) follow.\n\n"
             "Example:\n  scrapy detect --db data/monitor.db --as-of 2026-06-30 --profile 周更"
         )
 
@@ -66,10 +69,20 @@ class Command(ScrapyCommand):
             as_of = parse_as_of(opts.as_of or self.settings.get("MONITOR_AS_OF"))
         except (RulesError, ValueError) as exc:
             raise UsageError(str(exc)) from exc
-        db = open_db(resolve_db_path(opts.db or self.settings.get("MONITOR_DB")))
-        summary = detect(db, as_of=as_of, rules=rules, profile=opts.rules_profile, target_ids=opts.target)
-        capture_evidence(db, MonitorConfig.from_settings(self.settings), run_id=summary.run_id)
-        db.close()
+        path = resolve_db_path(opts.db or self.settings.get("MONITOR_DB"))
+        require_targets(path, opts.target)
+        db = open_db(path)
+        try:
+            summary = detect(db, as_of=as_of, rules=rules, profile=opts.rules_profile, target_ids=opts.target)
+            capture_evidence(db, MonitorConfig.from_settings(self.settings), run_id=summary.run_id)
+            urls = notify_urls()
+            alerts = (
+                send_alerts(db, urls, desk_url=self.settings.get("MONITOR_DESK_URL") or None)
+                if urls
+                else None
+            )
+        finally:
+            db.close()
         if opts.json:
             print(json.dumps(asdict(summary), ensure_ascii=False))
             return
@@ -80,4 +93,5 @@ class Command(ScrapyCommand):
             + (f"; {summary.held} held (crawler-side problem)" if summary.held else "")
             + (f"; {summary.errors} rule errors (see detect_errors)" if summary.errors else "")
             + f"; {summary.seconds:.2f}s"
+            + (f"; alerts: {alerts.line()}" if alerts else "")
         )

@@ -1,0 +1,1 @@
+"""Alerts: what detection opened or resolved, and runs whose health failed, sent to where offices work."""
