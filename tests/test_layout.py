@@ -14,15 +14,17 @@ import pytest
 
 from tests.helpers import ROOT
 
-PRODUCT = ("core", "db", "detection", "spiders", "pipelines", "crawler")
+PRODUCT = ("core", "db", "detection", "evidence", "alerts", "spiders", "pipelines", "crawler")
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "db": {"core"},
     "detection.rules": {"core"},
     "detection": {"core", "db", "detection.rules"},
     "spiders": {"core", "db", "detection.rules"},  # the rules file says how far back a board is read
-    "pipelines": {"core", "db", "detection", "detection.rules"},
-    "crawler": {"core", "db", "detection", "detection.rules", "spiders", "pipelines"},
+    "evidence": {"core", "db"},  # fetches and photographs a finding's pages after detection
+    "alerts": {"core", "db"},  # digests of what detection opened and resolved, sent through Apprise
+    "pipelines": {"core", "db", "detection", "detection.rules", "evidence", "alerts"},
+    "crawler": {"core", "db", "detection", "detection.rules", "evidence", "alerts", "spiders", "pipelines"},
     "demo": {"core", "db"},
 }
 

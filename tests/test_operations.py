@@ -113,7 +113,7 @@ def test_installed_commands_work_from_any_folder(tmp_path: Path) -> None:
     """Install the product packages (as pip would from a release) and run `govmedia` elsewhere."""
     src = tmp_path / "src"
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    keep = ("core/", "db/", "detection/", "spiders/", "pipelines/", "crawler/", "alerts/")
+    keep = ("core/", "db/", "detection/", "evidence/", "spiders/", "pipelines/", "crawler/", "alerts/")
     for name in files.split():
         if name in ("pyproject.toml", "README.md") or name.startswith(keep):
             (src / name).parent.mkdir(parents=True, exist_ok=True)
