@@ -15,9 +15,7 @@ from demo.world import World
 # Each platform module offers routes(world, router) and targets(world, base) -> list[dict].
 PLATFORM_MODULES: list[Any] = [
     feeds,
-    # portal (issue 3)
     portal,
-    # wechat, weibo, js pages (issue 4)
     wechat,
     weibo,
 ]

@@ -1,4 +1,4 @@
-"""Serving the desk (issue 11): any file name, the live file read-only, limits that hold, safe links.
+"""Serving the desk: any file name, the live file read-only, limits that hold, safe links.
 
 One Datasette for the module, over a copy of the session's crawl named ``mine.db`` (with its evidence
 folder). The tests write to that copy from this process while Datasette serves it, as a crawl does.
