@@ -145,6 +145,7 @@ class FeedSpider(MonitorSpider):
 
     name = "feed"
     platforms: ClassVar[tuple[str, ...]] = ("feed",)
+    start_kind = CheckKind.FEED
 
     def select_targets(self, db: Any) -> list[dict[str, Any]]:
         return load_targets(db, platforms=self.platforms, ids=self.target_ids, with_feed=True)
