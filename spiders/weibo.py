@@ -16,6 +16,7 @@ from twisted.python.failure import Failure
 from core.clock import iso, to_china
 from core.dates import parse_timestamp
 from core.enums import AccountStatus, CheckKind, CheckOutcome
+from core.fields import note_bad_field
 from core.items import AccountItem, AccountSeenItem, PostItem
 from core.text import html_to_text
 from spiders.base import MonitorSpider, SourceError
@@ -35,8 +36,6 @@ def parse_count(value: Any) -> int | None:
         return None
     if isinstance(value, bool):
         return int(value)
-    if isinstance(value, int | float):
-        return int(value)
     text = str(value).strip().replace(",", "").rstrip("+")
     scale = 1
     if text.endswith("万"):
@@ -44,9 +43,26 @@ def parse_count(value: Any) -> int | None:
     elif text.endswith("亿"):
         scale, text = 100_000_000, text[:-1]
     try:
-        return round(float(text) * scale)
-    except ValueError:
+        return int(value) if isinstance(value, int | float) else round(float(text) * scale)
+    except (ValueError, OverflowError):  # NaN, inf, "abc"
         return None
+
+
+def _dict(value: Any, name: str = "") -> dict[str, Any]:
+    """A JSON object where one belongs; anything else (a string, a list) reads as empty, counted."""
+    if isinstance(value, dict):
+        return value
+    if value not in (None, "", [], 0) and name:
+        note_bad_field(name)
+    return {}
+
+
+def _list(value: Any, name: str = "") -> list[Any]:
+    if isinstance(value, list):
+        return value
+    if value not in (None, "", {}, 0) and name:
+        note_bad_field(name)
+    return []
 
 
 def check_ok(data: Any) -> dict[str, Any]:
@@ -54,9 +70,12 @@ def check_ok(data: Any) -> dict[str, Any]:
         raise SourceError(CheckOutcome.MALFORMED, "answer is not a JSON object")
     ok = data.get("ok")
     if ok == 1:
-        return data.get("data") or {}
+        body = data.get("data") or {}
+        if not isinstance(body, dict):
+            raise SourceError(CheckOutcome.MALFORMED, "data is not a JSON object")
+        return body
     if ok == -100:
-        url = data.get("url") or (data.get("data") or {}).get("url") or ""
+        url = data.get("url") or _dict(data.get("data")).get("url") or ""
         raise SourceError(CheckOutcome.BLOCKED, f"ok -100: login/verification required {url}".strip())
     msg = data.get("msg") or ""
     # 这里还没有内容 comes for a bad uid and for a refused guest alike: not proof the account closed.
@@ -84,15 +103,22 @@ def parse_profile(data: Any) -> Profile:
     if not isinstance(user, dict) or "id" not in user:
         raise SourceError(CheckOutcome.MALFORMED, "no data.userInfo in the profile answer")
     uid = str(user["id"])
-    tabs = (body.get("tabsInfo") or {}).get("tabs") or []
-    timeline = next((str(t["containerid"]) for t in tabs if t.get("tabKey") == "weibo"), f"107603{uid}")
+    tabs = [
+        t for t in _list(_dict(body.get("tabsInfo"), "tabsInfo").get("tabs"), "tabs") if isinstance(t, dict)
+    ]
+    timeline = next(
+        (str(t["containerid"]) for t in tabs if t.get("tabKey") == "weibo" and t.get("containerid")),
+        f"107603{uid}",
+    )
     followers = user.get("followers_count")
     return Profile(
         uid=uid,
         screen_name=user.get("screen_name"),
         followers=parse_count(followers),
         followers_text=str(user.get("followers_count_str") or followers) if followers is not None else None,
-        verified=int(bool(user["verified"])) if "verified" in user else None,
+        verified=int(bool(user["verified"]))
+        if "verified" in user
+        else None,  # any JSON value is truthy or not
         verified_type=user.get("verified_type"),
         verified_reason=user.get("verified_reason") or None,
         description=user.get("description") or None,
@@ -129,10 +155,16 @@ def parse_timeline(data: Any) -> Timeline:
     cards = body.get("cards")
     if not isinstance(cards, list):
         raise SourceError(CheckOutcome.MALFORMED, "no data.cards in the timeline answer")
-    info = body.get("cardlistInfo") or {}
+    info = _dict(body.get("cardlistInfo"), "cardlistInfo")
     since = info.get("since_id")
+    if not isinstance(since, str | int) or isinstance(since, bool):
+        since = None
     return Timeline(
-        mblogs=[c["mblog"] for c in cards if c.get("card_type") == 9 and isinstance(c.get("mblog"), dict)],
+        mblogs=[
+            c["mblog"]
+            for c in cards
+            if isinstance(c, dict) and c.get("card_type") == 9 and isinstance(c.get("mblog"), dict)
+        ],
         total=parse_count(info.get("total")),
         since_id=str(since) if since not in (None, "", 0) else None,
     )
@@ -151,8 +183,8 @@ def mblog_to_post(mblog: dict[str, Any], *, target_id: int, now: datetime, base:
         if str(retweet.get("deleted")) == "1":
             source = "(已删除)"
         else:
-            source = (retweet.get("user") or {}).get("screen_name") or "(未知)"
-    page = mblog.get("page_info") or {}
+            source = _dict(retweet.get("user"), "retweet_user").get("screen_name") or "(未知)"
+    page = _dict(mblog.get("page_info"), "page_info")
     published = parse_weibo_time(mblog.get("created_at"), now)
     return PostItem(
         target_id=target_id,
@@ -166,7 +198,7 @@ def mblog_to_post(mblog: dict[str, Any], *, target_id: int, now: datetime, base:
         is_repost=1 if retweet else 0,
         repost_source=source,
         is_pinned=1 if is_pinned(mblog) else 0,
-        image_count=parse_count(mblog.get("pic_num")) or len(mblog.get("pics") or []),
+        image_count=parse_count(mblog.get("pic_num")) or len(_list(mblog.get("pics"), "pics")),
         video_count=1 if page.get("type") == "video" else 0,
         reposts_count=parse_count(mblog.get("reposts_count")),
         comments_count=parse_count(mblog.get("comments_count")),

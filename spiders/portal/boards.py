@@ -12,7 +12,7 @@ from parsel import Selector
 from core.clock import iso
 from core.items import MessageItem
 from core.text import clean_text
-from spiders.portal.links import absolute_url
+from spiders.portal.links import absolute_url, attr
 from spiders.portal.lists import EMPTY_TEXT, parse_list_date
 
 BOARD_KINDS = (
@@ -68,7 +68,7 @@ def parse_message_list(sel: Selector, base: str, as_of: datetime) -> list[Messag
         link = node.xpath(".//a[@href]")
         if not link:
             continue
-        url = absolute_url(base, link[0].attrib["href"])
+        url = absolute_url(base, attr(link[0], "href"))
         if not url:
             continue
 
@@ -80,7 +80,7 @@ def parse_message_list(sel: Selector, base: str, as_of: datetime) -> list[Messag
         rows.append(
             MessageRow(
                 url=url,
-                title=clean_text(link[0].attrib.get("title") or " ".join(link[0].xpath(".//text()").getall()))
+                title=clean_text(attr(link[0], "title") or " ".join(link[0].xpath(".//text()").getall()))
                 or None,
                 category=cls("type|category|lx"),
                 unit=cls("unit|dept|bm"),

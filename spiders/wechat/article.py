@@ -194,6 +194,9 @@ def article_to_post(article: Article, *, target_id: int) -> PostItem:
 
 def url_post_id(url: str) -> str | None:
     """biz_mid_idx from an article URL's query (None for short /s/<token> links)."""
-    query = parse_qs(urlsplit(js_unescape(url)).query)
+    try:
+        query = parse_qs(urlsplit(js_unescape(url)).query)
+    except ValueError:
+        return None
     biz, mid = query.get("__biz", [""])[0], query.get("mid", [""])[0]
     return f"{biz}_{mid}_{query.get('idx', ['1'])[0]}" if biz and mid else None

@@ -25,6 +25,14 @@ from spiders.wechat.sogou import account_search_url, find_account, latest_to_pos
 MODES = ("mp", "urls", "sogou", "page", "feed")
 
 
+def joined(base: str, href: str) -> str | None:
+    """``href`` made absolute, or None when it cannot be (a page may link to http://[::1)."""
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return None
+
+
 def wechat_mode(target: dict[str, Any]) -> str:
     """How a target's articles are listed: options.mode, else what the target gives."""
     options = target.get("options") or {}
@@ -252,9 +260,9 @@ class WechatSpider(MonitorSpider):
             yield from early
             return
         links = [
-            urljoin(response.url, h)
+            u
             for h in response.css("a::attr(href)").getall()
-            if "/s?" in h or "/s/" in h
+            if ("/s?" in h or "/s/" in h) and (u := joined(response.url, h))
         ]
         if not links:
             state = classify_page_state(response.text, response.url)
