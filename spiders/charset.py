@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass
+from typing import Any
 
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, resolve_encoding
 
@@ -112,3 +113,10 @@ def decode_by_evidence(body: bytes, declared: str | None) -> Decoding:
     if shares[best] <= MAX_BAD_SHARE:
         return Decoding(best, declared, round(shares[best], 4))
     return Decoding(None, declared, round(shares[best], 4))
+
+
+def response_text(response: Any) -> str:
+    """A response's body as text decoded by evidence (a TextResponse's ``.text`` trusts the label)."""
+    body = response.body
+    decoding = decode_by_evidence(body, declared_encoding(response.headers.get("Content-Type"), body))
+    return str(body.decode(decoding.encoding or "utf-8", "replace"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +18,9 @@ from core.enums import AccountStatus, CheckKind, CheckOutcome
 from core.fields import note_bad_field
 from core.items import AccountItem, AccountSeenItem, PostItem
 from core.text import html_to_text
+from spiders.answers import read_json
 from spiders.base import MonitorSpider, SourceError
+from spiders.outcomes import outcome_for_status
 
 
 def parse_weibo_time(text: str | None, now: datetime) -> datetime | None:
@@ -69,6 +70,8 @@ def check_ok(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise SourceError(CheckOutcome.MALFORMED, "answer is not a JSON object")
     ok = data.get("ok")
+    if not isinstance(ok, int) or isinstance(ok, bool):
+        raise SourceError(CheckOutcome.MALFORMED, f"ok is not a number: {str(ok)[:40]!r}")
     if ok == 1:
         body = data.get("data") or {}
         if not isinstance(body, dict):
@@ -186,6 +189,8 @@ def mblog_to_post(mblog: dict[str, Any], *, target_id: int, now: datetime, base:
             source = _dict(retweet.get("user"), "retweet_user").get("screen_name") or "(未知)"
     page = _dict(mblog.get("page_info"), "page_info")
     published = parse_weibo_time(mblog.get("created_at"), now)
+    if published is None and mblog.get("created_at") not in (None, ""):
+        note_bad_field("published_at")
     return PostItem(
         target_id=target_id,
         platform="weibo",
@@ -312,16 +317,7 @@ class WeiboSpider(MonitorSpider):
             yield self.timeline_request(target, f"107603{target['handle']}", 1)
 
     def json_or_error(self, response: Response) -> Any:
-        text = response.text.strip()
-        if text.startswith("<"):
-            # Rendered in Chromium (render: js): the browser wraps a JSON answer in <pre>.
-            text = "".join(response.css("pre::text").getall()) or "".join(
-                response.css("body ::text").getall()
-            )
-        try:
-            return json.loads(text)
-        except ValueError as exc:
-            raise SourceError(CheckOutcome.MALFORMED, f"not JSON: {exc}") from exc
+        return read_json(response)
 
     def parse_profile(self, response: Response) -> Iterator[Any]:
         target = response.meta["target"]
@@ -405,7 +401,7 @@ class WeiboSpider(MonitorSpider):
         post: PostItem = response.meta["post"]
         try:
             if response.status >= 400:
-                raise SourceError(CheckOutcome.BLOCKED, f"HTTP {response.status}")
+                raise SourceError(outcome_for_status(response.status), f"HTTP {response.status}")
             post.text = parse_long_text(self.json_or_error(response))
         except SourceError as exc:
             yield self.check(response, outcome=exc.outcome, error=f"long text not expanded: {exc.reason}")

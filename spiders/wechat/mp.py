@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from core.dates import normalize_timestamp
 from core.enums import CheckOutcome
-from core.fields import read_field
+from core.fields import note_bad_field, read_field
 from core.items import PostItem
 from spiders.base import SourceError
 from spiders.wechat.article import ORIGINAL_STATS, REPOST_STATS, SHOW_TYPES, js_unescape, parse_int
@@ -95,6 +95,13 @@ def parse_publish_page(data: Any) -> PublishPage:
         ) from exc
 
 
+def _listed_time(value: Any) -> str | None:
+    when = normalize_timestamp(value)
+    if when is None and value not in (None, ""):
+        note_bad_field("published_at")
+    return when
+
+
 def _listed_articles(entry: Any) -> list[ListedArticle]:
     info = entry.get("publish_info") or "{}"
     info = json.loads(info) if isinstance(info, str) else info
@@ -107,7 +114,7 @@ def _listed_articles(entry: Any) -> list[ListedArticle]:
                 title=a.get("title"),
                 digest=a.get("digest"),
                 link=js_unescape(a["link"]) if isinstance(a.get("link"), str) and a["link"] else None,
-                create_time=normalize_timestamp(a.get("create_time")),
+                create_time=_listed_time(a.get("create_time")),
                 copyright_stat=parse_int(a.get("copyright_stat")),
                 item_show_type=parse_int(a.get("item_show_type")),
                 is_deleted=bool(a.get("is_deleted")),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections import deque
 from collections.abc import Iterator
@@ -10,13 +9,16 @@ from typing import Any, ClassVar, cast
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from parsel import Selector
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from core.clock import now_iso
 from core.enums import AccountStatus, CheckKind, CheckOutcome
 from core.items import AccountItem, AccountSeenItem, CheckItem, PostItem
+from spiders.answers import read_json
 from spiders.base import MonitorSpider, SourceError
+from spiders.charset import response_text
 from spiders.pagestate import PageState, classify_page_state
 from spiders.wechat.article import article_to_post, parse_article_page, url_post_id
 from spiders.wechat.mp import PAGE_SIZE, listed_to_post, parse_publish_page, publish_list_url, redact
@@ -192,10 +194,9 @@ class WechatSpider(MonitorSpider):
             yield from early
             return
         try:
-            page = parse_publish_page(json.loads(response.text))
-        except (SourceError, ValueError) as exc:
-            outcome = exc.outcome if isinstance(exc, SourceError) else CheckOutcome.MALFORMED
-            reason = exc.reason if isinstance(exc, SourceError) else f"not JSON: {exc}"
+            page = parse_publish_page(read_json(response))
+        except SourceError as exc:
+            outcome, reason = exc.outcome, exc.reason
             if outcome == CheckOutcome.NO_CREDENTIALS:
                 self.logger.error(
                     "WeChat MP session expired: renew MONITOR_WECHAT_TOKEN / MONITOR_WECHAT_COOKIE"
@@ -261,11 +262,11 @@ class WechatSpider(MonitorSpider):
             return
         links = [
             u
-            for h in response.css("a::attr(href)").getall()
+            for h in Selector(text=response_text(response)).css("a::attr(href)").getall()
             if ("/s?" in h or "/s/" in h) and (u := joined(response.url, h))
         ]
         if not links:
-            state = classify_page_state(response.text, response.url)
+            state = classify_page_state(response_text(response), response.url)
             outcome = state.outcome if state else CheckOutcome.MALFORMED
             yield self.check(response, outcome=outcome, error=state.reason if state else "no article links")
             return
@@ -284,7 +285,8 @@ class WechatSpider(MonitorSpider):
         if early is not None:
             yield from early
             return
-        result = parse_article_page(response.text, response.url)
+        # Decoded by evidence: a page in GBK under charset=utf-8 (or the reverse) reads right.
+        result = parse_article_page(response_text(response), response.url)
         if isinstance(result, PageState):
             self.crawler.stats.inc_value(f"monitor/wechat/{result.outcome}")  # type: ignore[union-attr]
             yield self.check(response, outcome=result.outcome, error=result.reason)
@@ -327,7 +329,7 @@ class WechatSpider(MonitorSpider):
         if early is not None:
             yield from early
             return
-        result = parse_sogou_accounts(response.text, response.url)
+        result = parse_sogou_accounts(response_text(response), response.url)
         if isinstance(result, PageState):
             self.crawler.stats.inc_value(f"monitor/wechat/sogou_{result.outcome}")  # type: ignore[union-attr]
             yield self.check(response, outcome=result.outcome, error=result.reason)
