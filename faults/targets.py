@@ -72,13 +72,22 @@ def _retarget(row: dict[str, Any], base: str, origin: str) -> dict[str, Any]:
 Rows = list[dict[str, Any]]
 
 
-def campaign_targets(world: World, base: str, faults: FaultWorld) -> tuple[Rows, list[Planted]]:
-    """The rows to import and what each may be found to have."""
+def campaign_targets(
+    world: World,
+    base: str,
+    faults: FaultWorld,
+    *,
+    demo: bool = True,
+    platforms: tuple[str, ...] = ("portal", "feed", "wechat", "weibo"),
+    secrets: bool = True,
+) -> tuple[Rows, list[Planted]]:
+    """The rows to import and what each may be found to have: the demo world's own targets (``demo``),
+    the healthy accounts of ``platforms`` behind every stage, and the two secret scenarios."""
     expected = expected_rules(world, base)
     rows: Rows = []
     planted: list[Planted] = []
-    healthy = healthy_rows(world, base)
-    for module in (feeds, portal, wechat, weibo):
+    healthy = {k: v for k, v in healthy_rows(world, base).items() if k in platforms}
+    for module in (feeds, portal, wechat, weibo) if demo else ():
         for row in module.targets(world, base):
             rows.append(row)
             allowed = expected.get((row["name"], row["platform"]), frozenset())
@@ -99,7 +108,7 @@ def campaign_targets(world: World, base: str, faults: FaultWorld) -> tuple[Rows,
             if platform != "portal":
                 allowed |= REPEATED
             planted.append(Planted(copy["name"], platform, row["name"], stage.name, allowed))
-    for mode, state in (("cross", "active"), ("sso", "stale")):
+    for mode, state in (("cross", "active"), ("sso", "stale")) if secrets else ():
         row = next(t for t in wechat.targets(world, base) if {state, "wechat_mp"} <= set(t["tags"]))
         copy = _retarget(row, base, f"http://{faults.host}:{faults.secret_port}")
         copy["name"] = f"{row['name']}·secret-{mode}"
