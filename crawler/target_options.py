@@ -15,6 +15,7 @@ MAX_OPTIONS_BYTES = 64 * 1024  # as stored: JSON text
 MAX_DEPTH = 6
 MAX_URL = 2048
 WECHAT_MODES = ("mp", "urls", "sogou", "page", "feed")
+SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
 def is_http_url(value: Any) -> bool:
@@ -72,7 +73,7 @@ def _columns(name: str, value: Any) -> list[str]:
         url = spec.get("url") if isinstance(spec, dict) else spec
         if not isinstance(url, str) or not url.strip() or len(url) > MAX_URL:
             problems.append(f"options.{name}[{i}] needs a url")
-        elif "://" in url and not is_http_url(url):
+        elif SCHEME.match(url) and not is_http_url(url):  # relative URLs are the homepage's
             problems.append(f"options.{name}[{i}] {url[:80]!r} is not an http(s) URL")
     return problems
 
