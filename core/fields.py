@@ -8,6 +8,7 @@ one tally per process is the crawl's.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -38,6 +39,7 @@ def drain_bad_fields() -> dict[str, int]:
     return lost
 
 
+SURROGATE = re.compile("[\ud800-\udfff]")
 # SQLite's INTEGER is 64-bit signed: a larger count cannot be stored.
 INT_RANGE = range(-(2**63), 2**63)
 
@@ -55,7 +57,7 @@ def _as_str(value: Any) -> str:
             value.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate (\ud800) from a JSON escape: not storable as is
             note_bad_field("text_encoding")
-            return value.encode("utf-8", "replace").decode("utf-8")
+            return SURROGATE.sub("\ufffd", value)
         return value
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
