@@ -21,6 +21,7 @@ from spiders.outcomes import outcome_for_failure
 from spiders.pagestate import classify_wall, classify_wall_url
 from spiders.portal.homepage import read_homepage
 from spiders.portal.lists import MAX_PAGE_URLS, hanweb_page_urls, trs_page_urls
+from spiders.wechat import WechatSpider
 from tests.helpers import fixture_path
 
 PAGE = "<html><body><ul><li><a href='/a.html'>通知</a><span>2026年6月5日</span></li></ul></body></html>"
@@ -210,3 +211,21 @@ def test_a_callback_that_raises_still_leaves_a_check() -> None:
     resp.meta["checked"] = True
     assert list(guard.process_spider_exception(resp, ValueError("again")) or ()) == []
     assert crawler.stats.get_value("monitor/parse_error") == 2
+
+
+def test_a_credential_never_enters_chromium(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MONITOR_WECHAT_TOKEN", "1789654321")
+    monkeypatch.setenv("MONITOR_WECHAT_COOKIE", "slave_sid=c2VjcmV0LXNpZA==")
+    crawler = get_crawler(WechatSpider, {"MONITOR_DB": ":memory:"})
+    spider = WechatSpider.from_crawler(crawler)
+    target = {
+        "id": 1,
+        "name": "x",
+        "render": "js",
+        "options": {"fakeid": "x", "mp_base": "http://127.0.0.1:9"},
+    }
+    assert spider.mp_request(target, 0).meta["playwright"] is False  # the token's URL is fetched plainly
+    page = spider.target_request(
+        "http://127.0.0.1:9/wechat/album/x", target, spider.parse_list_page, kind="listing"
+    )
+    assert page.meta["playwright"] is True  # the account's own page still renders
