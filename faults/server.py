@@ -113,15 +113,29 @@ def _charset(ctype: str, charset: str) -> str:
     return f"{base}; charset={charset}"
 
 
+# The envelope is left whole (a broken envelope is the malformed fault): fields inside it go wrong.
+ENVELOPE = frozenset(
+    {"ok", "data", "base_resp", "publish_page", "publish_list", "publish_info", "cards", "mblog"}
+)
+# The first time each of these fields appears it gets a value no parser reads (so a lost field is
+# always counted); other fields of the wrong type are drawn at random, seeded by the request.
+ALWAYS_WRONG = {"created_at": "昨天 25:99", "create_time": "不是时间", "reposts_count": "9" * 30}
+
+
 def corrupt_json(data: Any, rng: random.Random) -> Any:
     """The healthy answer with fields of the wrong type where the platforms have sent them."""
     wrong: list[Any] = ["abc", [], {"x": 1}, None, "99999999999999999999", True]
+    pending = dict(ALWAYS_WRONG)
 
     def walk(node: Any, depth: int = 0) -> Any:
         if isinstance(node, dict):
-            out = {}
+            out: dict[str, Any] = {}
             for k, v in node.items():
-                if k in ("base_resp", "cardlistInfo", "tabsInfo") and rng.random() < 0.5:
+                if k in pending:
+                    out[k] = pending.pop(k)
+                elif k in ENVELOPE:
+                    out[k] = walk(v, depth + 1)
+                elif k in ("cardlistInfo", "tabsInfo", "page_info", "user") and rng.random() < 0.5:
                     out[k] = rng.choice(["ok", [], 0])
                 elif not isinstance(v, dict | list) and rng.random() < 0.25:
                     out[k] = rng.choice(wrong)
@@ -203,7 +217,7 @@ class FaultWorld:
                 return  # a client that hangs up on a hostile answer is the point, not news
 
         server = Server((self.host, 0), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         self.servers.append(server)
         return server
 
@@ -358,7 +372,8 @@ class FaultWorld:
                 data = json.loads(body)
             except ValueError:
                 return self.send(h, resp.status, body, ctype)
-            bad = json.dumps(corrupt_json(data, self.rng), ensure_ascii=False).encode()
+            rng = random.Random(zlib.crc32(h.path.encode()))  # the same answer for the same URL
+            bad = json.dumps(corrupt_json(data, rng), ensure_ascii=False).encode()
             return self.send(h, resp.status, bad, ctype)
         return self.send(h, resp.status, body, ctype)
 

@@ -132,17 +132,24 @@ def classify_wall_url(url: str, *, redirected: bool) -> PageState | None:
 
 
 def classify_wall(
-    text: str, url: str, *, redirected: bool, links: int, has_password: bool = False
+    text: str,
+    url: str,
+    *,
+    redirected: bool,
+    links: int,
+    has_password: bool = False,
+    has_textarea: bool = False,
 ) -> PageState | None:
     """A login or verification wall in front of a page: by its URL, else a small page saying so.
 
     ``text`` is the page's visible text, ``links`` how many links it has, ``has_password`` whether it
-    has a password field.
+    has a password field, ``has_textarea`` whether it has a box to write in: a 我要写信 or 留言 form asks
+    for a 验证码 too, and is a page of its own, not a wall.
     """
     by_url = classify_wall_url(url, redirected=redirected)
     if by_url is not None:
         return by_url
-    if links > WALL_MAX_LINKS or len(text) > WALL_MAX_TEXT:
+    if links > WALL_MAX_LINKS or len(text) > WALL_MAX_TEXT or has_textarea:
         return None
     for phrase in VERIFICATION_PHRASES:
         if phrase.lower() in text.lower():

@@ -122,6 +122,11 @@ def test_a_homepage_with_a_login_box_is_not_a_wall() -> None:
     small = classify_wall("用户登录", "http://127.0.0.1:9/", redirected=False, links=1, has_password=True)
     assert small is not None
     assert small.outcome == CheckOutcome.LOGIN_REQUIRED
+    letter = "我要写信 标题 内容 请输入验证码 提交"  # a board's letter form asks for a 验证码 too
+    assert (
+        classify_wall(letter, "http://127.0.0.1:9/xjxx/", redirected=False, links=3, has_textarea=True)
+        is None
+    )
 
 
 def test_credentials_are_redacted_at_any_depth() -> None:

@@ -96,4 +96,5 @@ def wall_of(page: TextResponse, text: str | None = None, links: int | None = Non
         redirected=bool(page.meta.get("redirect_urls")) if page.request is not None else False,
         links=len(sel.xpath("//a[@href]")) if links is None else links,
         has_password=bool(sel.xpath("//input[translate(@type, 'PASWORD', 'pasword')='password']")),
+        has_textarea=bool(sel.xpath("//textarea")),
     )
