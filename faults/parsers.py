@@ -22,7 +22,10 @@ from scrapy.http import HtmlResponse, Request
 
 from core import dates, text
 from core.clock import CHINA_TZ
+from core.redact import mask_secrets, redact_url, safe_referer
+from detection.rules.freshness import gap_stats
 from spiders import pagestate
+from spiders.answers import read_json
 from spiders.base import SourceError
 from spiders.charset import decode_by_evidence
 from spiders.feed import entry_to_post, parse_feed
@@ -264,6 +267,21 @@ def texts(value: str) -> Any:
     wx_mp.redact(value[:500])
     links.absolute_url(BASE, value[:500])
     columns.classify_column(name=value[:100], url=BASE + value[:100], column_type=value[:50])
+    redact_url(value[:500])
+    mask_secrets(value, ["1789654321"])
+    safe_referer(value[:300], BASE + "x", ["1789654321"])
+
+
+def options(data: Any) -> Any:
+    """A target's options as the spiders read them (a registry edited by hand included)."""
+    opts = data if isinstance(data, dict) else {"columns": data}
+    spec = opts.get("columns") or []
+    columns.add_target_columns([], spec if isinstance(spec, list) else [spec], BASE)
+
+
+def json_answer(body: bytes) -> Any:
+    """An API answer's bytes as spiders/answers.read_json meets them."""
+    return read_json(_response(body, BASE + "api", "application/json"))
 
 
 def notices(value: str) -> Any:
@@ -273,6 +291,8 @@ def notices(value: str) -> Any:
         notice.classify_notice(value[:60], value, posted)
     quality.simhash(value)
     quality.is_meeting_title(value, ("会议", "工作周报"))
+    stamps = [AS_OF - timedelta(days=len(s)) for s in value.split("。")[:50]]
+    gap_stats(stamps, as_of=AS_OF, window_start=AS_OF - timedelta(days=365), max_gap_days=14)
 
 
 PARSERS: tuple[Parser, ...] = (
@@ -325,6 +345,13 @@ PARSERS: tuple[Parser, ...] = (
         True,
     ),
     Parser("text", "text", texts, html_seeds("wechat/article_original.html", "portal/article_pubdate.html")),
+    Parser("options", "json", options, ({"columns": ["col/index.html", {"url": "/a/", "name": "通知"}]},)),
+    Parser(
+        "json_answer",
+        "bytes",
+        json_answer,
+        byte_seeds("weibo/*.json", "wechat/mp_*.json", "wechat/sogou_*.html"),
+    ),
     # Texts of stored posts: the store writes no lone surrogate (core/fields.as_column).
     Parser("notices", "text", notices, text_seeds()[12:], True),
 )

@@ -142,6 +142,7 @@ def add_target_columns(columns: list[ColumnRef], extra: Iterable[Any], homepage:
         spec = spec if isinstance(spec, dict) else {"url": spec}
         url = absolute_url(homepage, spec.get("url"))
         if url:
+            name = spec.get("name")
             columns = [c for c in columns if c.url != url]
-            columns.append(ColumnRef(url, spec.get("name"), "target"))
+            columns.append(ColumnRef(url, name if isinstance(name, str) else None, "target"))
     return columns

@@ -39,7 +39,7 @@ def attr(node: Selector, name: str) -> str:
 
 def absolute_url(base: str, href: str | None) -> str | None:
     """The absolute http(s) URL of a link, or None for javascript:/mailto:/tel:/# and junk."""
-    if not href:
+    if not href or not isinstance(href, str):  # a target's options may hold anything
         return None
     href = href.strip()
     if not href or href.lower().startswith(SKIP_SCHEMES):
