@@ -21,6 +21,7 @@ from scrapy.utils.response import response_status_message
 from core.clock import now
 from core.config import browser_problem, monitor_config
 from core.enums import CheckOutcome
+from core.redact import mask_secrets
 from db import open_db
 from db.accounts import record_run_targets
 from spiders.outcomes import BrowserUnavailable
@@ -73,10 +74,9 @@ class SecretFilter(logging.Filter):
             message = record.getMessage()
         except Exception:
             return True
-        if any(s in message for s in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, ()
+        masked = mask_secrets(message, self.secrets) or message  # also as a URL would encode them
+        if masked != message:
+            record.msg, record.args = masked, ()
         return True
 
 

@@ -124,10 +124,11 @@ def classify_wall_url(url: str, *, redirected: bool) -> PageState | None:
     else:
         captcha = bool(DIRECT_CAPTCHA_URL.search(host + path))
         login = bool(DIRECT_LOGIN_URL.search(host + path))
+    # The reason names the page without its query: a login URL's query carries the URL it guards.
     if captcha:
-        return PageState(CheckOutcome.BLOCKED, None, f"verification page {url}")
+        return PageState(CheckOutcome.BLOCKED, None, f"verification page {host}{path}")
     if login:
-        return PageState(CheckOutcome.LOGIN_REQUIRED, None, f"login page {url}")
+        return PageState(CheckOutcome.LOGIN_REQUIRED, None, f"login page {host}{path}")
     return None
 
 
