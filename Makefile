@@ -10,7 +10,7 @@ SPIDERS ?= feed,portal,wechat,weibo
 export PYTHONDONTWRITEBYTECODE = 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo import crawl serve test lint fmt typecheck bench clean
+.PHONY: help install demo import crawl serve test lint fmt typecheck bench faults clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ typecheck: install ## mypy on the packages
 
 bench: install ## benchmark: bare Scrapy ceiling vs the real crawl on a generated world (bench/results.json)
 	$(BIN)/python -m bench.run
+
+faults: install ## fault campaign: hostile servers, kill -9, concurrent runs, fuzzed parsers and registries (docs/robustness.md)
+	$(BIN)/python -m faults.campaign
 
 clean: ## remove the venv, data/ and caches
 	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache test-artifacts bench/results*.json

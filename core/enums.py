@@ -93,7 +93,8 @@ class OutcomeGroup(StrEnum):
     NOT_MODIFIED = "not_modified"
     BLOCKED = "blocked"  # the target answered, but not to us: anti-spider, captcha, login wall
     UNAVAILABLE = "unavailable"  # the target did not give its content: dead, down, deleted, unreadable
-    CRAWLER = "crawler"  # our side failed (no credentials, no browser): concludes nothing about the target
+    # our side: no credentials, no browser, our size cap, an unusable registry entry; concludes nothing
+    CRAWLER = "crawler"
 
 
 class CheckOutcome(StrEnum):
@@ -110,7 +111,12 @@ class CheckOutcome(StrEnum):
     BLOCKED = "blocked"
     LOGIN_REQUIRED = "login_required"
     GONE = "gone"  # the page says the account or content is deleted / cancelled / banned
-    MALFORMED = "malformed"  # answered, but not in the shape expected (bad XML, no list found)
+    MALFORMED = "malformed"  # answered, but not in the shape expected (bad XML, no list found, undecodable)
+    EMPTY = "empty"  # 200 with nothing in it: no body, or a page without any text or link
+    NOT_HTML = "not_html"  # 200, but not a web page where one was expected (an image, JSON, a download)
+    REDIRECT_LOOP = "redirect_loop"  # redirected round in circles past REDIRECT_MAX_TIMES
+    OVERSIZED = "oversized"  # larger than the download cap for its kind (MONITOR_MAXSIZE): not read
+    INVALID_TARGET = "invalid_target"  # the target's registry entry cannot be requested (a bad option)
     NO_CREDENTIALS = "no_credentials"  # a mode that needs a login and none is configured
     NO_BROWSER = "no_browser"  # the page needs Chromium and it could not be started
 
@@ -138,6 +144,12 @@ OUTCOME_GROUPS: dict[CheckOutcome, OutcomeGroup] = {
     CheckOutcome.CONNECTION_ERROR: OutcomeGroup.UNAVAILABLE,
     CheckOutcome.GONE: OutcomeGroup.UNAVAILABLE,
     CheckOutcome.MALFORMED: OutcomeGroup.UNAVAILABLE,
+    CheckOutcome.EMPTY: OutcomeGroup.UNAVAILABLE,
+    CheckOutcome.NOT_HTML: OutcomeGroup.UNAVAILABLE,
+    CheckOutcome.REDIRECT_LOOP: OutcomeGroup.UNAVAILABLE,
+    # Our cap decided not to read it, and a registry entry we cannot use says nothing about the site.
+    CheckOutcome.OVERSIZED: OutcomeGroup.CRAWLER,
+    CheckOutcome.INVALID_TARGET: OutcomeGroup.CRAWLER,
     CheckOutcome.NO_CREDENTIALS: OutcomeGroup.CRAWLER,
     CheckOutcome.NO_BROWSER: OutcomeGroup.CRAWLER,
 }
@@ -167,6 +179,7 @@ DEAD_LINK_OUTCOMES = frozenset(
         CheckOutcome.TIMEOUT,
         CheckOutcome.DNS_ERROR,
         CheckOutcome.REFUSED,
+        CheckOutcome.REDIRECT_LOOP,
     }
 )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import itertools
 import logging
 import os
 import re
@@ -13,32 +13,39 @@ from typing import Any
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
 from scrapy.http import Response
+from scrapy.utils.asyncio import CallLaterResult, call_later
+from scrapy.utils.response import response_status_message
 
 from core.clock import now
 from core.config import browser_problem, monitor_config
+from core.enums import CheckOutcome
+from core.redact import mask_secrets
 from db import open_db
 from db.accounts import record_run_targets
 from spiders.outcomes import BrowserUnavailable
+from spiders.pagestate import PageState, classify_wall_url
 
 logger = logging.getLogger(__name__)
 
 BLOCK_STATUSES = frozenset({403, 412, 418, 432})
-BLOCK_URL_MARKS = ("antispider", "captcha", "passport.weibo.cn/signin", "/login")
 PER_TARGET = re.compile(r"monitor/(?P<key>requests|not_modified|new_posts|blocked)_per_target/(?P<id>\d+)")
 # Environment variables that hold credentials: their values never reach a log line.
 SECRET_ENV = ("MONITOR_WECHAT_TOKEN", "MONITOR_WECHAT_COOKIE", "MONITOR_WEIBO_COOKIE")
 
 
-def block_reason(response: Response) -> str | None:
-    """Why a response is a refusal (status or a verification URL), or None."""
+def block_state(response: Response, *, redirected: bool = False) -> PageState | None:
+    """A refusal the status or the URL shows (a login or verification page), or None."""
     if response.status in BLOCK_STATUSES:
-        return f"HTTP {response.status}"
-    url = response.url.lower()
-    for mark in BLOCK_URL_MARKS:
-        if mark in url:
-            return f"redirected to a verification/login page ({mark})"
-    return None
+        return PageState(CheckOutcome.BLOCKED, None, f"HTTP {response.status}")
+    return classify_wall_url(response.url, redirected=redirected)
+
+
+def block_reason(response: Response, *, redirected: bool = False) -> str | None:
+    """Why a response is a refusal (status or a verification URL), or None."""
+    state = block_state(response, redirected=redirected)
+    return state.reason if state else None
 
 
 def retry_after_seconds(value: bytes | str | None, *, default: float) -> float:
@@ -67,10 +74,9 @@ class SecretFilter(logging.Filter):
             message = record.getMessage()
         except Exception:
             return True
-        if any(s in message for s in self.secrets):
-            for secret in self.secrets:
-                message = message.replace(secret, "***")
-            record.msg, record.args = message, ()
+        masked = mask_secrets(message, self.secrets) or message  # also as a URL would encode them
+        if masked != message:
+            record.msg, record.args = masked, ()
         return True
 
 
@@ -124,12 +130,13 @@ class AccountingMiddleware:
         self._count(request, "requests")
         if response.status == 304:
             self._count(request, "not_modified")
-        reason = block_reason(response)
-        if reason:
+        state = block_state(response, redirected=bool(request.meta.get("redirect_urls")))
+        if state is not None:
             self._count(request, "blocked")
             assert self.stats is not None
             self.stats.inc_value("monitor/blocked")
-            request.meta["block_reason"] = reason
+            request.meta["block_reason"] = state.reason
+            request.meta["block_outcome"] = state.outcome
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
@@ -179,12 +186,28 @@ class BrowserGuardMiddleware:
 
 
 class RetryAfterMiddleware(RetryMiddleware):
-    """Scrapy's retries, but waiting first: Retry-After on 429/503, else exponential backoff on 5xx/429."""
+    """Scrapy's retries, after the wait Retry-After asks for on 429/503 (else exponential backoff on
+    5xx/429), spent outside the downloader.
+
+    A retry that must wait is handed back to the engine once its time has come, and the answer that
+    asked for the wait is dropped (its retry carries the callbacks): a waiting request holds no download
+    slot, and the rest of the crawl goes on meanwhile. While any retry waits, the spider stays open;
+    ``monitor/retry_pending`` says how many do.
+    """
 
     def __init__(self, settings: Any) -> None:
         super().__init__(settings)
         self.max_wait = settings.getfloat("MONITOR_RETRY_AFTER_MAX", 120.0)
         self.backoff = settings.getfloat("MONITOR_RETRY_BACKOFF_BASE", 2.0)
+        self.waiting: dict[int, CallLaterResult] = {}  # the retries not yet handed back, by number
+        self.numbered = itertools.count()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RetryAfterMiddleware:
+        mw = super().from_crawler(crawler)
+        crawler.signals.connect(mw.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(mw.spider_closed, signal=signals.spider_closed)
+        return mw
 
     def wait_for(self, request: Request, response: Response) -> float:
         tries = request.meta.get("retry_times", 0)
@@ -195,17 +218,39 @@ class RetryAfterMiddleware(RetryMiddleware):
             )
         return min(default, self.max_wait)
 
-    async def process_response(  # type: ignore[override]
-        self, request: Request, response: Response
-    ) -> Request | Response:
-        if (
-            response.status in self.retry_http_codes
-            and not request.meta.get("dont_retry", False)
-            and request.meta.get("retry_times", 0) < request.meta.get("max_retry_times", self.max_retry_times)
-        ):
-            wait = self.wait_for(request, response)
-            if wait > 0:
-                assert self.crawler.stats is not None
-                self.crawler.stats.inc_value("monitor/retry_waits")
-                await asyncio.sleep(wait)
-        return super().process_response(request, response)
+    def process_response(self, request: Request, response: Response) -> Request | Response:  # type: ignore[override]
+        if request.meta.get("dont_retry", False) or response.status not in self.retry_http_codes:
+            return response
+        retry = self._retry(request, response_status_message(response.status))
+        if retry is None:
+            return response  # retries used up: the answer goes to its callback
+        wait = self.wait_for(request, response)
+        if wait <= 0:
+            return retry
+        self.later(retry, wait)
+        # Dropped without a word: an IgnoreRequest reaches no log when its request has no errback.
+        request.errback = None
+        raise IgnoreRequest(f"retried in {wait:.1f} s")
+
+    def later(self, request: Request, wait: float) -> None:
+        number = next(self.numbered)
+        self.waiting[number] = call_later(wait, self.release, number, request)
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("monitor/retry_waits")
+        self.crawler.stats.set_value("monitor/retry_pending", len(self.waiting))
+
+    def release(self, number: int, request: Request) -> None:
+        self.waiting.pop(number, None)
+        assert self.crawler.stats is not None
+        assert self.crawler.engine is not None
+        self.crawler.stats.set_value("monitor/retry_pending", len(self.waiting))
+        self.crawler.engine.crawl(request)
+
+    def spider_idle(self) -> None:
+        if self.waiting:
+            raise DontCloseSpider
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        for call in self.waiting.values():
+            call.cancel()
+        self.waiting.clear()

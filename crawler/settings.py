@@ -151,14 +151,31 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RetryAfterMiddleware": 550,
     # Before the download handler: a page that needs Chromium where there is none is the crawler's problem.
     "crawler.middlewares.BrowserGuardMiddleware": 900,
+    # Each request's byte cap by what it is for (MONITOR_MAXSIZE), before the handler reads it.
+    "crawler.limits.SizeCapMiddleware": 910,
+    # Last word on the Referer, after the redirect and referer middlewares: no credential in it.
+    "crawler.referer.RefererGuardMiddleware": 920,
     # Next to the downloader: sees every attempt, retries included.
     "crawler.middlewares.AccountingMiddleware": 950,
 }
+# Closest to the spider: a callback that raises still leaves its answer's check (malformed).
+SPIDER_MIDDLEWARES = {"crawler.guard.ParseGuardMiddleware": 950}
 if os.environ.get("MONITOR_LOCAL_WORLD") == "1":
     MONITOR_RETRY_AFTER_MAX = 2.0
     MONITOR_RETRY_BACKOFF_BASE = 0.0
 
-# --- detection -------------------------------------------------------------------------
+# --- limits (docs/robustness.md) -------------------------------------------------------------------
+# Bytes read at most per answer: per kind of fetch (crawler/limits.py DEFAULT_CAPS, overridden by
+# MONITOR_MAXSIZE = {"column": ...}), else DOWNLOAD_MAXSIZE. A larger answer is an `oversized` check.
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
+MONITOR_MAXSIZE: dict[str, int] = {}
+# Redirects followed per request; past this the answer is a `redirect_loop` check.
+REDIRECT_MAX_TIMES = 10
+# The browsers' default; crawler.referer.RefererGuardMiddleware also keeps credentials out of Referers.
+REFERRER_POLICY = "strict-origin-when-cross-origin"
+
+# --- detection -------------------------------------------------------------------------------------
 # The rules file (thresholds, labels, severities, profiles); empty means detection/rules/indicators.yaml.
 MONITOR_RULES = os.environ.get("MONITOR_RULES", "")
 # Judge every target under this profile instead of its own (targets.profile / region); empty = per target.

@@ -33,6 +33,26 @@ def wait_for_port(port: int, timeout: float = 15.0) -> None:
     raise RuntimeError(f"nothing answered on 127.0.0.1:{port} after {timeout}s")
 
 
+def port_problem(port: int, what: str, option: str) -> str | None:
+    """Why ``port`` cannot be ours (something already listens there), or None when it is free."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError as exc:
+            return (
+                f"{what} port {port} is busy ({exc.strerror}): something else listens there. Stop it, or "
+                f"pick another port: make demo {option}=<port> (0 picks a free one)"
+            )
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def scrapy(*args: str, env: dict[str, str]) -> None:
     exe = str(Path(sys.executable).with_name("scrapy"))
     subprocess.run([exe, *args], cwd=ROOT, env=env, check=True)
@@ -46,6 +66,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-of", default=None, help="the world's clock (default: now)")
     parser.add_argument("--no-serve", action="store_true", help="stop after crawling")
     args = parser.parse_args(argv)
+    # A busy port is refused up front: the crawl would read whatever answers there, and Datasette would
+    # fail to bind after printing its URL. Port 0 picks a free one (and says which).
+    for name, what, option in (
+        ("port", "demo world", "DEMO_PORT"),
+        ("serve_port", "Datasette", "SERVE_PORT"),
+    ):
+        if getattr(args, name) == 0:
+            setattr(args, name, free_port())
+            print(f"{what}: picked free port {getattr(args, name)}", flush=True)
+        elif name == "port" or not args.no_serve:
+            problem = port_problem(getattr(args, name), what, option)
+            if problem:
+                print(f"make demo: {problem}", file=sys.stderr, flush=True)
+                return 2
 
     db = ROOT / args.db
     if db.parent.exists():
@@ -67,6 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         wait_for_port(args.port)
+        if world.poll() is not None:
+            print(f"make demo: the demo world exited ({world.returncode}); see {db.parent / 'world.log'}")
+            return 2
         print(f"demo world: http://127.0.0.1:{args.port}/", flush=True)
         targets = SHIPPED_TARGETS
         if args.port != SHIPPED_PORT:
@@ -82,10 +119,17 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         from db.serve import datasette_command
 
+        problem = port_problem(args.serve_port, "Datasette", "SERVE_PORT")
+        if problem:  # taken while we crawled
+            print(f"make demo: {problem}", file=sys.stderr, flush=True)
+            return 2
         print(f"\nDatasette: http://127.0.0.1:{args.serve_port}/  (Ctrl-C stops the demo)\n", flush=True)
+        code = 0
         with contextlib.suppress(KeyboardInterrupt):
-            subprocess.run(datasette_command(db, port=args.serve_port), cwd=ROOT, check=False)
-        return 0
+            code = subprocess.run(
+                datasette_command(db, port=args.serve_port), cwd=ROOT, check=False
+            ).returncode
+        return code
     finally:
         world.terminate()
         world.wait(timeout=10)

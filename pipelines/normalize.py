@@ -1,15 +1,46 @@
-"""Normalise items: timestamps to +08:00 ISO, HTML to plain text, whitespace; drop what cannot be fixed."""
+"""Normalise items: every field to its column's type, timestamps to +08:00 ISO, HTML to plain text.
+
+A field that cannot be made what its column holds (a dict where a name goes, a count past SQLite's
+64-bit integer, a date no parser reads) is lost on its own and counted (``monitor/bad_field/<name>``):
+the item is still stored. Only a post without an id is dropped.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from functools import lru_cache
 from typing import Any
 
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from core.dates import normalize_timestamp
+from core.fields import as_column, drain_bad_fields, note_bad_field
 from core.items import AccountItem, CheckItem, PostItem
 from core.text import clean_text, html_to_text
+
+
+@lru_cache(maxsize=32)
+def column_types(cls: type) -> tuple[tuple[str, type], ...]:
+    """(field, str/int/float) of an item class, from its annotations."""
+    out = []
+    for f in dataclasses.fields(cls):
+        hint = str(f.type)
+        kind = int if "int" in hint else float if "float" in hint else str
+        out.append((f.name, kind))
+    return tuple(out)
+
+
+def coerce_item(item: Any) -> Any:
+    """Every field of a dataclass item as its column's type; what cannot be is None (and counted)."""
+    if not dataclasses.is_dataclass(item) or isinstance(item, type):
+        return item
+    for name, kind in column_types(type(item)):
+        value = getattr(item, name)
+        converted = as_column(name, value, kind)
+        if converted is not value:
+            setattr(item, name, converted)
+    return item
 
 
 def normalize_post(item: PostItem) -> PostItem:
@@ -21,7 +52,7 @@ def normalize_post(item: PostItem) -> PostItem:
     if item.published_at:
         normalized = normalize_timestamp(item.published_at)
         if normalized is None:
-            raise DropItem("unparseable_published_at")
+            note_bad_field("published_at")  # the post without a date, rather than no post
         item.published_at = normalized
     return item
 
@@ -36,6 +67,7 @@ class NormalizePipeline:
 
     def process_item(self, item: Any) -> Any:
         try:
+            coerce_item(item)
             if isinstance(item, PostItem):
                 return normalize_post(item)
             if isinstance(item, AccountItem):
@@ -44,6 +76,12 @@ class NormalizePipeline:
             elif isinstance(item, CheckItem) and item.error:
                 item.error = item.error[:1000]
         except DropItem as exc:
-            self.stats.inc_value(f"monitor/dropped/{exc}")
+            self.stats.inc_value(f"monitor/dropped/{exc}")  # type: ignore[union-attr]
             raise
+        finally:
+            self.count_bad_fields()
         return item
+
+    def count_bad_fields(self) -> None:
+        for name, count in drain_bad_fields().items():
+            self.stats.inc_value(f"monitor/bad_field/{name}", count)  # type: ignore[union-attr]

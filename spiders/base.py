@@ -19,7 +19,9 @@ from twisted.python.failure import Failure
 from core.clock import now_iso
 from core.config import MonitorConfig, monitor_config
 from core.enums import AccountStatus, CheckKind, CheckOutcome
+from core.fields import drain_bad_fields
 from core.items import AccountSeenItem, CheckItem, PostItem, ValidatorItem
+from core.redact import has_credentials, mask_secrets, redact_url
 from db import load_targets, open_db
 from db.accounts import load_account_ids, load_accounts_seen, load_known_posts, load_validators
 from spiders.outcomes import outcome_for_failure, outcome_for_status
@@ -48,6 +50,8 @@ class MonitorSpider(scrapy.Spider):
     """Yields requests for the active targets of its platforms; ``-a targets=1,5`` narrows the run."""
 
     platforms: ClassVar[tuple[str, ...]] = ()
+    # The kind of a target's first fetch: what a target that cannot be requested is recorded as.
+    start_kind: ClassVar[CheckKind] = CheckKind.LISTING
     # True: install scrapy-playwright so requests with meta={"playwright": True} render in Chromium.
     uses_browser: ClassVar[bool] = False
     config: MonitorConfig
@@ -101,8 +105,35 @@ class MonitorSpider(scrapy.Spider):
                 priority=100,
             )
         for target in self.load_targets():
-            for request in self.start_target(target):
-                yield request
+            # One target whose registry entry cannot be requested (a URL without a scheme in its options)
+            # is a failed check of its own; the targets after it still start.
+            try:
+                for request in self.start_target(target):
+                    yield request
+            except Exception as exc:
+                yield self.invalid_target_check(target, exc)
+
+    def invalid_target_check(self, target: dict[str, Any], exc: Exception) -> CheckItem:
+        error = self.mask(f"{type(exc).__name__}: {exc}"[:500])
+        self.logger.error(
+            "target %s (%s) cannot be requested: %s", target.get("id"), target.get("name"), error
+        )
+        self.crawler.stats.inc_value("monitor/invalid_target")  # type: ignore[union-attr]
+        return CheckItem(
+            kind=self.start_kind,
+            url=self.scrub_url(
+                str(target.get("url") or target.get("feed_url") or target.get("handle") or "")
+            ),
+            target_id=target.get("id"),
+            outcome=CheckOutcome.INVALID_TARGET,
+            error=error,
+            checked_at=now_iso(),
+        )
+
+    def closed(self, reason: str) -> None:
+        """Fields the parsers could not read, into the run's stats (monitor/bad_field/<name>)."""
+        for name, count in drain_bad_fields().items():
+            self.crawler.stats.inc_value(f"monitor/bad_field/{name}", count)  # type: ignore[union-attr]
 
     def start_target(self, target: dict[str, Any]) -> Iterator[Any]:
         """The first requests (or items) for one target."""
@@ -151,6 +182,8 @@ class MonitorSpider(scrapy.Spider):
         """
         key = validator_key or self.redact(url)
         js = target.get("render") == "js" if render is None else render
+        if js and self.carries_secret(url):
+            js = False  # a credential never enters Chromium, whose own redirects and Referers we cannot vet
         use_validators = conditional and not js
         all_headers = dict(headers or {})
         if use_validators:
@@ -227,11 +260,16 @@ class MonitorSpider(scrapy.Spider):
         return ()
 
     def mask(self, text: str | None) -> str | None:
-        if text:
-            for secret in self.secrets():
-                if secret:
-                    text = text.replace(secret, "***")
-        return text
+        """``text`` with this spider's credential values masked, also where a URL encoded them."""
+        return mask_secrets(text, self.secrets())
+
+    def scrub_url(self, url: str) -> str:
+        """A URL as it is stored: the platform's redaction, session parameters dropped at any depth
+        (an SSO login URL carries the page it guards), and any credential value left masked."""
+        return self.mask(redact_url(self.redact(url))) or url
+
+    def carries_secret(self, url: str) -> bool:
+        return has_credentials(url) or self.mask(url) != url
 
     def preamble(self, response: Response, *, block_is_final: bool = False) -> list[Any] | None:
         """The items for an answer that carries nothing to parse, or None when there is content.
@@ -261,8 +299,8 @@ class MonitorSpider(scrapy.Spider):
         target_id = (response.meta.get("target") or {}).get("id")
         item = CheckItem(
             kind=str(kind or response.meta.get("kind") or CheckKind.PAGE),
-            url=self.redact(response.meta.get("redirect_urls", [request_url])[0]),
-            final_url=self.redact(response.url),
+            url=self.scrub_url(response.meta.get("redirect_urls", [request_url])[0]),
+            final_url=self.scrub_url(response.url),
             target_id=target_id,
             http_status=response.status,
             outcome=outcome or outcome_for_status(response.status),
@@ -274,9 +312,11 @@ class MonitorSpider(scrapy.Spider):
             checked_at=now_iso(),
         )
         if outcome is None and response.meta.get("block_reason") and response.status < 400:
-            item.outcome, item.error = CheckOutcome.BLOCKED, response.meta["block_reason"]
+            item.outcome = response.meta.get("block_outcome") or CheckOutcome.BLOCKED
+            item.error = self.mask(response.meta["block_reason"])
         elif outcome == CheckOutcome.BLOCKED and not response.meta.get("block_reason"):
             self.count_blocked(target_id)
+        response.meta["checked"] = True
         return item
 
     def failure_check(self, failure: Failure, *, kind: CheckKind | str | None = None) -> CheckItem:
@@ -285,7 +325,7 @@ class MonitorSpider(scrapy.Spider):
         outcome, error = outcome_for_failure(failure)
         return CheckItem(
             kind=str(kind or request.meta.get("kind") or CheckKind.PAGE),
-            url=self.redact(request.url),
+            url=self.scrub_url(request.url),
             target_id=(request.meta.get("target") or {}).get("id"),
             outcome=outcome,
             error=self.mask(error),

@@ -16,6 +16,7 @@ from core.items import AccountItem, PostItem
 from core.text import summarize_html
 from db import load_targets
 from spiders.base import MonitorSpider, SourceError
+from spiders.charset import decode_by_evidence
 from spiders.pagestate import classify_page_state
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -23,6 +24,7 @@ CONTENT = "{http://purl.org/rss/1.0/modules/content/}encoded"
 DC = "{http://purl.org/dc/elements/1.1/}"
 # Bridges mark 原创 / 转载 in <category>; a body opening with 来源：/ 转自 names a repost's source.
 REPOST_SOURCE = re.compile(r"^\s*(?:来源|转自|转载自|稿源)\s*[:：]\s*(?P<src>[^\s，。,]{1,30})")
+XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, recover=False, huge_tree=False)
 
 
@@ -52,9 +54,12 @@ def _text(el: etree._Element | None) -> str | None:
 
 def parse_feed(body: bytes, url: str = "") -> Feed:
     """Parse RSS 2.0 or Atom; raise SourceError for HTML state pages and malformed XML."""
+    if not body.strip():
+        raise SourceError(CheckOutcome.EMPTY, "empty answer where a feed was expected")
     head = body[:512].lstrip().lower()
     if head.startswith((b"<!doctype html", b"<html")):
-        page = body.decode("utf-8", "replace")
+        decoding = decode_by_evidence(body, None)
+        page = body.decode(decoding.encoding or "utf-8", "replace")
         state = classify_page_state(page, url)
         if state:
             raise SourceError(state.outcome, state.reason, state.account_status)
@@ -62,12 +67,30 @@ def parse_feed(body: bytes, url: str = "") -> Feed:
     try:
         root = etree.fromstring(body, parser=_PARSER)
     except etree.XMLSyntaxError as exc:
+        root = _reencoded(body)
+        if root is None:
+            raise SourceError(CheckOutcome.MALFORMED, f"malformed XML: {exc}") from exc
+    except ValueError as exc:  # lxml refuses some bodies outright (e.g. an unknown encoding name)
         raise SourceError(CheckOutcome.MALFORMED, f"malformed XML: {exc}") from exc
     if root.tag == f"{ATOM}feed":
         return _parse_atom(root)
     if root.tag == "rss" or root.tag.endswith("RDF"):
         return _parse_rss(root)
     raise SourceError(CheckOutcome.MALFORMED, f"not RSS or Atom (root element <{root.tag}>)")
+
+
+def _reencoded(body: bytes) -> etree._Element | None:
+    """A feed whose bytes are not in the encoding its XML declaration names (GBK under
+    encoding="utf-8"): read by evidence and parsed again as UTF-8, or None when it is broken anyway."""
+    decoding = decode_by_evidence(body, None)
+    if decoding.encoding in (None, "utf-8"):
+        return None
+    text = body.decode(decoding.encoding, "replace")
+    text = XML_DECLARATION.sub("", text, count=1)
+    try:
+        return etree.fromstring(text.encode("utf-8"), parser=_PARSER)
+    except (etree.XMLSyntaxError, ValueError):
+        return None
 
 
 def _parse_rss(root: etree._Element) -> Feed:
@@ -145,6 +168,7 @@ class FeedSpider(MonitorSpider):
 
     name = "feed"
     platforms: ClassVar[tuple[str, ...]] = ("feed",)
+    start_kind = CheckKind.FEED
 
     def select_targets(self, db: Any) -> list[dict[str, Any]]:
         return load_targets(db, platforms=self.platforms, ids=self.target_ids, with_feed=True)

@@ -39,12 +39,23 @@ def _scrapy(name: str) -> tuple[type[BaseException], ...]:
     return (exc,) if isinstance(exc, type) else ()
 
 
+# How Scrapy words the requests it gives up on: RedirectMiddleware past REDIRECT_MAX_TIMES, and
+# HttpCompressionMiddleware when a compressed body expands past the request's download_maxsize.
+REDIRECT_LOOP_MARK = "max redirections reached"
+OVERSIZED_MARKS = ("DOWNLOAD_MAXSIZE", "download max size")
+
+
 def outcome_for_failure(failure: Failure) -> tuple[CheckOutcome, str]:
     """The outcome and a short error text for a download failure."""
     exc = failure.value
     text = f"{type(exc).__name__}: {exc}".strip()[:500]
     if isinstance(exc, BrowserUnavailable) or any(mark in text for mark in BROWSER_LAUNCH_MARKS):
         return CheckOutcome.NO_BROWSER, text
+    if isinstance(exc, scrapy_exc.IgnoreRequest) and REDIRECT_LOOP_MARK in text:
+        return CheckOutcome.REDIRECT_LOOP, text
+    # The handler cancels a body past download_maxsize (by Content-Length, or once that much arrived).
+    if any(mark in text for mark in OVERSIZED_MARKS) or failure.check(*_scrapy("DownloadCancelledError")):
+        return CheckOutcome.OVERSIZED, text
     # Scrapy >= 2.19 wraps Twisted's errors in its own Download* exceptions; older ones do not.
     if failure.check(net.DNSLookupError, *_scrapy("CannotResolveHostError")):
         return CheckOutcome.DNS_ERROR, text

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections.abc import Iterator
@@ -17,10 +16,13 @@ from twisted.python.failure import Failure
 from core.clock import iso, to_china
 from core.dates import parse_timestamp
 from core.enums import AccountStatus, CheckKind, CheckOutcome, PostKind
+from core.fields import note_bad_field
 from core.items import AccountItem, AccountSeenItem, PostItem
 from core.text import html_to_text
+from spiders.answers import read_json
 from spiders.base import MonitorSpider, SourceError
 from spiders.fields import as_dict, as_dicts, as_int, as_list, as_str
+from spiders.outcomes import outcome_for_status
 
 
 def parse_weibo_time(text: str | None, now: datetime) -> datetime | None:
@@ -53,11 +55,30 @@ def parse_count(value: Any) -> int | None:
         return None
 
 
+def _dict(value: Any, name: str = "") -> dict[str, Any]:
+    """A JSON object where one belongs; anything else (a string, a list) reads as empty, counted."""
+    if isinstance(value, dict):
+        return value
+    if value not in (None, "", [], 0) and name:
+        note_bad_field(name)
+    return {}
+
+
+def _list(value: Any, name: str = "") -> list[Any]:
+    if isinstance(value, list):
+        return value
+    if value not in (None, "", {}, 0) and name:
+        note_bad_field(name)
+    return []
+
+
 def check_ok(data: Any) -> dict[str, Any]:
     """The ``data`` of an ok answer; a refusal or an answer of another shape raises SourceError."""
     if not isinstance(data, dict):
         raise SourceError(CheckOutcome.MALFORMED, "answer is not a JSON object")
     ok = data.get("ok")
+    if not isinstance(ok, int) or isinstance(ok, bool):
+        raise SourceError(CheckOutcome.MALFORMED, f"ok is not a number: {str(ok)[:40]!r}")
     if ok == 1:
         return as_dict(data.get("data"))
     if ok == -100:
@@ -199,6 +220,8 @@ def mblog_to_post(mblog: dict[str, Any], *, target_id: int, now: datetime, base:
     page = as_dict(mblog.get("page_info"))
     text = mblog.get("text")
     published = parse_weibo_time(mblog.get("created_at"), now)
+    if published is None and mblog.get("created_at") not in (None, ""):
+        note_bad_field("published_at")
     post_id = as_str(mblog.get("id")) or as_str(mblog.get("mid"))
     return PostItem(
         target_id=target_id,
@@ -335,16 +358,7 @@ class WeiboSpider(MonitorSpider):
         )
 
     def json_or_error(self, response: Response) -> Any:
-        text = response.text.strip()
-        if text.startswith("<"):
-            # Rendered in Chromium (render: js): the browser wraps a JSON answer in <pre>.
-            text = "".join(response.css("pre::text").getall()) or "".join(
-                response.css("body ::text").getall()
-            )
-        try:
-            return json.loads(text)
-        except ValueError as exc:
-            raise SourceError(CheckOutcome.MALFORMED, f"not JSON: {exc}") from exc
+        return read_json(response)
 
     def parse_profile(self, response: Response) -> Iterator[Any]:
         target = response.meta["target"]
@@ -428,7 +442,7 @@ class WeiboSpider(MonitorSpider):
         post: PostItem = response.meta["post"]
         try:
             if response.status >= 400:
-                raise SourceError(CheckOutcome.BLOCKED, f"HTTP {response.status}")
+                raise SourceError(outcome_for_status(response.status), f"HTTP {response.status}")
             post.text = parse_long_text(self.json_or_error(response))
         except SourceError as exc:
             yield self.check(response, outcome=exc.outcome, error=f"long text not expanded: {exc.reason}")

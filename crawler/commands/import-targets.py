@@ -52,7 +52,8 @@ class Command(ScrapyCommand):
         if parsed.errors:
             print(f"{args[0]}: {len(parsed.errors)} problem(s); nothing was imported:", file=sys.stderr)
             for err in parsed.errors:
-                print(f"  {args[0]}:{err}", file=sys.stderr)
+                where = f"{args[0]}:line {err.line}" if err.line is not None else args[0]
+                print(f"  {where}: {err.reason}", file=sys.stderr)
             self.exitcode = 1
             return
         db = open_db(resolve_db_path(opts.db or self.settings.get("MONITOR_DB")))

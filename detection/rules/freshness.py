@@ -10,11 +10,10 @@ from itertools import pairwise
 
 
 def months_before(as_of: datetime, months: int) -> datetime:
-    """``as_of`` minus calendar months, the day clamped to the month's end (31 May - 3 months = 28/29 Feb)."""
-    year, month = as_of.year, as_of.month - months
-    while month < 1:
-        month += 12
-        year -= 1
+    """``as_of`` minus calendar months, the day clamped to the month's end (31 May - 3 months = 28/29 Feb);
+    a negative count goes forward."""
+    year, month0 = divmod(as_of.year * 12 + as_of.month - 1 - months, 12)
+    month = month0 + 1
     day = min(as_of.day, calendar.monthrange(year, month)[1])
     return as_of.replace(year=year, month=month, day=day)
 

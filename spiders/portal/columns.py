@@ -11,7 +11,7 @@ from parsel import Selector
 
 from core.enums import ColumnKind
 from core.text import clean_text
-from spiders.portal.links import absolute_url, is_internal
+from spiders.portal.links import absolute_url, attr, is_internal
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ def discover_columns(sel: Selector, homepage: str, root: str) -> list[ColumnRef]
     """Columns from the navigation (duplicated menus folded) and from blocks' 更多 links, inside the site."""
     found: dict[str, ColumnRef] = {}
     for a in sel.xpath(NAV_XPATH):
-        url = absolute_url(homepage, a.attrib.get("href"))
+        url = absolute_url(homepage, attr(a, "href"))
         name = clean_text(" ".join(a.xpath(".//text()").getall()))
         if (
             not url
@@ -130,7 +130,7 @@ def discover_columns(sel: Selector, homepage: str, root: str) -> list[ColumnRef]
             continue
         found.setdefault(url, ColumnRef(url, name or None, "nav"))
     for a in sel.xpath(MORE_XPATH):
-        url = absolute_url(homepage, a.attrib.get("href"))
+        url = absolute_url(homepage, attr(a, "href"))
         if not url or not is_internal(url, root) or url in found:
             continue
         title = a.xpath(
@@ -148,6 +148,7 @@ def add_target_columns(columns: list[ColumnRef], extra: Iterable[Any], homepage:
         spec = spec if isinstance(spec, dict) else {"url": spec}
         url = absolute_url(homepage, spec.get("url"))
         if url:
+            name = spec.get("name")
             columns = [c for c in columns if c.url != url]
-            columns.append(ColumnRef(url, spec.get("name"), "target"))
+            columns.append(ColumnRef(url, name if isinstance(name, str) else None, "target"))
     return columns

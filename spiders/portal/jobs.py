@@ -237,10 +237,11 @@ class ListReader:
         self.job, self.url = job, page.url
         self.rendered = bool(page.meta.get("playwright"))
         self.browser_error: str | None = None
-        self.parsed = parse_column_page(page.selector, page.url, job.as_of)
+        self.parsed = parse_column_page(page.selector, page.url, job.as_of, job.limits.max_pages)
         self.pages: dict[int, list[ListEntry]] = {0: self.parsed.entries}  # page number -> its rows
         self.seen = {page.url}
         self.entries: list[ListEntry] | None = None  # every page's rows, once the pages are in
+        self.date_failures = 0  # undated rows whose article page, opened for its date, failed
 
     def start(self, advance: Advance) -> None:
         if self.parsed.needs_browser and not self.rendered:
@@ -255,11 +256,15 @@ class ListReader:
             if page is None:
                 self.browser_error = error
             else:
-                self.parsed = parse_column_page(page.selector, self.url, as_of)
+                self.parsed = parse_column_page(page.selector, self.url, as_of, self.job.limits.max_pages)
                 self.pages[0] = self.parsed.entries
             self._request_pages(advance)
         elif page is None:
-            return  # a further page that failed shows no rows; an article that failed leaves its row undated
+            # A further page that failed shows no rows; an article that failed leaves its row undated,
+            # which is not knowing its date, not knowing it is old.
+            if fetch.step is Step.ARTICLE and self.entries and self.entries[fetch.index].published_at is None:
+                self.date_failures += 1
+            return
         elif fetch.step is Step.PAGE:
             if self.parsed.adapter == "hanweb":
                 self.pages[fetch.index] = hanweb_entries(page.text, self.url, as_of)
@@ -318,6 +323,10 @@ class ListReader:
         else:
             status = ColumnStatus.OK if entries else ColumnStatus.BLANK
         error = None
+        if status == ColumnStatus.OK and not dated and self.date_failures:
+            # Nothing dated, and the pages that would have dated the rows did not answer: unread.
+            status = ColumnStatus.UNREACHABLE
+            error = f"no row dated: {self.date_failures} article page(s) opened for a date failed"
         if status == ColumnStatus.PARSE_FAILED:
             error = (
                 f"list written by script; rendering failed: {self.browser_error}"

@@ -29,15 +29,27 @@ LINK_XPATHS = (
 )
 
 
+def attr(node: Selector, name: str) -> str:
+    """One attribute of an element ('' when absent). Never lists the element's other attributes: lxml
+    refuses to read a malformed attribute name, which parsel's ``.attrib`` would have to."""
+    root = node.root
+    value = root.get(name) if hasattr(root, "get") and not isinstance(root, str) else None
+    return value or ""
+
+
 def absolute_url(base: str, href: str | None) -> str | None:
     """The absolute http(s) URL of a link, or None for javascript:/mailto:/tel:/# and junk."""
-    if not href:
+    if not href or not isinstance(href, str):  # a target's options may hold anything
         return None
     href = href.strip()
     if not href or href.lower().startswith(SKIP_SCHEMES):
         return None
-    url = urldefrag(urljoin(base, href))[0]
-    return url if urlsplit(url).scheme in ("http", "https") else None
+    try:
+        url = urldefrag(urljoin(base, href))[0]
+        scheme = urlsplit(url).scheme
+    except ValueError:  # http://[::1/, a host that NFKC-normalises into '/' or ':' …
+        return None
+    return url if scheme in ("http", "https") else None
 
 
 def extract_links(sel: Selector, base: str) -> list[str]:

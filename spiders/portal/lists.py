@@ -14,7 +14,7 @@ from parsel import Selector
 
 from core.dates import find_dates, strip_dates
 from core.text import clean_text
-from spiders.portal.links import absolute_url
+from spiders.portal.links import absolute_url, attr
 from spiders.portal.meta import meta_content
 
 # --- dates ----------------------------------------------------------------------------------------
@@ -98,7 +98,7 @@ def is_container_excluded(node: Selector) -> bool:
         tag = anc.root.tag if isinstance(anc.root.tag, str) else ""
         if tag in ("nav", "header", "footer", "aside"):
             return True
-        if EXCLUDED_CONTAINER.search(f"{anc.attrib.get('class', '')} {anc.attrib.get('id', '')}"):
+        if EXCLUDED_CONTAINER.search(f"{attr(anc, 'class')} {attr(anc, 'id')}"):
             return True
     return False
 
@@ -106,13 +106,13 @@ def is_container_excluded(node: Selector) -> bool:
 def parse_entry(node: Selector, base: str, as_of: datetime) -> ListEntry | None:
     """One list row (li or tr): its link, title and date (from span/td text first, else the link text)."""
     anchors = node.xpath(".//a[@href]")
-    link = next((a for a in anchors if absolute_url(base, a.attrib.get("href"))), None)
+    link = next((a for a in anchors if absolute_url(base, attr(a, "href"))), None)
     if link is None:
         return None
-    url = absolute_url(base, link.attrib["href"])
+    url = absolute_url(base, attr(link, "href"))
     assert url is not None
     link_text = clean_text(" ".join(link.xpath(".//text()").getall()))
-    title = clean_text(link.attrib.get("title")) or link_text
+    title = clean_text(attr(link, "title")) or link_text
     when = None
     for text in node.xpath(".//text()[not(ancestor::a)]").getall():
         when = parse_list_date(text.strip(), as_of)
@@ -121,7 +121,7 @@ def parse_entry(node: Selector, base: str, as_of: datetime) -> ListEntry | None:
     if when is None:
         # Hanweb lists and many TRS templates write the date inside the link text.
         when = parse_list_date(link_text, as_of)
-        if when and not link.attrib.get("title"):
+        if when and not attr(link, "title"):
             title = clean_text(strip_dates(link_text))
     return ListEntry(url=url, title=title or None, published_at=when)
 
@@ -157,19 +157,13 @@ def find_list(sel: Selector, base: str, as_of: datetime) -> tuple[list[ListEntry
         else:
             candidates = container.xpath("./li") if tag in ("ul", "ol") else container.xpath("./div")
             rows = [
-                r
-                for r in candidates
-                if not EXCLUDED_CONTAINER.search(f"{r.attrib.get('class', '')} {r.attrib.get('id', '')}")
+                r for r in candidates if not EXCLUDED_CONTAINER.search(f"{attr(r, 'class')} {attr(r, 'id')}")
             ]
             entries = [e for e in (parse_entry(r, base, as_of) for r in rows) if e]
         if not entries:
             continue
         dated = sum(1 for e in entries if e.published_at)
-        hint = (
-            3
-            if LIST_HINT.search(f"{container.attrib.get('class', '')} {container.attrib.get('id', '')}")
-            else 0
-        )
+        hint = 3 if LIST_HINT.search(f"{attr(container, 'class')} {attr(container, 'id')}") else 0
         score = dated * 2 + len(entries) + hint
         if best is None or score > best[0]:
             best = (score, entries)
@@ -186,16 +180,21 @@ def find_list(sel: Selector, base: str, as_of: datetime) -> tuple[list[ListEntry
 
 # --- CMS adapters: pages known up front (TRS, Hanweb), the 下一页 chain (generic) -------------------
 
+# Further page URLs built at most, whatever count the page states (createPageHTML(3000000, …) is the
+# page's word, not a reason to build three million URLs); the spider follows MONITOR_PORTAL_MAX_PAGES.
+MAX_PAGE_URLS = 100
 
-def trs_page_urls(text: str, url: str) -> list[str]:
-    """TRS WCM script pagination: createPageHTML(56, 0, "index", "html") / var countPage = 56."""
+
+def trs_page_urls(text: str, url: str, limit: int = MAX_PAGE_URLS) -> list[str]:
+    """TRS WCM script pagination: createPageHTML(56, 0, "index", "html") / var countPage = 56; at most
+    ``limit`` further pages."""
     m = re.search(
-        r"createPageHTML\(\s*(\d+)\s*,\s*(\d+)\s*,\s*['\"]([\w-]+)['\"]\s*,\s*['\"](\w+)['\"]", text
+        r"createPageHTML\(\s*(\d{1,9})\s*,\s*(\d{1,9})\s*,\s*['\"]([\w-]+)['\"]\s*,\s*['\"](\w+)['\"]", text
     )
     if m:
         count, prefix, ext = int(m[1]), m[3], m[4]
     else:
-        m2 = re.search(r"var\s+countPage\s*=\s*(\d+)", text)
+        m2 = re.search(r"var\s+countPage\s*=\s*(\d{1,9})", text)
         if not m2:
             return []
         count = int(m2[1])
@@ -205,7 +204,7 @@ def trs_page_urls(text: str, url: str) -> list[str]:
         ext = (
             em[1] if em else (urlsplit(url).path.rsplit(".", 1)[-1] if "." in urlsplit(url).path else "html")
         )
-    return [urljoin(url, f"{prefix}_{i}.{ext}") for i in range(1, count)]
+    return [urljoin(url, f"{prefix}_{i}.{ext}") for i in range(1, min(count, limit + 1))]
 
 
 HANWEB_RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.S)
@@ -223,25 +222,28 @@ def hanweb_entries(xml_text: str, base: str, as_of: datetime) -> list[ListEntry]
     return entries
 
 
-def hanweb_page_urls(text: str, base: str) -> list[str]:
-    """Later Hanweb pages: dataproxy.jsp?page=N&columnid=…, N up to totalpage (or totalRecord/perPage)."""
+def hanweb_page_urls(text: str, base: str, limit: int = MAX_PAGE_URLS) -> list[str]:
+    """Later Hanweb pages: dataproxy.jsp?page=N&columnid=…, N up to totalpage (or totalRecord/perPage),
+    at most ``limit`` of them."""
     m = re.search(r"""(?:href=['"]|['"])([^'"<>\s]*dataproxy\.jsp\?[^'"<>\s\]]*)""", text)
     if not m:
         return []
-    proxy = urljoin(base, m[1].replace("&amp;", "&"))
-    total = re.search(r"<totalpage>\s*(\d+)\s*</totalpage>", text)
+    proxy = absolute_url(base, m[1].replace("&amp;", "&"))
+    if proxy is None:
+        return []
+    total = re.search(r"<totalpage>\s*(\d{1,9})\s*</totalpage>", text)
     if total:
         pages = int(total[1])
     else:
-        rec = re.search(r"totalRecord\s*[:=]\s*['\"]?(\d+)", text, re.I)
-        per = re.search(r"perPage\s*[:=]\s*['\"]?(\d+)", text, re.I)
+        rec = re.search(r"totalRecord\s*[:=]\s*['\"]?(\d{1,12})", text, re.I)
+        per = re.search(r"perPage\s*[:=]\s*['\"]?(\d{1,9})", text, re.I)
         if not rec:
             return []
-        pages = -(-int(rec[1]) // int(per[1] if per else 15))
+        pages = -(-int(rec[1]) // max(int(per[1] if per else 15), 1))
     parts = urlsplit(proxy)
     query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
     urls = []
-    for n in range(2, pages + 1):
+    for n in range(2, min(pages, limit + 1) + 1):
         query["page"] = str(n)
         urls.append(urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), "")))
     return urls
@@ -251,26 +253,31 @@ def next_page_url(sel: Selector, base: str) -> str | None:
     """A 下一页 link, or a ?page=N+1 / index_N+1 link in the pager."""
     for a in sel.xpath("//a[@href]"):
         if NEXT_WORDS.match(clean_text(" ".join(a.xpath(".//text()").getall()))):
-            url = absolute_url(base, a.attrib["href"])
+            url = absolute_url(base, attr(a, "href"))
             if url and url != base:
                 return url
     return None
 
 
-def parse_column_page(sel: Selector, url: str, as_of: datetime) -> ColumnPage:
-    """One list page through the adapter its markup calls for: Hanweb datastore, script list, TRS, generic."""
+def parse_column_page(sel: Selector, url: str, as_of: datetime, max_pages: int = MAX_PAGE_URLS) -> ColumnPage:
+    """One list page through the adapter its markup calls for: Hanweb datastore, script list, TRS, generic;
+    further page URLs are built for at most ``max_pages`` pages."""
     text = sel.get()
     datastore = sel.xpath("//script[@type='text/xml']/text()").getall()
     if any("<datastore" in d for d in datastore) or ("<datastore>" in text and "<recordset>" in text):
         xml = "".join(datastore) or text
         entries = hanweb_entries(xml, url, as_of)
         return ColumnPage(
-            entries, True, empty_marker=not entries, page_urls=hanweb_page_urls(text, url), adapter="hanweb"
+            entries,
+            True,
+            empty_marker=not entries,
+            page_urls=hanweb_page_urls(text, url, max_pages),
+            adapter="hanweb",
         )
     entries, found, empty = find_list(sel, url, as_of)
     if not entries and JS_LIST.search(text):
         return ColumnPage([], False, needs_browser=True, adapter="script")
-    page_urls = trs_page_urls(text, url)
+    page_urls = trs_page_urls(text, url, max_pages)
     if page_urls or "createPageHTML" in text:
         return ColumnPage(entries, found, empty_marker=empty, page_urls=page_urls, adapter="trs")
     return ColumnPage(entries, found, empty_marker=empty, next_url=next_page_url(sel, url))

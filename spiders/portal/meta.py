@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from parsel import Selector
 from scrapy.http import HtmlResponse, Response, TextResponse
-from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding
 
 from core.text import clean_text
+from spiders.charset import Decoding, declared_encoding, decode_by_evidence
 
 SITE_ID_CODE = re.compile(r"^(\d{10}|bm\d{8})$")
 FOOTER_ID_CODE = re.compile(r"网站标识码\s*[：:]?\s*([A-Za-z0-9]+)")
@@ -78,8 +78,15 @@ def detect_cms(text: str, url: str = "") -> str:
     return "other"
 
 
-def ensure_encoding(response: Response) -> TextResponse:
-    """A text response decoded right: header, then <meta>, then sniffing (valid UTF-8, else GB18030)."""
+def page_decoding(response: Response) -> Decoding:
+    """How the page's bytes decode: the declared charset against the evidence (spiders/charset.py)."""
+    body = response.body
+    return decode_by_evidence(body, declared_encoding(response.headers.get("Content-Type"), body))
+
+
+def ensure_encoding(response: Response, decoding: Decoding | None = None) -> TextResponse:
+    """A text response decoded by evidence: valid UTF-8, else the declared charset, else GB18030 (a GBK
+    page declared UTF-8 and a UTF-8 page declared GBK both read right)."""
     if not isinstance(response, TextResponse):
         response = HtmlResponse(
             url=response.url,
@@ -88,13 +95,6 @@ def ensure_encoding(response: Response) -> TextResponse:
             request=response.request,
             status=response.status,
         )
-    declared = http_content_type_encoding((response.headers.get("Content-Type") or b"").decode("latin-1"))
-    declared = declared or html_body_declared_encoding(response.body)
-    if declared:
-        return response  # type: ignore[return-value]
-    try:
-        response.body.decode("utf-8")
-    except UnicodeDecodeError:
-        # Old portals drop every declaration; their bytes are GBK, of which GB18030 is the superset.
-        return response.replace(encoding="gb18030")  # type: ignore[return-value]
-    return response.replace(encoding="utf-8")  # type: ignore[return-value]
+    decoding = decoding or page_decoding(response)
+    encoding = decoding.encoding or decoding.declared or "utf-8"
+    return response.replace(encoding=encoding)  # type: ignore[return-value]

@@ -19,7 +19,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from core.clock import iso, now_iso, parse_iso
-from core.enums import CheckKind, ColumnStatus
+from core.enums import CheckKind, CheckOutcome, ColumnStatus
 from core.items import CheckItem, ColumnItem, SiteItem
 from db import open_db
 from db.portal import load_unsettled_messages
@@ -27,10 +27,11 @@ from detection.rules.config import RulesError, RuleSet, load_rules
 from spiders.base import ERROR_STATUSES, MonitorSpider
 from spiders.portal.boards import MessageRow
 from spiders.portal.columns import ColumnRule, add_target_columns, discover_columns, load_column_rules
+from spiders.portal.homepage import read_homepage, wall_of
 from spiders.portal.jobs import BoardReader, ColumnJob, Fetch, Limits, MessageHorizon, Step, message_horizon
 from spiders.portal.links import LinkChecker, extract_links, site_root
 from spiders.portal.lists import find_homepage_items
-from spiders.portal.meta import detect_cms, ensure_encoding, parse_site_meta
+from spiders.portal.meta import detect_cms, ensure_encoding, page_decoding, parse_site_meta
 
 
 def probe_request(
@@ -63,6 +64,7 @@ class PortalSpider(MonitorSpider):
 
     name = "portal"
     platforms: ClassVar[tuple[str, ...]] = ("portal",)
+    start_kind = CheckKind.PROBE
     uses_browser = True  # only a column whose list is written by script asks for the browser
 
     max_columns: int
@@ -140,14 +142,21 @@ class PortalSpider(MonitorSpider):
     def parse_homepage(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         target = response.meta["target"]
         tid = target["id"]
-        probe = self.check(response, kind=CheckKind.PROBE)
+        home = read_homepage(response) if response.status < 400 else None
+        probe = self.check(response, kind=CheckKind.PROBE, outcome=home.outcome if home else None)
+        if home is not None and home.outcome is not None:
+            probe.error = self.mask(home.reason)
         self.crawler.stats.inc_value(f"monitor/probe/{probe.outcome}")
-        if response.status >= 400 or not response.body:
+        if home is None or home.page is None:
+            # Not a page to read (an error status, a wall, an empty or non-HTML answer, garbled text):
+            # the probe alone, and no site row to misread as a site without SiteIDCode or dated items.
             probe.error = probe.error or f"HTTP {response.status}"
             yield probe
             return
         yield probe
-        page = ensure_encoding(response)
+        page, decoding = home.page, home.decoding
+        if decoding is not None and decoding.overrides_declaration:
+            self.crawler.stats.inc_value("monitor/portal/charset_mismatch")
         sel = page.selector
         root = site_root(page.url)
         meta = parse_site_meta(sel)
@@ -161,7 +170,7 @@ class PortalSpider(MonitorSpider):
             site_domain=meta.site_domain,
             site_id_code=meta.site_id_code,
             site_id_code_valid=meta.site_id_code_valid,
-            encoding=page.encoding,
+            encoding=decoding.describe() if decoding is not None else page.encoding,
             cms=detect_cms(page.text, page.url),
             icp=meta.icp,
             police_record=meta.police_record,
@@ -224,9 +233,23 @@ class PortalSpider(MonitorSpider):
 
     def parse_job_page(self, response: Response, **kwargs: Any) -> Iterator[Any]:
         fetch: Fetch = response.meta["fetch"]
-        yield self.check(response, kind=fetch.kind)
-        if response.status >= 400:
-            yield from self.settle(response.meta["job"], fetch, None, f"HTTP {response.status}")
+        check = self.check(response, kind=fetch.kind)
+        if check.outcome == CheckOutcome.OK and response.body:
+            # A page that cannot be read (garbled bytes, a wall served in its place) shows no rows and no
+            # dates: it is a failed fetch, not a list without dated items.
+            decoding = page_decoding(response)
+            wall = None if decoding.is_garbled else wall_of(ensure_encoding(response, decoding))
+            if decoding.is_garbled:
+                check.outcome, check.error = CheckOutcome.MALFORMED, "undecodable text"
+            elif wall is not None:
+                check.outcome, check.error = wall.outcome, self.mask(wall.reason)
+                if wall.outcome == CheckOutcome.BLOCKED:
+                    self.count_blocked(response.meta["target"]["id"])
+        yield check
+        if not CheckOutcome(check.outcome).is_ok:
+            yield from self.settle(
+                response.meta["job"], fetch, None, check.error or f"HTTP {response.status}"
+            )
         else:
             yield from self.settle(response.meta["job"], fetch, response)
 
@@ -280,9 +303,13 @@ class PortalSpider(MonitorSpider):
     def on_idle(self) -> None:
         """A request a middleware drops without an errback (UrlLengthMiddleware past URLLENGTH_LIMIT,
         DepthMiddleware past DEPTH_LIMIT) would leave its job waiting for ever: once nothing else is left
-        to crawl, those requests are settled as failed, so each job still gives what it read."""
+        to crawl, those requests are settled as failed, so each job still gives what it read. A retry
+        waiting out a Retry-After (crawler.middlewares.RetryAfterMiddleware) is not dropped: it comes back."""
         if not self.jobs or self.dropping:
             return
+        assert self.crawler.stats is not None
+        if self.crawler.stats.get_value("monitor/retry_pending", 0):
+            raise DontCloseSpider
         self.dropping = True
         assert self.crawler.engine is not None
         self.crawler.engine.crawl(scrapy.Request("data:,", callback=self.settle_dropped, dont_filter=True))

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 from core.dates import normalize_timestamp
 from core.enums import CheckOutcome
+from core.fields import note_bad_field, read_field
 from core.items import PostItem
 from spiders.base import SourceError
 from spiders.wechat.article import ORIGINAL_STATS, REPOST_STATS
@@ -71,7 +72,10 @@ def parse_publish_page(data: Any) -> PublishPage:
     """The appmsgpublish answer: publish_page is a JSON string, and each publish_info inside it again."""
     if not isinstance(data, dict):
         raise SourceError(CheckOutcome.MALFORMED, "MP answer is not a JSON object")
-    ret = parse_int((data.get("base_resp") or {}).get("ret"))
+    base_resp = data.get("base_resp")
+    if not isinstance(base_resp, dict):
+        raise SourceError(CheckOutcome.MALFORMED, f"MP base_resp is not an object: {str(base_resp)[:80]!r}")
+    ret = parse_int(base_resp.get("ret"))
     if ret in MP_ERRORS:
         raise SourceError(*MP_ERRORS[ret])
     if ret != 0:
@@ -84,27 +88,42 @@ def parse_publish_page(data: Any) -> PublishPage:
         )
         articles = []
         for entry in page.get("publish_list", []):
-            info = entry.get("publish_info") or "{}"
-            info = json.loads(info) if isinstance(info, str) else info
-            for a in info.get("appmsgex", []):
-                articles.append(
-                    ListedArticle(
-                        appmsgid=str(a.get("appmsgid") or a.get("aid", "").split("_")[0]),
-                        itemidx=str(a.get("itemidx") or 1),
-                        title=a.get("title"),
-                        digest=a.get("digest"),
-                        link=js_unescape(a["link"]) if a.get("link") else None,
-                        create_time=normalize_timestamp(a.get("create_time")),
-                        copyright_stat=parse_int(a.get("copyright_stat")),
-                        item_show_type=parse_int(a.get("item_show_type")),
-                        is_deleted=bool(a.get("is_deleted")),
-                    )
-                )
+            # One entry of another shape loses that entry, never the page (counted as a bad field).
+            listed = read_field("publish_info", _listed_articles, entry) or []
+            articles.extend(listed)
         return PublishPage(total=parse_int(page.get("total_count")) or 0, articles=articles)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise SourceError(
             CheckOutcome.MALFORMED, f"MP publish_page not in the expected shape: {exc}"
         ) from exc
+
+
+def _listed_time(value: Any) -> str | None:
+    when = normalize_timestamp(value)
+    if when is None and value not in (None, ""):
+        note_bad_field("published_at")
+    return when
+
+
+def _listed_articles(entry: Any) -> list[ListedArticle]:
+    info = entry.get("publish_info") or "{}"
+    info = json.loads(info) if isinstance(info, str) else info
+    out = []
+    for a in info.get("appmsgex", []):
+        out.append(
+            ListedArticle(
+                appmsgid=str(a.get("appmsgid") or str(a.get("aid") or "").split("_")[0]),
+                itemidx=str(a.get("itemidx") or 1),
+                title=a.get("title"),
+                digest=a.get("digest"),
+                link=js_unescape(a["link"]) if isinstance(a.get("link"), str) and a["link"] else None,
+                create_time=_listed_time(a.get("create_time")),
+                copyright_stat=parse_int(a.get("copyright_stat")),
+                item_show_type=parse_int(a.get("item_show_type")),
+                is_deleted=bool(a.get("is_deleted")),
+            )
+        )
+    return out
 
 
 def listed_to_post(item: ListedArticle, *, fakeid: str, target_id: int) -> PostItem:
@@ -125,7 +144,10 @@ def listed_to_post(item: ListedArticle, *, fakeid: str, target_id: int) -> PostI
 
 def redact(url: str) -> str:
     """The URL without its session token: what is logged, stored and used as the validator key."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # unparseable (http://[::1/…): nothing after the path is kept
+        return url.split("?", 1)[0].split("#", 1)[0]
     query = [(k, v) for k, vs in parse_qs(parts.query, keep_blank_values=True).items() for v in vs]
     clean = [(k, v) for k, v in query if k not in SESSION_PARAMS]
     return urlunsplit(parts._replace(query=urlencode(clean)))

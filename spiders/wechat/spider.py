@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections import deque
@@ -11,6 +10,7 @@ from typing import Any, ClassVar, cast
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
+from parsel import Selector
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
@@ -18,7 +18,9 @@ from core.clock import now_iso
 from core.enums import AccountStatus, CheckKind, CheckOutcome, PostKind
 from core.items import AccountItem, AccountSeenItem, CheckItem, PostItem
 from spiders import fields
+from spiders.answers import read_json
 from spiders.base import MonitorSpider, SourceError
+from spiders.charset import response_text
 from spiders.pagestate import PageState, classify_page_state
 from spiders.wechat import sogou
 from spiders.wechat.article import article_to_account, article_to_post, parse_article_page, url_post_id
@@ -36,6 +38,14 @@ from spiders.wechat.scripts import url_query
 MODES = ("mp", "urls", "sogou", "page", "history", "feed")
 # A __biz: the base64 of the account's numeric id (MzA4ODUzNjAxOA==).
 BIZ = re.compile(r"Mz[A-Za-z0-9+/]{6,}={0,2}")
+
+
+def joined(base: str, href: str) -> str | None:
+    """``href`` made absolute, or None when it cannot be (a page may link to http://[::1)."""
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return None
 
 
 def wechat_mode(target: dict[str, Any]) -> str:
@@ -204,10 +214,9 @@ class WechatSpider(MonitorSpider):
             yield from early
             return
         try:
-            page = parse_publish_page(json.loads(response.text))
-        except (SourceError, ValueError) as exc:
-            outcome = exc.outcome if isinstance(exc, SourceError) else CheckOutcome.MALFORMED
-            reason = exc.reason if isinstance(exc, SourceError) else f"not JSON: {exc}"
+            page = parse_publish_page(read_json(response))
+        except SourceError as exc:
+            outcome, reason = exc.outcome, exc.reason
             if outcome == CheckOutcome.NO_CREDENTIALS:
                 self.logger.error(
                     "WeChat MP session expired: renew MONITOR_WECHAT_TOKEN / MONITOR_WECHAT_COOKIE"
@@ -272,12 +281,12 @@ class WechatSpider(MonitorSpider):
             yield from early
             return
         links = [
-            urljoin(response.url, h)
-            for h in response.css("a::attr(href)").getall()
-            if "/s?" in h or "/s/" in h
+            u
+            for h in Selector(text=response_text(response)).css("a::attr(href)").getall()
+            if ("/s?" in h or "/s/" in h) and (u := joined(response.url, h))
         ]
         if not links:
-            state = classify_page_state(response.text, response.url)
+            state = classify_page_state(response_text(response), response.url)
             outcome = state.outcome if state else CheckOutcome.MALFORMED
             yield self.check(response, outcome=outcome, error=state.reason if state else "no article links")
             return
@@ -296,7 +305,8 @@ class WechatSpider(MonitorSpider):
         if early is not None:
             yield from early
             return
-        result = parse_article_page(response.text, response.url)
+        # Decoded by evidence: a page in GBK under charset=utf-8 (or the reverse) reads right.
+        result = parse_article_page(response_text(response), response.url)
         if isinstance(result, PageState):
             self.crawler.stats.inc_value(f"monitor/wechat/{result.outcome}")  # type: ignore[union-attr]
             yield self.check(response, outcome=result.outcome, error=result.reason)
@@ -362,7 +372,7 @@ class WechatSpider(MonitorSpider):
         if early is not None:
             yield from early
             return
-        result = sogou.parse_sogou_accounts(response.text, response.url)
+        result = sogou.parse_sogou_accounts(response_text(response), response.url)
         if isinstance(result, PageState):
             self.crawler.stats.inc_value(f"monitor/wechat/sogou_{result.outcome}")  # type: ignore[union-attr]
             yield self.check(response, outcome=result.outcome, error=result.reason)
