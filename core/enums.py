@@ -196,6 +196,17 @@ class PostKind(StrEnum):
     TEXT = "text"  # a text-only message (item_show_type 10, a text message in the history list)
 
 
+class WechatMode(StrEnum):
+    """How a WeChat target's articles are listed (targets.options.mode): see docs/wechat.md."""
+
+    MP = "mp"  # the MP back end, with the office's own login
+    URLS = "urls"  # a list of article URLs
+    SOGOU = "sogou"  # Sogou WeChat search (account search, article search as fallback)
+    PAGE = "page"  # an HTML list page (an album, a mirror)
+    HISTORY = "history"  # the msgList history page (profile_ext / getmasssendmsg)
+    FEED = "feed"  # an RSS bridge: the feed spider reads it
+
+
 class Severity(StrEnum):
     VETO = "veto"  # 单项否决
     DEDUCTION = "deduction"  # 扣分
@@ -351,6 +362,7 @@ CLOSED_SETS: dict[str, frozenset[str]] = {
     "column_status": frozenset(ColumnStatus),
     "board_kind": frozenset(BoardKind),
     "post_kind": frozenset(PostKind),
+    "wechat_mode": frozenset(WechatMode),
     "answer_state": frozenset(AnswerState),
     "finding_state": frozenset(FindingState),
     "finding_event": frozenset(FindingEvent),

@@ -32,6 +32,7 @@ from core.enums import (
     Severity,
     UpdateState,
     Verdict,
+    WechatMode,
 )
 
 _ENUM_LABELS: dict[type[StrEnum], dict[str, str]] = {
@@ -86,6 +87,11 @@ _ENUM_LABELS: dict[type[StrEnum], dict[str, str]] = {
         CheckOutcome.MALFORMED: "内容无法解析",
         CheckOutcome.NO_CREDENTIALS: "缺少登录凭据（爬虫侧）",
         CheckOutcome.NO_BROWSER: "缺少浏览器（爬虫侧）",
+        CheckOutcome.EMPTY: "空白页面",
+        CheckOutcome.NOT_HTML: "不是网页",
+        CheckOutcome.REDIRECT_LOOP: "循环跳转",
+        CheckOutcome.OVERSIZED: "内容过大未读取（爬虫侧）",
+        CheckOutcome.INVALID_TARGET: "监测对象配置有误（爬虫侧）",
     },
     Severity: {
         Severity.VETO: "单项否决",
@@ -162,6 +168,14 @@ _ENUM_LABELS: dict[type[StrEnum], dict[str, str]] = {
         PostKind.AUDIO: "音频",
         PostKind.IMAGE: "图片",
         PostKind.TEXT: "文字",
+    },
+    WechatMode: {
+        WechatMode.MP: "公众号后台",
+        WechatMode.URLS: "文章链接",
+        WechatMode.SOGOU: "搜狗微信搜索",
+        WechatMode.PAGE: "列表页",
+        WechatMode.HISTORY: "历史消息页",
+        WechatMode.FEED: "订阅源",
     },
     AnswerState: {
         AnswerState.ANSWERED: "已答复",

@@ -9,12 +9,12 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from core.enums import ColumnKind, Platform
+from core.enums import ColumnKind, Platform, WechatMode
 
 MAX_OPTIONS_BYTES = 64 * 1024  # as stored: JSON text
 MAX_DEPTH = 6
 MAX_URL = 2048
-WECHAT_MODES = ("mp", "urls", "sogou", "page", "feed")
+WECHAT_MODES = tuple(m.value for m in WechatMode)
 SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 
 
@@ -65,6 +65,14 @@ def _mode(name: str, value: Any) -> list[str]:
     )
 
 
+def _sogou_type(name: str, value: Any) -> list[str]:
+    return (
+        []
+        if value in (1, 2, "1", "2")
+        else [f"options.{name} must be 1 (account search) or 2 (article search)"]
+    )
+
+
 def _columns(name: str, value: Any) -> list[str]:
     if not isinstance(value, list):
         return [f"options.{name} must be a list of URLs or {{url, name}} mappings"]
@@ -112,6 +120,9 @@ KNOWN: dict[str, dict[str, Check]] = {
         "mp_base": _url,
         "sogou_base": _url,
         "sogou_query": _text,
+        "sogou_type": _sogou_type,
+        "history_url": _url,
+        "biz": _text,
     },
     Platform.WEIBO: {"weibo_base": _url},
     Platform.PORTAL: {"columns": _columns, "column_rules": _column_rules},

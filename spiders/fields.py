@@ -1,6 +1,7 @@
 """Tolerant readers for fields of third-party JSON: a value of the wrong shape is None, never an exception.
 
-Parsers read every field through these, so a bad field loses that field and not the item or the page.
+Parsers read every field through these, so a bad field loses that field and not the item or the page; a
+value that is there but of the wrong shape is counted (stats ``monitor/bad_field/<shape>``).
 """
 
 from __future__ import annotations
@@ -8,18 +9,31 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from core.fields import note_bad_field
+
 # WeChat's 原始ID: gh_ and hex digits (demo and old accounts use other word characters).
 GH_ID = re.compile(r"gh_\w{4,40}", re.ASCII)
 # A 微信号: a letter, then letters, digits, _ or -; WeChat allows 6–20, old accounts are shorter.
 WECHAT_ID = re.compile(r"[A-Za-z][-\w]{2,39}", re.ASCII)
 
 
+def _wrong(value: Any, shape: str) -> None:
+    if value is not None and value != "":
+        note_bad_field(shape)
+
+
 def as_dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
+    if isinstance(value, dict):
+        return value
+    _wrong(value, "mapping")
+    return {}
 
 
 def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
+    if isinstance(value, list):
+        return value
+    _wrong(value, "list")
+    return []
 
 
 def as_dicts(value: Any) -> list[dict[str, Any]]:
@@ -35,6 +49,7 @@ def as_str(value: Any) -> str | None:
         return str(value)
     if isinstance(value, str):
         return value.strip() or None
+    _wrong(value, "text")
     return None
 
 
@@ -48,6 +63,7 @@ def as_int(value: Any) -> int | None:
         return int(value)
     if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,18}\s*", value):
         return int(value)
+    _wrong(value, "number")
     return None
 
 

@@ -226,11 +226,11 @@ def account_facts(draw: st.DrawFn) -> AccountFacts:
     notice = Notice(
         action="停止更新",
         sentence="本账号停止更新",
-        subject=draw(st.none() | st.text(max_size=6)),
+        subjects=draw(st.lists(st.text(max_size=6), max_size=2)),
         effective_date=day,
         date_source="explicit",
         shutdown_date=draw(st.none() | st.just(day + timedelta(days=30))),
-        targets=[MigrationTarget("account", "临江发布")],
+        migration_targets=[MigrationTarget("account", "临江发布")],
     )
     post = {"post_id": "p1", "url": None, "title": "停更", "published_at": iso(AS_OF - timedelta(days=40))}
     with_notice = draw(st.booleans())

@@ -15,7 +15,7 @@ from scrapy.http import Response
 from twisted.python.failure import Failure
 
 from core.clock import now_iso
-from core.enums import AccountStatus, CheckKind, CheckOutcome, PostKind
+from core.enums import AccountStatus, CheckKind, CheckOutcome, PostKind, WechatMode
 from core.items import AccountItem, AccountSeenItem, CheckItem, PostItem
 from spiders import fields
 from spiders.answers import read_json
@@ -35,7 +35,7 @@ from spiders.wechat.mp import (
 )
 from spiders.wechat.scripts import url_query
 
-MODES = ("mp", "urls", "sogou", "page", "history", "feed")
+MODES = tuple(m.value for m in WechatMode)
 # A __biz: the base64 of the account's numeric id (MzA4ODUzNjAxOA==).
 BIZ = re.compile(r"Mz[A-Za-z0-9+/]{6,}={0,2}")
 
