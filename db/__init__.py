@@ -163,15 +163,15 @@ def record_account(db: Database, row: dict[str, Any]) -> int:
     """Append an account observation, or extend the latest one when nothing observable changed."""
     seen_at, run_id = row.pop("seen_at"), row.get("run_id")
     row.pop("run_id", None)
-    latest = db.execute(
+    cursor = db.execute(
         # closing/closed rows are detection's conclusions (db/detection.py), not observations to extend
         f"SELECT * FROM accounts WHERE target_id = ? AND status NOT IN {in_list(DERIVED_STATUSES)} "
         "ORDER BY last_seen_at DESC, id DESC LIMIT 1",
         [row["target_id"]],
-    ).fetchone()
+    )
+    latest = cursor.fetchone()
     if latest is not None:
-        cols = [d[0] for d in db.execute("SELECT * FROM accounts LIMIT 0").description]
-        current = dict(zip(cols, latest, strict=True))
+        current = dict(zip([d[0] for d in cursor.description], latest, strict=True))
         if all(current.get(k) == v for k, v in row.items()):
             db.execute(
                 "UPDATE accounts SET last_seen_at = ?, last_run_id = ? WHERE id = ?",
