@@ -57,6 +57,16 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 800,
 }
 
+# --- distributed mode (docs/distributed.md): off unless MONITOR_REDIS_URL is set ---------------------
+# MONITOR_ROLE: worker (default) or store. Per-host limits shared by every worker default to the
+# politeness above (MONITOR_HOST_CONCURRENCY, MONITOR_HOST_DELAY_S, MONITOR_HOST_SLOTS override them).
+MONITOR_REDIS_URL = os.environ.get("MONITOR_REDIS_URL", "")
+MONITOR_ROLE = os.environ.get("MONITOR_ROLE", "")
+MONITOR_REDIS_PREFIX = os.environ.get("MONITOR_REDIS_PREFIX", "govmedia")
+MONITOR_LEASE_S = float(os.environ.get("MONITOR_LEASE_S", "60"))
+MONITOR_WORKER_WAIT_S = 300.0
+ADDONS = {"crawler.distributed.addon.DistributedAddon": 0}
+
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False  # no listening ports from a cron job
 LOG_LEVEL = os.environ.get("MONITOR_LOG_LEVEL", "INFO")
