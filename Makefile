@@ -7,10 +7,13 @@ TARGETS ?= targets/example.yaml
 DEMO_PORT ?= 8765
 SERVE_PORT ?= 8001
 SPIDERS ?= feed portal wechat weibo
+REDIS_PORT ?= 6379
+REDIS_URL ?= redis://127.0.0.1:$(REDIS_PORT)/0
+WORKERS ?= 2
 export PYTHONDONTWRITEBYTECODE = 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo import crawl serve test lint fmt typecheck bench clean
+.PHONY: help install demo import crawl serve test lint fmt typecheck bench clean redis workers
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-10s %s\n", $$1, $$2}'
@@ -32,6 +35,16 @@ import: install ## import a targets registry: make import TARGETS=targets/mine.y
 crawl: install ## run every spider against the active targets in $(DB)
 	@set -e; for s in $(SPIDERS); do MONITOR_DB=$(DB) $(BIN)/scrapy crawl $$s; done
 
+redis: ## run a local redis-server for distributed mode on 127.0.0.1:$(REDIS_PORT) (foreground, no persistence)
+	redis-server --port $(REDIS_PORT) --bind 127.0.0.1 --save '' --appendonly no
+
+workers: install ## distributed crawl: one store + $(WORKERS) workers per spider (needs `make redis`)
+	@set -e; for s in $(SPIDERS); do \
+	  export MONITOR_DB=$(DB) MONITOR_REDIS_URL=$(REDIS_URL); \
+	  $(BIN)/scrapy store $$s & \
+	  for i in $$(seq $(WORKERS)); do $(BIN)/scrapy worker $$s & done; \
+	  wait; done
+
 serve: install ## serve $(DB) with Datasette on 127.0.0.1:$(SERVE_PORT)
 	$(BIN)/python -m db.serve $(DB) --port $(SERVE_PORT)
 
@@ -52,6 +65,7 @@ typecheck: install ## mypy on the packages
 bench: install ## benchmark: bare Scrapy ceiling vs the real crawl on a generated world (bench/results.json)
 	$(BIN)/python -m bench.run
 
-clean: ## remove the venv, data/ and caches
-	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache test-artifacts bench/results*.json
+clean: ## remove the venv, data/, caches, build output and what an interrupted bench left in the temp folder
+	rm -rf $(VENV) data .pytest_cache .ruff_cache .mypy_cache test-artifacts bench/results*.json build *.egg-info
+	rm -rf $${TMPDIR:-/tmp}/govmedia-bench-*
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
