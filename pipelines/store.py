@@ -19,7 +19,7 @@ import db as store
 from core.clock import now_iso
 from core.config import monitor_config
 from core.enums import CheckOutcome
-from core.items import AccountItem, AccountSeenItem, CheckItem, PostItem, ValidatorItem
+from core.items import AccountItem, AccountSeenItem, CheckItem, PostBatchItem, PostItem, ValidatorItem
 from core.locks import Lock, lock_path
 from db import accounts as accounts_db
 from db import bulk, runs
@@ -132,11 +132,15 @@ class StorePipeline:
         self.crawler.stats.set_value("monitor/run_id", self.run_id)
 
     def process_item(self, item: Any) -> Any:
-        if type(item) not in WRITERS or self.db is None:
+        if self.db is None:
             return item
-        row = {name: getattr(item, name) for name in _field_names(type(item))}  # type: ignore[arg-type]
-        row["run_id"], row["seen_at"] = self.run_id, now_iso()
-        self.buffer.append((type(item), row))
+        seen_at = now_iso()
+        for one in item.posts if isinstance(item, PostBatchItem) else (item,):
+            if type(one) not in WRITERS:
+                continue
+            row = {name: getattr(one, name) for name in _field_names(type(one))}  # type: ignore[arg-type]
+            row["run_id"], row["seen_at"] = self.run_id, seen_at
+            self.buffer.append((type(one), row))
         if (
             len(self.buffer) >= self.config.store_batch
             or time.monotonic() - self.flushed_at >= self.config.store_flush_s

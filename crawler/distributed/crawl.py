@@ -53,7 +53,8 @@ class SharedCrawl:
         return self.state() == CRAWLING and len(self.queue) == 0 and self.queue.leased() == 0
 
     def reset(self) -> None:
-        names = ("seeds", "seeds:leases", "dupefilter", "items", "workers", "worker_stats", "state")
+        # Registered workers stay: one that started before the store is waiting for these seeds.
+        names = ("seeds", "seeds:leases", "dupefilter", "items", "worker_stats", "state")
         self.server.delete(*(self.key(n) for n in names))
 
     # --- workers ---------------------------------------------------------------------------------

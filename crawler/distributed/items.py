@@ -35,13 +35,16 @@ def encode_item(item: Any) -> bytes:
     name = type(item).__name__
     if name not in ITEM_TYPES:
         raise TypeError(f"not a project item: {name}")
-    fields = {f.name: getattr(item, f.name) for f in dataclasses.fields(item)}
+    fields = dataclasses.asdict(item)
     return json.dumps({"type": name, "fields": fields}, ensure_ascii=False, default=str).encode()
 
 
 def decode_item(raw: bytes) -> Any:
     data = json.loads(raw)
-    return ITEM_TYPES[data["type"]](**data["fields"])
+    fields = data["fields"]
+    if data["type"] == "PostBatchItem":
+        fields = {**fields, "posts": [item_classes.PostItem(**p) for p in fields["posts"]]}
+    return ITEM_TYPES[data["type"]](**fields)
 
 
 def summable_stats(stats: dict[str, Any]) -> dict[str, int | float]:
