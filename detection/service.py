@@ -9,9 +9,12 @@ other rule and target is still judged.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import traceback
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -26,11 +29,31 @@ from db import runs, to_json
 from detection.rules.account import AccountFacts, Candidate, Successor, evaluate_account
 from detection.rules.config import RuleSet, load_rules
 from detection.rules.freshness import months_before
-from detection.rules.notice import PREFILTER_WORDS, Notice, classify_notice, notice_from_json, notice_to_json
+from detection.rules.notice import ACTION, Notice, classify_notice, notice_from_json, notice_to_json
 from detection.rules.portal import evaluate_portal
 from detection.rules.quality import cluster_near_duplicates, simhash
 from detection.rules.result import CheckSummary, Evaluation
 from detection.rules.verdict import decide_verdict
+
+# What every closure ACTION contains (tests/test_detect_speed.py checks it against ACTION): SQL reads
+# only the posts of the window holding one of them (the notice prefilter's single characters, 关 or 停,
+# are in most posts).
+NOTICE_SQL_WORDS = ("停止", "停更", "不再", "关停", "注销", "关闭", "下线", "并入", "迁移", "合并至", "撤销")
+
+# Hashing is pure Python: a first run over a year of posts (hundreds of thousands) spreads it over the
+# cores; a daily run's few new posts are hashed in place.
+PARALLEL_FROM = 20_000
+
+
+def simhash_all(texts: list[str]) -> list[int]:
+    """SimHashes of many texts, on every core when there are many."""
+    workers = os.cpu_count() or 1
+    if len(texts) < PARALLEL_FROM or workers < 2:
+        return [simhash(t) for t in texts]
+    # spawn, not fork: detection also runs inside a crawl, whose reactor has threads
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(simhash, texts, chunksize=max(len(texts) // (workers * 4), 1)))
+
 
 ACCOUNT_KINDS = frozenset({*ACCOUNT_LIST_KINDS, CheckKind.ARTICLE})
 PORTAL_KINDS = frozenset({CheckKind.PROBE})
@@ -285,6 +308,9 @@ def _judge_accounts(
     since_notice = iso(as_of - timedelta(days=lookback))
 
     def judge(post: dict[str, Any]) -> str | None:
+        # classify_notice claims a sentence only around an ACTION match: no match, no notice.
+        if not (ACTION.search(post["title"] or "") or ACTION.search(post["text"] or "")):
+            return None
         notice: Notice | None = None
         with errors.guard("account.closure_notice", post.get("target_id"), post.get("post_id")):
             notice = classify_notice(post["title"], post["text"], parse_iso(post["published_at"]))
@@ -292,7 +318,7 @@ def _judge_accounts(
 
     with database.conn:
         q.classify_new_posts(
-            database, since=since_notice, classify=judge, words=PREFILTER_WORDS, target_ids=ids
+            database, since=since_notice, classify=judge, words=NOTICE_SQL_WORDS, target_ids=ids
         )
     notices: dict[int, list[tuple[dict[str, Any], Notice]]] = defaultdict(list)
     for post in q.stored_notices(database, since=since_notice, as_of=as_of_iso, target_ids=ids):
@@ -300,7 +326,9 @@ def _judge_accounts(
             notices[post["target_id"]].append((post, notice_from_json(post["notice"])))
     dup_days = base["account.duplicate_posts"]["window_days"]
     with database.conn:
-        hashed = q.update_simhashes(database, since=iso(as_of - timedelta(days=dup_days)), compute=simhash)
+        hashed = q.update_simhashes(
+            database, since=iso(as_of - timedelta(days=dup_days)), compute=simhash_all
+        )
     duplicates = _duplicates(database, as_of, dup_days, base["account.duplicate_posts"]["max_hamming"])
 
     for t in accounts:

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 SEEDING, CRAWLING, FINISHED = "seeding", "crawling", "finished"
 DRAIN_BATCH = 500
 POLL_S = 0.25
+WAITING_LOG_S = 60.0
 
 
 class SharedCrawl:
@@ -66,11 +67,14 @@ class SharedCrawl:
     def pending_workers(self) -> list[str]:
         """Workers that are alive and have not reported their counters yet."""
         reported = {k.decode() for k in self.server.hkeys(self.key("worker_stats"))}
-        return [
-            w.decode()
-            for w in self.server.smembers(self.key("workers"))
-            if w.decode() not in reported and self.server.exists(self.key(f"alive:{w.decode()}"))
-        ]
+        pending = []
+        for raw in self.server.smembers(self.key("workers")):
+            worker = raw.decode()
+            if not self.server.exists(self.key(f"alive:{worker}")):
+                self.server.srem(self.key("workers"), worker)  # stopped without a word: killed
+            elif worker not in reported:
+                pending.append(worker)
+        return pending
 
     def worker_stats(self) -> dict[str, dict[str, Any]]:
         return {k.decode(): json.loads(v) for k, v in self.server.hgetall(self.key("worker_stats")).items()}
@@ -97,6 +101,7 @@ class SharedCrawl:
         """The workers' items as they arrive, until the crawl has drained and every worker reported."""
         items = self.key("items")
         drained_at: float | None = None
+        said_at = time.monotonic()
         while True:
             raws = self.server.lpop(items, DRAIN_BATCH)
             if raws:
@@ -113,6 +118,11 @@ class SharedCrawl:
                     if waiting:
                         logger.warning("workers %s did not report their counters", ", ".join(waiting))
                     break
+            if time.monotonic() - said_at > WAITING_LOG_S:
+                said_at = time.monotonic()
+                logger.info(
+                    "waiting for workers: %d seeds queued, %d leased", len(self.queue), self.queue.leased()
+                )
             await asyncio.sleep(0.05)
 
     def finish(self) -> None:
@@ -149,6 +159,7 @@ class WorkerLifecycle:
         self.beat: task.LoopingCall | None = None
         self.beat_at = 0.0
         self.closing = False
+        self.joined = False  # this worker has seen the crawl in its crawling phase
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -187,9 +198,12 @@ class WorkerLifecycle:
             if scheduler.has_pending_requests() or getattr(scheduler, "leases", None):
                 return False
         state = self.crawl.state()
-        if state == FINISHED or self.crawl.is_drained():
+        if state == CRAWLING:
+            self.joined = True
+        # A crawl this worker never saw running may be an earlier one: wait for the next seeds.
+        if self.joined and (state == FINISHED or self.crawl.is_drained()):
             return True
-        if state is None and time.monotonic() - self.started > self.wait_s:
+        if not self.joined and time.monotonic() - self.started > self.wait_s:
             logger.warning("no distributed crawl was seeded within %.0f s", self.wait_s)
             return True
         return False

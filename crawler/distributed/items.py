@@ -86,4 +86,10 @@ class ItemQueuePipeline:
     def spider_closed(self, spider: Any, reason: str) -> None:
         assert self.crawler.stats is not None
         stats = summable_stats(self.crawler.stats.get_stats())
-        self.server.hset(self.key("worker_stats"), self.config.worker_id, json.dumps(stats))
+        worker = self.config.worker_id
+        # Report and leave in one step: the store waits for live workers that have not reported.
+        pipe = self.server.pipeline(transaction=True)
+        pipe.hset(self.key("worker_stats"), worker, json.dumps(stats))
+        pipe.srem(self.key("workers"), worker)
+        pipe.delete(self.key(f"alive:{worker}"))
+        pipe.execute()
