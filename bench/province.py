@@ -34,8 +34,8 @@ from tests.helpers import free_port
 from tests.redis_helpers import redis_server
 
 SPIDERS = ("feed", "portal", "wechat", "weibo")
-ACCOUNTS = 900  # the bench's province (a real one: ~6,000 accounts, ~600 sites; see docs/performance.md)
-PORTALS = 30
+ACCOUNTS = 450  # the bench's province (a real one: ~6,000 accounts, ~600 sites; see docs/performance.md)
+PORTALS = 15
 RSS_LIMIT_MIB = 500
 
 
