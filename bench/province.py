@@ -39,10 +39,21 @@ PORTALS = 15
 RSS_LIMIT_MIB = 500
 
 
+# A child's ru_maxrss starts from its parent's high-water mark (this process built big databases):
+# GNU time, itself small, measures the crawl process alone.
+GNU_TIME = Path("/usr/bin/time")
+
+
 def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [str(BIN / "scrapy"), *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    cmd = [str(BIN / "scrapy"), *args]
+    if GNU_TIME.exists():
+        report = tempfile.NamedTemporaryFile(prefix="rss-", suffix=".txt", delete=False)  # noqa: SIM115
+        report.close()
+        cmd = [str(GNU_TIME), "-f", "%M", "-o", report.name, *cmd]
+        env = {**env, "_RSS_REPORT": report.name}
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc.rss_report = env.get("_RSS_REPORT")  # type: ignore[attr-defined]
+    return proc
 
 
 def _reap(proc: subprocess.Popen[bytes], name: str) -> int:
@@ -54,6 +65,12 @@ def _reap(proc: subprocess.Popen[bytes], name: str) -> int:
         raise RuntimeError(f"{name} exited {proc.returncode}:\n{tail}")
     if proc.stderr:
         proc.stderr.close()
+    report = getattr(proc, "rss_report", None)
+    if report:
+        path = Path(report)
+        kib = int(path.read_text().split()[-1])
+        path.unlink()
+        return kib // 1024
     return int(usage.ru_maxrss // 1024)
 
 
