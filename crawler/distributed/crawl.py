@@ -184,7 +184,18 @@ class WorkerLifecycle:
             self.beat_at = now
             self.crawl.heartbeat(self.config.worker_id)
         engine = self.crawler.engine
-        if engine is None or self.closing or not engine.spider_is_idle():
+        if engine is None or self.closing:
+            return
+        scheduler: Any = engine.scheduler
+        if hasattr(scheduler, "maintain"):
+            held = len(scheduler.leases)
+            scheduler.maintain()
+            slot = getattr(engine, "_slot", None)
+            if len(scheduler.leases) < held and slot is not None:
+                # Targets finished while the worker sat at its target limit: Scrapy would ask the
+                # scheduler again only at its next 5 s heartbeat.
+                slot.nextcall.schedule()
+        if not engine.spider_is_idle():
             return
         if self.may_close():
             self.closing = True
