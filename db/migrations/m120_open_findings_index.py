@@ -12,6 +12,6 @@ from db.migrations import migrations
 
 
 @migrations()
-def m070_open_findings_by_first_seen(db: Database) -> None:
+def m120_open_findings_by_first_seen(db: Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS findings_open_first_seen ON findings (resolved_at, first_seen_at)")
     db.execute("ANALYZE findings")

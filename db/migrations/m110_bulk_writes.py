@@ -17,7 +17,7 @@ IDLE = "NOT EXISTS (SELECT 1 FROM bulk_writes)"
 
 
 @migrations()
-def m060_bulk_triggers(db: Database) -> None:
+def m110_bulk_triggers(db: Database) -> None:
     db.execute("CREATE TABLE IF NOT EXISTS bulk_writes (owner TEXT PRIMARY KEY)")
     for name in ("posts_ai", "posts_au", "posts_features_new", "posts_features_stale"):
         db.execute(f"DROP TRIGGER IF EXISTS [{name}]")
