@@ -10,6 +10,7 @@ import argparse
 import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,10 +34,11 @@ EXTRA_BENCHES: list[str] = [
     "portal",
     # accounts (issue 4)
     "accounts",
-    # detection (issue 5)
-    "detection",
-    # datasette (issue 6)
+    # datasette (issue 6), then detection (issue 5) on the same 1,000,000-post database
     "datasette",
+    "detection",
+    # a province, 1 and 2 distributed workers (issue 14)
+    "province",
 ]
 
 
@@ -59,12 +61,76 @@ def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, int]:
     return elapsed, usage.ru_maxrss // 1024
 
 
+def _get(data: dict[str, Any], *path: str) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def targets_report(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of issue 14 beside its figure from this run, and whether it was met."""
+    desk = _get(results, "datasette") or {}
+    pages = [v["median_ms"] for v in (desk.get("pages") or {}).values()]
+    slowest_page = max([desk.get("slowest_median_ms") or 0, *pages]) if desk else None
+    rows = [
+        (
+            "real crawl / bare-Scrapy ceiling (feed world)",
+            ">=",
+            0.5,
+            _get(results, "crawl", "real_to_bare_ratio"),
+        ),
+        (
+            "scrapy detect at 1,000,000 posts, first run (s)",
+            "<=",
+            10,
+            _get(results, "detection", "first_run_seconds"),
+        ),
+        (
+            "scrapy detect at 1,000,000 posts, unchanged (s)",
+            "<=",
+            2,
+            _get(results, "detection", "rerun_seconds"),
+        ),
+        ("slowest desk page or query, median (ms)", "<=", 300, slowest_page),
+        (
+            "open findings with facets (ms)",
+            "<=",
+            300,
+            _get(desk, "pages", "open_findings_with_facets_html", "median_ms"),
+        ),
+        (
+            "peak RSS per worker, province (MiB)",
+            "<=",
+            500,
+            _get(results, "province", "peak_rss_per_worker_mib"),
+        ),
+    ]
+    out = []
+    for name, op, target, figure in rows:
+        met = None if figure is None else (figure >= target if op == ">=" else figure <= target)
+        out.append({"target": name, "wanted": f"{op} {target}", "figure": figure, "met": met})
+    return out
+
+
+def print_targets(rows: list[dict[str, Any]]) -> None:
+    print("\ntargets (issue 14):")
+    for r in rows:
+        verdict = "not measured" if r["met"] is None else ("met" if r["met"] else "NOT met")
+        print(f"  {r['target']:<50} {r['wanted']:>8}  {r['figure']!s:>8}  {verdict}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--accounts", type=int, default=2000)
     parser.add_argument("--posts", type=int, default=30)
     parser.add_argument("--out", default=str(ROOT / "bench" / "results.json"))
     parser.add_argument("--only", nargs="*", help="run only these extra benches")
+    parser.add_argument("--province-accounts", type=int, default=None, help="accounts of the province bench")
+    parser.add_argument(
+        "--province-portals", type=int, default=None, help="portal sites of the province bench"
+    )
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="govmedia-bench-"))
@@ -168,6 +234,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         world.terminate()
         world.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)  # several GiB: nothing of the bench stays in the temp folder
+    results["targets"] = targets_report(results)
+    print_targets(results["targets"])
     Path(args.out).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"-> {args.out}")
     return 0

@@ -188,12 +188,14 @@ def parse_timestamp(value: object, *, ref: datetime | None = None) -> datetime |
         return to_china(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except (ValueError, OverflowError):
         pass
-    try:
-        # Weibo's API form: Sat Jun 01 10:00:00 +0800 2024
-        return to_china(datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y"))
-    except ValueError:
-        pass
-    if re.match(r"^[A-Za-z]{3},", text) or re.search(r"\d{1,2} [A-Za-z]{3} \d{4}", text):
+    rfc822 = text[3:4] == "," and text[:3].isalpha()  # feeds: Mon, 29 Jun 2026 10:00:00 +0800
+    if not rfc822:
+        try:
+            # Weibo's API form: Sat Jun 01 10:00:00 +0800 2024
+            return to_china(datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y"))
+        except ValueError:
+            pass
+    if rfc822 or re.search(r"\d{1,2} [A-Za-z]{3} \d{4}", text):
         try:
             return to_china(parsedate_to_datetime(text))
         except (TypeError, ValueError, IndexError, OverflowError):

@@ -164,6 +164,15 @@ class ValidatorItem:
 
 
 @dataclass
+class PostBatchItem:
+    """The posts one page lists, as one item: Scrapy's machinery costs per item, so a feed of 30 entries
+    pays it once. The pipelines treat each post as a PostItem (normalized, stored, dropped one by one)."""
+
+    target_id: int
+    posts: list[PostItem] = field(default_factory=list)
+
+
+@dataclass
 class AccountSeenItem:
     """The account was re-checked and nothing changed (HTTP 304, or no new post): move last_seen_at."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lxml import etree, html
+from lxml import etree
 from opencc import OpenCC
 
 from core.fields import note_bad_field
@@ -22,6 +22,10 @@ _BLOCKS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "section", "blo
 _UNPARSABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 _TAGS = re.compile(r"<[^>]*>")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+_BLOCK_SET = frozenset(_BLOCKS)
+_MEDIA = frozenset(("video", "iframe"))
+_INVISIBLE = frozenset(("script", "style"))
+_PARSER = etree.HTMLParser(remove_comments=True)
 
 
 def as_text(value: Any, field: str = "text") -> str:
@@ -50,7 +54,7 @@ def html_to_text(fragment: Any) -> str:
 
 
 def summarize_html(fragment: Any) -> tuple[str, int, int]:
-    """(visible text, image count, video count) of an HTML fragment, parsed once."""
+    """(visible text, image count, video count) of an HTML fragment, parsed once and walked once."""
     fragment = as_text(fragment)
     if not fragment or not fragment.strip():
         return "", 0, 0
@@ -58,16 +62,41 @@ def summarize_html(fragment: Any) -> tuple[str, int, int]:
     if "<" not in fragment:
         return clean_text(fragment), 0, 0
     try:
-        doc = html.fragment_fromstring(fragment, create_parent="div")
-    except (etree.ParserError, ValueError, AssertionError):  # lxml's "too many bodies", "Document is empty"
+        root = etree.fromstring(f"<html><body><div>{fragment}</div></body></html>", _PARSER)
+    except (etree.ParserError, etree.XMLSyntaxError, ValueError):
         return clean_text(_TAGS.sub(" ", fragment)), 0, 0
-    images = len(doc.xpath(".//img"))
-    videos = len(doc.xpath(".//video | .//iframe"))
-    for bad in doc.xpath(".//script | .//style"):
-        bad.drop_tree()
-    for el in doc.iter(*_BLOCKS):
-        el.tail = "\n" + (el.tail or "")
-    return clean_text(doc.text_content()), images, videos
+    doc = root[0][0] if root is not None and len(root) and len(root[0]) else root
+    if doc is None:
+        return "", 0, 0
+    images = videos = 0
+    dropped = []
+    for el in doc.iter(etree.Element):
+        tag = el.tag
+        if tag == "img":
+            images += 1
+        elif tag in _MEDIA:
+            videos += 1
+        elif tag in _INVISIBLE:
+            dropped.append(el)
+        if tag in _BLOCK_SET:
+            el.tail = "\n" + (el.tail or "")
+    for el in dropped:
+        _drop_keeping_tail(el)
+    return clean_text(etree.tostring(doc, method="text", encoding="unicode", with_tail=False)), images, videos
+
+
+def _drop_keeping_tail(el: etree._Element) -> None:
+    """Remove an element and its content; the text after it stays where it was."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    if el.tail:
+        previous = el.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + el.tail
+        else:
+            parent.text = (parent.text or "") + el.tail
+    parent.remove(el)
 
 
 # Traditional script is converted character by character and by OpenCC's phrase table (t2s), which keeps

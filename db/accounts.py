@@ -35,6 +35,21 @@ def load_validators(db: Database, target_ids: Iterable[int]) -> dict[str, tuple[
     }
 
 
+def load_validators_by_target(
+    db: Database, target_ids: Iterable[int]
+) -> dict[int, dict[str, tuple[str | None, str | None]]]:
+    """target id -> {url: (etag, last_modified)}: what a distributed seed carries for its target."""
+    marks, params = _ids(target_ids)
+    by_target: dict[int, dict[str, tuple[str | None, str | None]]] = {}
+    for row in db.execute(
+        f"SELECT target_id, url, etag, last_modified FROM http_validators WHERE target_id IN ({marks})",
+        params,
+    ):
+        if row[0] is not None:
+            by_target.setdefault(int(row[0]), {})[row[1]] = (row[2], row[3])
+    return by_target
+
+
 def load_accounts_seen(db: Database, target_ids: Iterable[int]) -> set[int]:
     """Targets that already have an account row (their profile was read at least once)."""
     marks, params = _ids(target_ids)

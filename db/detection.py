@@ -229,17 +229,19 @@ def _signed(h: int) -> int:
     return h - (1 << 64) if h >= 1 << 63 else h
 
 
-def update_simhashes(db: Database, *, since: str, compute: Callable[[str], int]) -> int:
-    """Hash posts of the window that have no SimHash yet; return how many were hashed."""
+def update_simhashes(db: Database, *, since: str, compute: Callable[[list[str]], Iterable[int]]) -> int:
+    """Hash posts of the window that have no SimHash yet (``compute`` hashes a list of texts at once);
+    return how many were hashed."""
     rows = db.conn.execute(
         "SELECT p.id, coalesce(p.title, '') || coalesce(p.text, '') "
         "FROM post_features f JOIN posts p ON p.id = f.post_rowid "
         "WHERE f.simhash IS NULL AND f.published_at >= ?",
         [since],
     ).fetchall()
+    hashes = compute([text for _, text in rows])
     db.conn.executemany(
         "UPDATE post_features SET simhash = ? WHERE post_rowid = ?",
-        ((_signed(compute(text)), pid) for pid, text in rows),
+        ((_signed(h), pid) for (pid, _), h in zip(rows, hashes, strict=True)),
     )
     return len(rows)
 

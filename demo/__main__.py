@@ -28,12 +28,23 @@ def main(argv: list[str] | None = None) -> int:
         )
         p.add_argument("--posts", type=int, default=30, help="posts per account")
         p.add_argument("--seed", type=int, default=2024)
+        p.add_argument("--wechat-extra", type=int, default=0, help="ordinary WeChat accounts (a province)")
+        p.add_argument("--weibo-extra", type=int, default=0, help="ordinary Weibo accounts (a province)")
+        p.add_argument("--portal-extra", type=int, default=0, help="ordinary portal sites (a province)")
     sub.choices["serve"].add_argument("--host", default="127.0.0.1")
     sub.choices["serve"].add_argument("--port", type=int, default=8765)
     sub.choices["targets"].add_argument("--base", default="http://127.0.0.1:8765")
     args = parser.parse_args(argv)
     as_of = parse_as_of(args.as_of) if args.as_of else now().replace(minute=0, second=0, microsecond=0)
-    world = World(as_of=as_of, accounts=args.accounts, posts=args.posts, seed=args.seed)
+    world = World(
+        as_of=as_of,
+        accounts=args.accounts,
+        posts=args.posts,
+        seed=args.seed,
+        wechat_extra=args.wechat_extra,
+        weibo_extra=args.weibo_extra,
+        portal_extra=args.portal_extra,
+    )
     if args.cmd == "targets":
         sys.stdout.write(targets_yaml(world, args.base.rstrip("/")))
         return 0

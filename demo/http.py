@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC
@@ -66,7 +68,49 @@ def _not_modified(req: Request, resp: Response, etag: str) -> bool:
     return False
 
 
+class Politeness:
+    """What a crawler's politeness looks like from the server: per Host header, the most requests in
+    flight at once, the shortest and the mean gap between arrivals (GET /_demo/politeness, ?reset=1)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        with self.lock:
+            self.inflight: dict[str, int] = {}
+            self.hosts: dict[str, dict[str, Any]] = {}
+
+    def arrive(self, host: str) -> None:
+        now = time.monotonic()
+        with self.lock:
+            n = self.inflight[host] = self.inflight.get(host, 0) + 1
+            h = self.hosts.setdefault(
+                host, {"requests": 0, "max_concurrent": 0, "min_interval_s": None, "_first": now}
+            )
+            if h["requests"]:
+                gap = now - h["_last"]
+                h["min_interval_s"] = gap if h["min_interval_s"] is None else min(h["min_interval_s"], gap)
+            h["requests"] += 1
+            h["_last"] = now
+            h["mean_interval_s"] = (now - h["_first"]) / (h["requests"] - 1) if h["requests"] > 1 else None
+            h["max_concurrent"] = max(h["max_concurrent"], n)
+
+    def leave(self, host: str) -> None:
+        with self.lock:
+            self.inflight[host] -= 1
+
+    def report(self) -> dict[str, dict[str, Any]]:
+        with self.lock:
+            return {
+                host: {k: round(v, 4) if isinstance(v, float) else v for k, v in h.items() if k[0] != "_"}
+                for host, h in self.hosts.items()
+            }
+
+
 def make_server(router: Router, host: str, port: int) -> ThreadingHTTPServer:
+    politeness = Politeness()
+
     class DemoHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
         server_version = "demo-world/1.0"
@@ -87,10 +131,24 @@ def make_server(router: Router, host: str, port: int) -> ThreadingHTTPServer:
             length = int(self.headers.get("Content-Length") or 0)
             if length:
                 self.rfile.read(length)
+            if parts.path == "/_demo/politeness":
+                if req.query.get("reset"):
+                    politeness.reset()
+                body = json.dumps(politeness.report()).encode()
+                resp = Response(200, body, "application/json", conditional=False)
+                self._send(req, resp, head)
+                return
+            politeness.arrive(host_header)
             try:
-                resp = router.dispatch(req)
-            except Exception as exc:
-                resp = Response(500, f"<h1>500</h1><pre>{type(exc).__name__}</pre>".encode())
+                try:
+                    resp = router.dispatch(req)
+                except Exception as exc:
+                    resp = Response(500, f"<h1>500</h1><pre>{type(exc).__name__}</pre>".encode())
+                self._send(req, resp, head)
+            finally:
+                politeness.leave(host_header)
+
+        def _send(self, req: Request, resp: Response, head: bool) -> None:
             status, body = resp.status, resp.body
             etag = '"' + hashlib.md5(body, usedforsecurity=False).hexdigest() + '"'
             if status == 200 and resp.conditional and _not_modified(req, resp, etag):
@@ -120,10 +178,13 @@ def make_server(router: Router, host: str, port: int) -> ThreadingHTTPServer:
 
     server = _Server((host, port), DemoHandler)
     server.daemon_threads = True
+    server.politeness = politeness
     return server
 
 
 class _Server(ThreadingHTTPServer):
+    politeness: Politeness
+
     # socketserver's default listen backlog is 5: a crawler opening 32 connections at once overflows it,
     # the kernel drops SYNs and clients wait 1-3 s to retry — enough to fake timeouts on healthy links.
     request_queue_size = 256

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 import time
@@ -421,7 +422,26 @@ def _busy_board(msg: Any) -> list[Message]:
 
 
 def portals(world: World) -> tuple[Portal, ...]:
-    return _portals(world.as_of)
+    cached = world.__dict__.get("_portals")
+    if cached is not None and cached[0] == (world.as_of, world.portal_extra):
+        return cached[1]  # type: ignore[no-any-return]
+    planted = _portals(world.as_of)
+    sites = planted + tuple(_extra_portal(planted[0], i) for i in range(world.portal_extra))
+    world.__dict__["_portals"] = ((world.as_of, world.portal_extra), sites)
+    return sites
+
+
+def _extra_portal(template: Portal, i: int) -> Portal:
+    """An ordinary healthy site shaped like the first planted portal (columns, board, links)."""
+    site = copy.deepcopy(template)
+    site.slug, site.name = f"site-{i:04d}", f"示范省第{i}号单位门户网站"
+    site.site_id_code = f"99{i:08d}"
+    site.archetype, site.expect = "ordinary", ()
+    for column in site.columns:
+        column.expect = ()
+        for m in column.messages:
+            m.expect = ()
+    return site
 
 
 UNREACHABLE = (

@@ -58,6 +58,10 @@ def wechat_accounts(world: World) -> list[WxAccount]:
         acc = world.make_account(slug, archetype, region, bureau, posts=posts)
         biz = base64.b64encode(str(3_086_000_000 + i).encode()).decode()
         rows.append(WxAccount(acc, mode, state, biz, f"{slug.replace('wx-', '').replace('-', '')}gov"))
+    for i in range(world.wechat_extra):
+        acc = world.extra_account("wx", i, posts=8)
+        biz = base64.b64encode(str(3_087_000_000 + i).encode()).decode()
+        rows.append(WxAccount(acc, "mp", acc.archetype, biz, f"x{i:05d}gov"))
     world.__dict__["_wechat_accounts"] = rows
     return rows
 

@@ -52,6 +52,9 @@ def weibo_accounts(world: World) -> list[WbAccount]:
                 0, "置顶", f"欢迎关注{acc.name}！这里发布{acc.region_name}权威政务信息。", when, True
             )
         rows.append(wb)
+    for i in range(world.weibo_extra):
+        acc = world.extra_account("wb", i, posts=12)
+        rows.append(WbAccount(acc, str(5_810_000_001 + i), acc.archetype))
     world.__dict__["_weibo_accounts"] = rows
     return rows
 

@@ -96,18 +96,49 @@ class DemoAccount:
         return max((p.published_at for p in self.posts), default=None)
 
 
+def province(as_of: datetime, *, accounts: int = 6000, portals: int = 600, posts: int = 10) -> World:
+    """A province: accounts split evenly over feeds, WeChat and Weibo, and portal sites."""
+    third = accounts // 3
+    return World(
+        as_of=as_of,
+        accounts=max(accounts - 2 * third, len(PLANTED)),
+        posts=posts,
+        wechat_extra=third,
+        weibo_extra=third,
+        portal_extra=portals,
+    )
+
+
 @dataclass
 class World:
     as_of: datetime
     accounts: int = len(PLANTED)
     posts: int = 30
     seed: int = 2024
+    # A province's worth of ordinary accounts and sites beside the planted ones (benchmarks; 0 = none)
+    wechat_extra: int = 0
+    weibo_extra: int = 0
+    portal_extra: int = 0
     feed_accounts: list[DemoAccount] = field(default_factory=list)
     version: int = 0  # bumped whenever the world is changed while served
 
     def __post_init__(self) -> None:
         self.as_of = to_china(self.as_of)
         self.feed_accounts = [self._make_account(i) for i in range(max(self.accounts, 0))]
+
+    def extra_account(self, platform: str, i: int, *, posts: int) -> DemoAccount:
+        """The i-th ordinary account of a platform beyond the planted ones (mostly active)."""
+        rng = random.Random(f"{self.seed}:{platform}:{i}")
+        archetype = rng.choice(("active",) * 14 + ("stale",) * 3 + ("zombie",))
+        acc = self.make_account(
+            f"{platform}-x{i:05d}",
+            archetype,
+            rng.randrange(len(REGIONS)),
+            rng.randrange(len(BUREAUS)),
+            posts=posts,
+        )
+        acc.name = f"{acc.name}{i}"
+        return acc
 
     def account(self, slug: str) -> DemoAccount | None:
         return next((a for a in self.feed_accounts if a.slug == slug), None)

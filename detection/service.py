@@ -9,9 +9,12 @@ other rule and target is still judged.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import traceback
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -26,11 +29,32 @@ from db import runs, to_json
 from detection.rules.account import AccountFacts, Candidate, Successor, evaluate_account, own_notices
 from detection.rules.config import RuleSet, load_rules
 from detection.rules.freshness import months_before
-from detection.rules.notice import PREFILTER_WORDS, Notice, classify_notice, notice_from_json, notice_to_json
+from detection.rules.notice import (
+    PREFILTER_WORDS,
+    Notice,
+    classify_notice,
+    notice_from_json,
+    notice_to_json,
+)
 from detection.rules.portal import evaluate_portal
 from detection.rules.quality import cluster_near_duplicates, simhash
 from detection.rules.result import CheckSummary, Evaluation
 from detection.rules.verdict import decide_verdict
+
+# Hashing is pure Python: a first run over a year of posts (hundreds of thousands) spreads it over the
+# cores; a daily run's few new posts are hashed in place.
+PARALLEL_FROM = 20_000
+
+
+def simhash_all(texts: list[str]) -> list[int]:
+    """SimHashes of many texts, on every core when there are many."""
+    workers = os.cpu_count() or 1
+    if len(texts) < PARALLEL_FROM or workers < 2:
+        return [simhash(t) for t in texts]
+    # spawn, not fork: detection also runs inside a crawl, whose reactor has threads
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(simhash, texts, chunksize=max(len(texts) // (workers * 4), 1)))
+
 
 ACCOUNT_KINDS = frozenset({*ACCOUNT_LIST_KINDS, CheckKind.ARTICLE})
 PORTAL_KINDS = frozenset({CheckKind.PROBE})
@@ -300,7 +324,9 @@ def _judge_accounts(
             notices[post["target_id"]].append((post, notice_from_json(post["notice"])))
     dup_days = base["account.duplicate_posts"]["window_days"]
     with database.conn:
-        hashed = q.update_simhashes(database, since=iso(as_of - timedelta(days=dup_days)), compute=simhash)
+        hashed = q.update_simhashes(
+            database, since=iso(as_of - timedelta(days=dup_days)), compute=simhash_all
+        )
     duplicates = _duplicates(database, as_of, dup_days, base["account.duplicate_posts"]["max_hamming"])
 
     for t in accounts:

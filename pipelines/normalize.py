@@ -8,6 +8,8 @@ the item is still stored. Only a post without an id is dropped.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import re
 from functools import lru_cache
 from typing import Any
 
@@ -16,8 +18,12 @@ from scrapy.exceptions import DropItem
 
 from core.dates import normalize_timestamp
 from core.fields import as_column, drain_bad_fields, note_bad_field
-from core.items import AccountItem, CheckItem, PostItem
+from core.items import AccountItem, CheckItem, PostBatchItem, PostItem
 from core.text import clean_text, html_to_text
+
+# What normalize_timestamp returns: a value already in this form is left as it is.
+logger = logging.getLogger(__name__)
+NORMALIZED = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00")
 
 
 @lru_cache(maxsize=32)
@@ -49,7 +55,7 @@ def normalize_post(item: PostItem) -> PostItem:
     item.title = clean_text(item.title) or None
     item.text = html_to_text(item.text)
     item.text_length = len(item.text.replace("\n", "").replace(" ", ""))
-    if item.published_at:
+    if item.published_at and not NORMALIZED.fullmatch(item.published_at):
         normalized = normalize_timestamp(item.published_at)
         if normalized is None:
             note_bad_field("published_at")  # the post without a date, rather than no post
@@ -66,6 +72,24 @@ class NormalizePipeline:
         return cls(crawler)
 
     def process_item(self, item: Any) -> Any:
+        if isinstance(item, PostBatchItem):
+            item.posts = [p for p in map(self.normalize_one, item.posts) if p is not None]
+            self.count_bad_fields()
+            return item
+        return self.normalize(item)
+
+    def normalize_one(self, post: PostItem) -> PostItem | None:
+        """One post of a batch: a post that cannot be fixed is dropped alone, and counted."""
+        try:
+            return normalize_post(coerce_item(post))
+        except DropItem as exc:
+            self.stats.inc_value(f"monitor/dropped/{exc}")  # type: ignore[union-attr]
+        except Exception:  # as Scrapy does for a single item: log it, lose that post only
+            logger.exception("post %s of target %s not normalized", post.post_id, post.target_id)
+            self.stats.inc_value("monitor/dropped/normalize_error")  # type: ignore[union-attr]
+        return None
+
+    def normalize(self, item: Any) -> Any:
         try:
             coerce_item(item)
             if isinstance(item, PostItem):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -18,34 +19,61 @@ import db as store
 from core.clock import now_iso
 from core.config import monitor_config
 from core.enums import CheckOutcome
-from core.items import AccountItem, AccountSeenItem, CheckItem, PostItem, ValidatorItem
+from core.items import AccountItem, AccountSeenItem, CheckItem, PostBatchItem, PostItem, ValidatorItem
 from core.locks import Lock, lock_path
 from db import accounts as accounts_db
+from db import bulk, runs
 from db import portal as portal_store
-from db import runs
 from pipelines.health import run_health_suite
 
 logger = logging.getLogger(__name__)
 
 
-def _post(database: Database, row: dict[str, Any]) -> int:
+def _post_row(row: dict[str, Any]) -> dict[str, Any]:
     row["first_seen_at"] = row["updated_at"] = row.pop("seen_at")
-    return store.upsert_post(database, row)
+    return row
+
+
+def _check_row(row: dict[str, Any]) -> dict[str, Any]:
+    row.pop("seen_at")
+    row["ok"] = int(CheckOutcome(row["outcome"]).is_ok)
+    return row
+
+
+def _validator_row(row: dict[str, Any]) -> dict[str, Any]:
+    row["updated_at"] = row.pop("seen_at")
+    return row
+
+
+def _post(database: Database, row: dict[str, Any]) -> int:
+    return store.upsert_post(database, _post_row(row))
 
 
 def _check(database: Database, row: dict[str, Any]) -> int:
-    row.pop("seen_at")
-    row["ok"] = int(CheckOutcome(row["outcome"]).is_ok)
-    return store.insert_check(database, row)
+    return store.insert_check(database, _check_row(row))
 
 
-WRITERS: dict[type, Callable[[Database, dict[str, Any]], int]] = {
+Writer = Callable[[Database, dict[str, Any]], int]
+BulkWriter = Callable[[Database, list[dict[str, Any]], str], object]
+
+# One item at a time, each in its own savepoint: rows that depend on rows written before them.
+WRITERS: dict[type, Writer] = {
     PostItem: _post,
     CheckItem: _check,
     AccountItem: store.record_account,
     **portal_store.WRITERS,
     ValidatorItem: accounts_db.upsert_validator,
     AccountSeenItem: accounts_db.touch_account,
+}
+
+# Independent rows: one statement per table and batch, after the per-item rows of the batch. A batch
+# that breaks a constraint is rolled back and written item by item, so only the bad row is lost.
+BULK_WRITERS: dict[type, BulkWriter] = {
+    PostItem: lambda d, rows, owner: bulk.write_posts(d, [_post_row(r) for r in rows], owner=owner),
+    CheckItem: lambda d, rows, owner: bulk.insert_rows(d, "checks", [_check_row(r) for r in rows]),
+    ValidatorItem: lambda d, rows, owner: bulk.upsert_rows(
+        d, "http_validators", [_validator_row(r) for r in rows], key=("url",)
+    ),
 }
 
 
@@ -73,7 +101,7 @@ class StorePipeline:
         self.config = monitor_config(crawler)
         self.db: Database | None = None
         self.run_id: int | None = None
-        self.buffer: list[tuple[Callable[[Database, dict[str, Any]], int], dict[str, Any]]] = []
+        self.buffer: list[tuple[type, dict[str, Any]]] = []
         self.flushed_at = time.monotonic()
         self.lock: Lock | None = None
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -104,12 +132,15 @@ class StorePipeline:
         self.crawler.stats.set_value("monitor/run_id", self.run_id)
 
     def process_item(self, item: Any) -> Any:
-        writer = WRITERS.get(type(item))
-        if writer is None or self.db is None:
+        if self.db is None:
             return item
-        row = {name: getattr(item, name) for name in _field_names(type(item))}  # type: ignore[arg-type]
-        row["run_id"], row["seen_at"] = self.run_id, now_iso()
-        self.buffer.append((writer, row))
+        seen_at = now_iso()
+        for one in item.posts if isinstance(item, PostBatchItem) else (item,):
+            if type(one) not in WRITERS:
+                continue
+            row = {name: getattr(one, name) for name in _field_names(type(one))}  # type: ignore[arg-type]
+            row["run_id"], row["seen_at"] = self.run_id, seen_at
+            self.buffer.append((type(one), row))
         if (
             len(self.buffer) >= self.config.store_batch
             or time.monotonic() - self.flushed_at >= self.config.store_flush_s
@@ -134,27 +165,50 @@ class StorePipeline:
                 time.sleep(0.5 * 2**attempt)
         self._write(batch)
 
-    def _write(self, batch: list[tuple[Callable[[Database, dict[str, Any]], int], dict[str, Any]]]) -> None:
+    def _write(self, batch: list[tuple[type, dict[str, Any]]]) -> None:
         assert self.db is not None
-        assert self.crawler.stats is not None
         conn = self.db.conn
+        singles: list[tuple[Writer, dict[str, Any]]] = []
+        grouped: dict[type, list[dict[str, Any]]] = {}
+        for cls, row in batch:
+            if cls in BULK_WRITERS:
+                grouped.setdefault(cls, []).append(row)
+            else:
+                singles.append((WRITERS[cls], row))
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for writer, row in batch:
-                conn.execute("SAVEPOINT item")
+            for writer, row in singles:
+                self._write_one(writer, row)
+            for cls, rows in grouped.items():
+                conn.execute("SAVEPOINT bulk")
                 try:
-                    writer(self.db, dict(row))
-                except (sqlite3.IntegrityError, ValueError) as exc:
-                    # one row that cannot be stored (a constraint, a column not stored): that row only
-                    conn.execute("ROLLBACK TO item")
-                    self.crawler.stats.inc_value("monitor/dropped/integrity_error")
-                    logger.warning("item not stored (%s): %s", exc, row.get("url"))
-                conn.execute("RELEASE item")
+                    BULK_WRITERS[cls](self.db, [dict(r) for r in rows], f"store-{os.getpid()}")
+                except (sqlite3.IntegrityError, ValueError):
+                    conn.execute("ROLLBACK TO bulk")
+                    conn.execute("RELEASE bulk")
+                    for row in rows:
+                        self._write_one(WRITERS[cls], row)
+                else:
+                    conn.execute("RELEASE bulk")
             runs.heartbeat(self.db, self.run_id)  # type: ignore[arg-type]
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+
+    def _write_one(self, writer: Writer, row: dict[str, Any]) -> None:
+        assert self.db is not None
+        assert self.crawler.stats is not None
+        conn = self.db.conn
+        conn.execute("SAVEPOINT item")
+        try:
+            writer(self.db, dict(row))
+        except (sqlite3.IntegrityError, ValueError) as exc:
+            # one row that cannot be stored (a constraint, a column not stored): that row only
+            conn.execute("ROLLBACK TO item")
+            self.crawler.stats.inc_value("monitor/dropped/integrity_error")
+            logger.warning("item not stored (%s): %s", exc, row.get("url"))
+        conn.execute("RELEASE item")
 
     def close_spider(self) -> None:
         self.flush()

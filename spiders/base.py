@@ -23,13 +23,22 @@ from core.fields import drain_bad_fields
 from core.items import AccountSeenItem, CheckItem, PostItem, ValidatorItem
 from core.redact import has_credentials, mask_secrets, redact_url
 from db import load_targets, open_db
-from db.accounts import load_account_ids, load_accounts_seen, load_known_posts, load_validators
+from db.accounts import (
+    load_account_ids,
+    load_accounts_seen,
+    load_known_posts,
+    load_validators,
+    load_validators_by_target,
+)
 from spiders.outcomes import outcome_for_failure, outcome_for_status
 
 # Let error statuses reach the callback (they are findings), while redirects are still followed.
 ERROR_STATUSES = list(range(400, 600))
 # ... and 304, the answer to a conditional request for an unchanged page.
 CONDITIONAL_STATUSES = [304, *ERROR_STATUSES]
+# Distributed mode: a seed request carries one target and its incremental state as plain data.
+SEED = "monitor_seed"
+SEED_TARGET = "monitor_seed_target"
 
 
 BROWSER_HANDLERS = {
@@ -68,6 +77,7 @@ class MonitorSpider(scrapy.Spider):
         # Incremental state, loaded once at start (load_targets): post ids per target, HTTP validators.
         self.known_posts: dict[int, set[str]] = {}
         self.validators: dict[str, tuple[str | None, str | None]] = {}
+        self.validator_keys: dict[int, dict[str, tuple[str | None, str | None]]] = {}
         self.accounts_seen: set[int] = set()
         # Identities stored on each target's account (gh_id, wechat_id, timeline_containerid).
         self.account_ids: dict[int, dict[str, str]] = {}
@@ -139,6 +149,33 @@ class MonitorSpider(scrapy.Spider):
         """The first requests (or items) for one target."""
         raise NotImplementedError
 
+    def seed_request(self, target: dict[str, Any]) -> scrapy.Request:
+        """One target as a request another process can crawl (distributed mode): a ``data:`` URL that
+        costs no download, with the target and what earlier runs knew of it in plain-data meta."""
+        tid = target["id"]
+        state = {
+            "target": target,
+            "known_posts": sorted(self.known_posts.get(tid, ())),
+            "validators": {k: list(v) for k, v in self.validator_keys.get(tid, {}).items()},
+            "seen": tid in self.accounts_seen,
+        }
+        return scrapy.Request(
+            f"data:,{self.name}/{tid}",
+            callback=self.expand_seed,
+            meta={SEED: state, SEED_TARGET: tid},
+        )
+
+    def expand_seed(self, response: Response) -> Iterator[Any]:
+        """A worker's first step for a seeded target: take its state, then crawl it as usual."""
+        state = response.meta[SEED]
+        target = state["target"]
+        tid = target["id"]
+        self.known_posts[tid] = set(state["known_posts"])
+        self.validators.update({k: (v[0], v[1]) for k, v in state["validators"].items()})
+        if state["seen"]:
+            self.accounts_seen.add(tid)
+        yield from self.start_target(target)
+
     def parse_canary(self, response: Response) -> Iterator[Any]:
         yield self.check(response, kind=CheckKind.CANARY)
 
@@ -151,6 +188,7 @@ class MonitorSpider(scrapy.Spider):
             ids = [t["id"] for t in targets]
             self.known_posts = load_known_posts(db, ids)
             self.validators = load_validators(db, ids)
+            self.validator_keys = load_validators_by_target(db, ids)
             self.accounts_seen = load_accounts_seen(db, ids)
             self.account_ids = load_account_ids(db, ids)
             return targets

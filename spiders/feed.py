@@ -12,7 +12,7 @@ from scrapy.http import Response
 
 from core.dates import normalize_timestamp
 from core.enums import AccountStatus, CheckKind, CheckOutcome, PostKind
-from core.items import AccountItem, PostItem
+from core.items import AccountItem, PostBatchItem, PostItem
 from core.text import summarize_html
 from db import load_targets
 from spiders.base import MonitorSpider, SourceError
@@ -202,9 +202,13 @@ class FeedSpider(MonitorSpider):
         yield self.check(response)
         yield AccountItem(target_id=tid, status=AccountStatus.ACTIVE, name=feed.title, posts_count=None)
         platform = target["platform"]
-        for entry in feed.entries:
-            if entry.post_id:
-                yield self.new_post(entry_to_post(entry, target_id=tid, platform=platform))
+        posts = [
+            self.new_post(entry_to_post(entry, target_id=tid, platform=platform))
+            for entry in feed.entries
+            if entry.post_id
+        ]
+        if posts:
+            yield PostBatchItem(target_id=tid, posts=posts)
         validator = self.validator_item(response, key=target["feed_url"], target_id=tid)
         if validator is not None:
             yield validator

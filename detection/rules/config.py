@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -52,9 +53,14 @@ class RuleSet:
         return self.rules[rule_id]
 
 
+def read_default_rules() -> str:
+    """The built-in rules file, read as package data (also from a zipped egg, as Scrapyd runs it)."""
+    return resources.files("detection.rules").joinpath("indicators.yaml").read_text(encoding="utf-8")
+
+
 def load_rules(path: str | Path | None = None) -> RuleSet:
     path = Path(path) if path else DEFAULT_RULES
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yaml.safe_load(path.read_text(encoding="utf-8") if path != DEFAULT_RULES else read_default_rules())
     rules = data.get("rules") or {}
     for rule_id, rule in rules.items():
         for key in ("label", "severity", "indicator"):

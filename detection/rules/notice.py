@@ -171,10 +171,19 @@ def extract_effective_date(text: str, posted: date, at: int | None = None) -> tu
 # --- the classifier ----------------------------------------------------------------------------------
 
 
+def could_be_notice(title: str | None, text: str | None) -> bool:
+    """The classifier's own first gates, cheap: a prefilter word in the text as written, then (in
+    simplified script) a closure verb or a platform status word. A text that fails here is no notice."""
+    raw = f"{title or ''}\n{text or ''}"[: MAX_TEXT * 2]
+    if not has_prefilter_word(raw):
+        return False
+    doc = normalize_notice_text(raw)
+    return w.ACTION.search(doc) is not None or any(s in doc for s in w.STATUS_WORDS)
+
+
 def classify_notice(title: str | None, text: str | None, posted_at: datetime | date) -> Notice | None:
     """A closure (with its date, subjects and migration targets), or None for anything else."""
-    raw = f"{title or ''}\n{text or ''}"
-    if not has_prefilter_word(raw[: MAX_TEXT * 2]):
+    if not could_be_notice(title, text):
         return None
     posted = posted_at.date() if isinstance(posted_at, datetime) else posted_at
     head = normalize_notice_text(title or "")

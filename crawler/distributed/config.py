@@ -1,0 +1,71 @@
+"""Distributed mode's settings, read once into a typed object: where Redis is, the role, keys, limits."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Role(StrEnum):
+    SINGLE = "single"  # no Redis: the one-machine crawl
+    WORKER = "worker"
+    STORE = "store"
+
+
+@dataclass(frozen=True)
+class HostLimit:
+    concurrency: int
+    delay_s: float
+
+
+@dataclass(frozen=True)
+class DistributedConfig:
+    redis_url: str
+    role: Role
+    prefix: str
+    lease_s: float  # a leased target whose worker stops renewing it goes back to the queue after this
+    host_default: HostLimit
+    host_slots: dict[str, HostLimit] = field(default_factory=dict)
+    worker_id: str = ""
+
+    def key(self, spider: str, name: str) -> str:
+        return f"{self.prefix}:{spider}:{name}"
+
+    def host_limit(self, host: str) -> HostLimit:
+        return self.host_slots.get(host, self.host_default)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> DistributedConfig:
+        url = str(settings.get("MONITOR_REDIS_URL") or "")
+        role = Role(str(settings.get("MONITOR_ROLE") or Role.WORKER)) if url else Role.SINGLE
+        slots = settings.getdict("MONITOR_HOST_SLOTS") or {}
+        default = HostLimit(
+            concurrency=int(settings.getint("MONITOR_HOST_CONCURRENCY", 4)),
+            delay_s=float(settings.getfloat("MONITOR_HOST_DELAY_S", 1.0)),
+        )
+        return cls(
+            redis_url=url,
+            role=role,
+            prefix=str(settings.get("MONITOR_REDIS_PREFIX") or "govmedia"),
+            lease_s=float(settings.getfloat("MONITOR_LEASE_S", 60.0)),
+            host_default=default,
+            host_slots={
+                host: HostLimit(
+                    int(s.get("concurrency", default.concurrency)), float(s.get("delay", default.delay_s))
+                )
+                for host, s in slots.items()
+            },
+            worker_id=f"{socket.gethostname()}:{os.getpid()}",
+        )
+
+
+def distributed_config(crawler: Any) -> DistributedConfig:
+    """The crawl's DistributedConfig, built from its settings on first use."""
+    config = getattr(crawler, "_distributed_config", None)
+    if config is None:
+        config = DistributedConfig.from_settings(crawler.settings)
+        crawler._distributed_config = config
+    return config  # type: ignore[no-any-return]

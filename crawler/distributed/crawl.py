@@ -1,0 +1,228 @@
+"""One distributed crawl's shared state: its phase, its workers, and the store's seed-and-drain loop.
+
+Phases (key ``<prefix>:<spider>:state``): ``seeding`` while the store fills the queue, ``crawling`` until
+the queue and the leases are empty and every worker has reported, then ``finished``. Workers wait for
+seeds, crawl while there is work or a lease that may come back, and close once the crawl has drained.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import redis
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.utils.defer import deferred_from_coro
+from twisted.internet import task
+
+from crawler.distributed.config import DistributedConfig, Role, distributed_config
+from crawler.distributed.items import decode_item
+from crawler.distributed.queue import LeasedQueue
+
+logger = logging.getLogger(__name__)
+
+SEEDING, CRAWLING, FINISHED = "seeding", "crawling", "finished"
+DRAIN_BATCH = 500
+POLL_S = 0.25
+WAITING_LOG_S = 60.0
+
+
+class SharedCrawl:
+    def __init__(self, config: DistributedConfig, spider: Any) -> None:
+        self.config = config
+        self.spider_name = spider.name
+        self.server: Any = redis.Redis.from_url(config.redis_url)
+        self.queue = LeasedQueue(self.server, spider, config.key(spider.name, "seeds"))
+
+    def key(self, name: str) -> str:
+        return self.config.key(self.spider_name, name)
+
+    def state(self) -> str | None:
+        raw = self.server.get(self.key("state"))
+        return raw.decode() if raw else None
+
+    def set_state(self, state: str) -> None:
+        self.server.set(self.key("state"), state)
+
+    def is_drained(self) -> bool:
+        return self.state() == CRAWLING and len(self.queue) == 0 and self.queue.leased() == 0
+
+    def reset(self) -> None:
+        # Registered workers stay: one that started before the store is waiting for these seeds.
+        names = ("seeds", "seeds:leases", "dupefilter", "items", "worker_stats", "state")
+        self.server.delete(*(self.key(n) for n in names))
+
+    # --- workers ---------------------------------------------------------------------------------
+
+    def heartbeat(self, worker_id: str) -> None:
+        self.server.sadd(self.key("workers"), worker_id)
+        self.server.set(self.key(f"alive:{worker_id}"), "1", px=int(self.config.lease_s * 1000))
+
+    def pending_workers(self) -> list[str]:
+        """Workers that are alive and have not reported their counters yet."""
+        reported = {k.decode() for k in self.server.hkeys(self.key("worker_stats"))}
+        pending = []
+        for raw in self.server.smembers(self.key("workers")):
+            worker = raw.decode()
+            if not self.server.exists(self.key(f"alive:{worker}")):
+                self.server.srem(self.key("workers"), worker)  # stopped without a word: killed
+            elif worker not in reported:
+                pending.append(worker)
+        return pending
+
+    def worker_stats(self) -> dict[str, dict[str, Any]]:
+        return {k.decode(): json.loads(v) for k, v in self.server.hgetall(self.key("worker_stats")).items()}
+
+    # --- the store ---------------------------------------------------------------------------------
+
+    def seed(self, requests: Iterable[Request]) -> int:
+        """Fill the queue (a crawl left half done by a stopped store is resumed, not seeded again)."""
+        if self.state() == CRAWLING:
+            logger.warning(
+                "resuming the distributed crawl of %s (%d seeds queued)", self.spider_name, len(self.queue)
+            )
+            return 0
+        self.reset()
+        self.set_state(SEEDING)
+        n = 0
+        for request in requests:
+            self.queue.push(request)
+            n += 1
+        self.set_state(CRAWLING)
+        return n
+
+    async def drain(self) -> AsyncIterator[Any]:
+        """The workers' items as they arrive, until the crawl has drained and every worker reported."""
+        items = self.key("items")
+        drained_at: float | None = None
+        said_at = time.monotonic()
+        while True:
+            raws = self.server.lpop(items, DRAIN_BATCH)
+            if raws:
+                for raw in raws:
+                    yield decode_item(raw)
+                continue
+            reclaimed = self.queue.reclaim()
+            if reclaimed:
+                logger.warning("reclaimed %d target(s) from a worker that stopped", reclaimed)
+            if self.is_drained() and not self.server.llen(items):
+                drained_at = drained_at or time.monotonic()
+                waiting = self.pending_workers()
+                if not waiting or time.monotonic() - drained_at > self.config.lease_s:
+                    if waiting:
+                        logger.warning("workers %s did not report their counters", ", ".join(waiting))
+                    break
+            if time.monotonic() - said_at > WAITING_LOG_S:
+                said_at = time.monotonic()
+                logger.info(
+                    "waiting for workers: %d seeds queued, %d leased", len(self.queue), self.queue.leased()
+                )
+            await asyncio.sleep(0.05)
+
+    def finish(self) -> None:
+        # kept a lease long: a worker still finishing sees the crawl is over; a later one waits for seeds
+        self.server.set(self.key("state"), FINISHED, px=int(self.config.lease_s * 1000))
+        for name in ("seeds", "seeds:leases", "dupefilter", "items"):
+            self.server.delete(self.key(name))
+
+
+async def run_store(spider: Any, seeds: Iterable[Request]) -> AsyncIterator[Any]:
+    """The store role's start(): seed the crawl, yield the workers' items, add their counters."""
+    crawl = SharedCrawl(distributed_config(spider.crawler), spider)
+    stats = spider.crawler.stats
+    stats.set_value("monitor/distributed/seeds", crawl.seed(seeds))
+    async for item in crawl.drain():
+        yield item
+    reports = crawl.worker_stats()
+    for counters in reports.values():
+        for name, value in counters.items():
+            stats.inc_value(name, value)
+    stats.set_value("monitor/distributed/workers", len(reports))
+    crawl.finish()
+
+
+class WorkerLifecycle:
+    """A worker's heartbeat, and its stay-open rule: wait for seeds, close when the crawl has drained."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.config = distributed_config(crawler)
+        self.wait_s = crawler.settings.getfloat("MONITOR_WORKER_WAIT_S", 300.0)
+        self.crawl: SharedCrawl | None = None
+        self.started = time.monotonic()
+        self.beat: task.LoopingCall | None = None
+        self.beat_at = 0.0
+        self.closing = False
+        self.joined = False  # this worker has seen the crawl in its crawling phase
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> WorkerLifecycle:
+        if distributed_config(crawler).role is not Role.WORKER:
+            raise NotConfigured("for distributed workers")
+        return cls(crawler)
+
+    def spider_opened(self, spider: Any) -> None:
+        self.crawl = SharedCrawl(self.config, spider)
+        self.beat = task.LoopingCall(self.tick)
+        self.beat.start(POLL_S)
+
+    def tick(self) -> None:
+        """Heartbeat; and, while idle, release finished targets and close as soon as the crawl drains
+        (Scrapy itself looks at an idle spider only every 5 s)."""
+        assert self.crawl is not None
+        now = time.monotonic()
+        if now - self.beat_at >= self.config.lease_s / 3:
+            self.beat_at = now
+            self.crawl.heartbeat(self.config.worker_id)
+        engine = self.crawler.engine
+        if engine is None or self.closing:
+            return
+        scheduler: Any = engine.scheduler
+        if hasattr(scheduler, "maintain"):
+            held = len(scheduler.leases)
+            scheduler.maintain()
+            slot = getattr(engine, "_slot", None)
+            if len(scheduler.leases) < held and slot is not None:
+                # Targets finished while the worker sat at its target limit: Scrapy would ask the
+                # scheduler again only at its next 5 s heartbeat.
+                slot.nextcall.schedule()
+        if not engine.spider_is_idle():
+            return
+        if self.may_close():
+            self.closing = True
+            deferred_from_coro(engine.close_spider_async(reason="finished"))
+
+    def may_close(self) -> bool:
+        assert self.crawl is not None
+        scheduler = self.crawler.engine.scheduler if self.crawler.engine else None
+        if scheduler is not None and hasattr(scheduler, "maintain"):
+            scheduler.maintain(force=False)
+            if scheduler.has_pending_requests() or getattr(scheduler, "leases", None):
+                return False
+        state = self.crawl.state()
+        if state == CRAWLING:
+            self.joined = True
+        # A crawl this worker never saw running may be an earlier one: wait for the next seeds.
+        if self.joined and (state == FINISHED or self.crawl.is_drained()):
+            return True
+        if not self.joined and time.monotonic() - self.started > self.wait_s:
+            logger.warning("no distributed crawl was seeded within %.0f s", self.wait_s)
+            return True
+        return False
+
+    def spider_idle(self, spider: Any) -> None:
+        if not self.may_close():
+            raise DontCloseSpider
+
+    def spider_closed(self, spider: Any) -> None:
+        if self.beat is not None and self.beat.running:
+            self.beat.stop()

@@ -1,0 +1,105 @@
+"""A real redis-server on a free loopback port, and background scrapy processes, for distributed tests."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sqlite3
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from core.enums import DERIVED_STATUSES
+from tests.helpers import BIN, ROOT, free_port, scrapy_env
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+
+
+@contextmanager
+def redis_server(tmp: Path) -> Iterator[str]:
+    """Start redis-server (no persistence) on a free port; yield its URL; stop it."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            REDIS_SERVER,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                    s.sendall(b"PING\r\n")
+                    if s.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def start_scrapy(*args: str, db_path: Path, log: Path, **extra: str) -> subprocess.Popen[bytes]:
+    """`scrapy ARGS` in the background, its output in ``log``."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [str(BIN / "scrapy"), *args], cwd=ROOT, env=scrapy_env(db_path, **extra), stdout=out, stderr=out
+        )
+
+
+def wait_all(procs: list[subprocess.Popen[bytes]], logs: list[Path], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    for proc, log in zip(procs, logs, strict=True):
+        code = proc.wait(timeout=max(deadline - time.monotonic(), 1))
+        if code != 0:
+            raise AssertionError(f"{log.name} exited {code}:\n{log.read_text()[-6000:]}")
+
+
+# What a crawl found, without what differs between two crawls of the same world (ids, run ids, the
+# clock, latencies): compared as multisets, so a duplicate row shows.
+COMPARED = {
+    "posts": "target_id, platform, post_id, url, title, text, author, published_at, kind, is_original, "
+    "is_repost, repost_source, is_pinned, text_length, image_count, video_count, reposts_count, "
+    "comments_count, likes_count, reads_count",
+    "checks": "target_id, kind, url, final_url, found_on, method, http_status, outcome, ok, error",
+    "accounts": "target_id, name, followers, followers_text, verified, verified_type, verified_reason, "
+    "description, posts_count, status, status_reason, evidence_url",
+    "sites": "target_id, homepage_url, final_url, site_name, site_domain, site_id_code, icp, organizer, "
+    "homepage_items, homepage_undated, homepage_newest_at",
+    "columns": "target_id, url, name, kind, column_type, source, status, item_count, undated_count, "
+    "newest_item_at, pages_followed, error",
+    "column_items": "target_id, url, title, published_at, date_source",
+    "messages": "target_id, board_url, board_kind, message_id, url, title, status, asked_at, answered_at",
+    "http_validators": "url, target_id, etag, last_modified",
+    "run_targets": "target_id, spider, requests, not_modified, new_posts, blocked",
+}
+
+
+def crawl_rows(db_path: Path) -> dict[str, Counter[tuple[Any, ...]]]:
+    derived = ", ".join(f"'{s}'" for s in DERIVED_STATUSES)
+    with sqlite3.connect(db_path) as conn:
+        out = {}
+        for table, cols in COMPARED.items():
+            where = f" WHERE status NOT IN ({derived})" if table == "accounts" else ""
+            out[table] = Counter(tuple(r) for r in conn.execute(f"SELECT {cols} FROM {table}{where}"))
+        return out

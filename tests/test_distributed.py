@@ -1,0 +1,120 @@
+"""Distributed mode against a real redis-server: two workers and one store crawl the demo world.
+
+The database they fill equals the session's single-machine crawl of the same world; a worker killed
+mid-crawl loses nothing (its leased targets come back to the other); the per-host limit the demo server
+observes holds over both workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.conftest import CREDENTIALS, SPIDERS, Crawl
+from tests.helpers import run_scrapy
+from tests.redis_helpers import REDIS_SERVER, crawl_rows, redis_server, start_scrapy, wait_all
+
+pytestmark = pytest.mark.skipif(not Path(REDIS_SERVER).exists(), reason="redis-server is not installed")
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+def crawl_distributed(spider: str, *, db_path: Path, tmp: Path, workers: int = 2, **env: str) -> list[Path]:
+    """`scrapy store SPIDER` and WORKERS × `scrapy worker SPIDER`, to the end; return their logs."""
+    logs = [tmp / f"{spider}-store.log", *(tmp / f"{spider}-worker{i}.log" for i in range(workers))]
+    procs = [start_scrapy("store", spider, db_path=db_path, log=logs[0], **env)]
+    procs += [start_scrapy("worker", spider, db_path=db_path, log=log, **env) for log in logs[1:]]
+    wait_all(procs, logs)
+    return logs
+
+
+def test_two_workers_fill_the_database_a_single_crawl_fills(
+    world_crawl: Crawl, redis_url: str, tmp_path: Path
+) -> None:
+    db_path = tmp_path / "monitor.db"
+    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
+    env = {**CREDENTIALS, "MONITOR_REDIS_URL": redis_url, "MONITOR_REDIS_PREFIX": "equal"}
+    for spider in SPIDERS:
+        logs = crawl_distributed(spider, db_path=db_path, tmp=tmp_path, **env)
+        leased = [
+            int(line.split(":")[-1].strip(" ,"))
+            for log in logs[1:]
+            for line in log.read_text().splitlines()
+            if "'monitor/distributed/targets_leased'" in line
+        ]
+        assert sum(leased) > 0, f"no worker crawled a {spider} target"
+    single, distributed = crawl_rows(world_crawl.db_path), crawl_rows(db_path)
+    for table in single:
+        assert distributed[table] == single[table], (
+            f"{table}: only distributed {list((distributed[table] - single[table]).items())[:3]}, "
+            f"only single {list((single[table] - distributed[table]).items())[:3]}"
+        )
+    assert sum(distributed["posts"].values()) > 0
+    assert max(distributed["posts"].values()) == 1  # no post twice
+
+
+def test_a_killed_worker_loses_nothing_and_the_host_limit_holds(
+    world_crawl: Crawl, redis_url: str, tmp_path: Path
+) -> None:
+    base = world_crawl.world.base
+    baseline = tmp_path / "single.db"
+    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=baseline)
+    run_scrapy("crawl", "feed", db_path=baseline)
+
+    db_path = tmp_path / "monitor.db"
+    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
+    prefix = "killed"
+    env = {
+        "MONITOR_REDIS_URL": redis_url,
+        "MONITOR_REDIS_PREFIX": prefix,
+        "MONITOR_LEASE_S": "2",
+        # one site, at most 2 requests in flight over both workers, starts 0.1 s apart
+        "MONITOR_HOST_CONCURRENCY": "2",
+        "MONITOR_HOST_DELAY_S": "0.1",
+    }
+    settings = [f"-s{k}={v}" for k, v in env.items() if k.startswith("MONITOR_HOST")]
+    urllib.request.urlopen(f"{base}/_demo/politeness?reset=1").read()
+    logs = [tmp_path / "store.log", tmp_path / "doomed.log", tmp_path / "survivor.log"]
+    store = start_scrapy("store", "feed", *settings, db_path=db_path, log=logs[0], **env)
+    doomed = start_scrapy("worker", "feed", *settings, db_path=db_path, log=logs[1], **env)
+    server = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + 60
+    while server.llen(f"{prefix}:feed:items") == 0 and server.zcard(f"{prefix}:feed:seeds:leases") == 0:
+        assert time.monotonic() < deadline, logs[1].read_text()[-3000:]
+        time.sleep(0.05)
+    time.sleep(0.3)
+    unfinished = server.zcard(f"{prefix}:feed:seeds:leases")
+    os.kill(doomed.pid, signal.SIGKILL)  # mid-crawl: targets leased, some items sent
+    doomed.wait()
+    survivor = start_scrapy("worker", "feed", *settings, db_path=db_path, log=logs[2], **env)
+    wait_all([survivor, store], [logs[2], logs[0]])
+
+    single, distributed = crawl_rows(baseline), crawl_rows(db_path)
+    assert distributed["posts"] == single["posts"]
+    for table in ("accounts", "checks", "http_validators"):
+        # the killed worker's targets were crawled again: more rows maybe, never fewer
+        assert set(distributed[table]) == set(single[table]), table
+    if unfinished:
+        assert "reclaimed" in logs[2].read_text() + logs[0].read_text()
+    assert server.zcard(f"{prefix}:feed:seeds:leases") == 0
+
+    seen = json.loads(urllib.request.urlopen(f"{base}/_demo/politeness").read())
+    host = base.removeprefix("http://")
+    assert seen[host]["requests"] >= 10
+    assert seen[host]["max_concurrent"] <= 2
+    # Starts are 0.1 s apart by Redis' clock; a busy worker may send one a few ms late, so two arrivals
+    # can come closer than that, never at the rate of two unthrottled workers; on average they keep it.
+    assert seen[host]["mean_interval_s"] >= 0.095, seen[host]
+    assert seen[host]["min_interval_s"] >= 0.05, seen[host]
