@@ -263,6 +263,7 @@ YES, NO = "是", "否"
 # each header's tooltip.
 COLUMN_LABELS: dict[str, str] = {
     "monitor": "监测项",
+    "owner": "批量写入进程",
     "passed": "通过",
     "health": "运行状况",
     "monitors_passed": "通过的监测项",

@@ -45,7 +45,13 @@ def test_two_workers_fill_the_database_a_single_crawl_fills(
 ) -> None:
     db_path = tmp_path / "monitor.db"
     run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
-    env = {**CREDENTIALS, "MONITOR_REDIS_URL": redis_url, "MONITOR_REDIS_PREFIX": "equal"}
+    # DEBUG: the workers print their stats (targets leased) when they end
+    env = {
+        **CREDENTIALS,
+        "MONITOR_REDIS_URL": redis_url,
+        "MONITOR_REDIS_PREFIX": "equal",
+        "MONITOR_LOG_LEVEL": "DEBUG",
+    }
     for spider in SPIDERS:
         logs = crawl_distributed(spider, db_path=db_path, tmp=tmp_path, **env)
         leased = [
