@@ -23,7 +23,9 @@ BIN = Path(sys.executable).parent
 def time_detect(db_path: Path) -> float:
     import subprocess
 
-    env = {**os.environ, "MONITOR_DB": str(db_path), "MONITOR_AS_OF": AS_OF}
+    # No evidence capture: it is not detection, and the synthetic findings name public addresses,
+    # which a bench must never fetch.
+    env = {**os.environ, "MONITOR_DB": str(db_path), "MONITOR_AS_OF": AS_OF, "MONITOR_EVIDENCE": "0"}
     started = time.monotonic()
     subprocess.run(
         [str(BIN / "scrapy"), "detect", "--db", str(db_path)],

@@ -41,6 +41,9 @@ class EvidenceConfig:
     max_bytes: int = 5 * 2**20  # per stored file: a longer body is cut, a bigger screenshot dropped
     total_bytes: int = 2 * 2**30  # every stored file together: past it, nothing more is captured
     max_urls: int = 3  # pages captured per finding
+    # findings captured right after one detection (a first run can open thousands); the rest stay
+    # pending for `scrapy capture`
+    per_run: int = 200
     timeout_s: float = 15.0
     screenshots: bool = True
     screenshot_width: int = 1280
@@ -57,6 +60,7 @@ class EvidenceConfig:
             max_bytes=int(get("MONITOR_EVIDENCE_MAX_BYTES", cls.max_bytes)),
             total_bytes=int(get("MONITOR_EVIDENCE_TOTAL_BYTES", cls.total_bytes)),
             max_urls=int(get("MONITOR_EVIDENCE_MAX_URLS", cls.max_urls)),
+            per_run=int(get("MONITOR_EVIDENCE_PER_RUN", cls.per_run)),
             timeout_s=float(get("MONITOR_EVIDENCE_TIMEOUT_S", cls.timeout_s)),
             screenshots=str(get("MONITOR_EVIDENCE_SCREENSHOTS", True)).lower() not in FALSE_WORDS,
             screenshot_max_height=int(

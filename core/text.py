@@ -109,7 +109,8 @@ _MIRROR = re.compile("|".join(MIRROR_WORDS))
 # Mirrors that add readings inline write them in brackets after the character: 公眾號(hào).
 _PINYIN = re.compile(r"[(（][a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,6}[)）]")
 _WIDE = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”「」"
-_CJK_SPACE = re.compile(rf"(?<=[{_WIDE}])[ \t\u3000\xa0]+(?=[{_WIDE}])")
+_GAP_CHARS = " \t\u3000\xa0"
+_CJK_SPACE = re.compile(rf"(?<=[{_WIDE}])[{_GAP_CHARS}]+(?=[{_WIDE}])")
 
 
 def has_traditional(text: str) -> bool:
@@ -119,6 +120,16 @@ def has_traditional(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+def is_plain_simplified(text: str) -> bool:
+    """True when ``to_simplified(text) == text``: no inline pinyin, no traditional form, no space between
+    Chinese characters (checked without converting)."""
+    if has_traditional(text):
+        return False
+    if ("(" in text or "（" in text) and _PINYIN.search(text):
+        return False
+    return not (any(c in text for c in _GAP_CHARS) and _CJK_SPACE.search(text))
 
 
 def to_simplified(text: str) -> str:

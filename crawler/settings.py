@@ -210,6 +210,7 @@ MONITOR_EVIDENCE = os.environ.get("MONITOR_EVIDENCE", "1")
 MONITOR_EVIDENCE_MAX_BYTES = 5 * 2**20  # per stored file
 MONITOR_EVIDENCE_TOTAL_BYTES = 2 * 2**30  # every stored file together
 MONITOR_EVIDENCE_MAX_URLS = 3  # pages per finding
+MONITOR_EVIDENCE_PER_RUN = 200  # findings captured after one detection; the rest wait for `scrapy capture`
 MONITOR_EVIDENCE_TIMEOUT_S = 15.0
 MONITOR_EVIDENCE_SCREENSHOTS = True
 MONITOR_EVIDENCE_SCREENSHOT_MAX_HEIGHT = 4000  # pixels of a full-page screenshot

@@ -175,10 +175,11 @@ def classify_new_posts(
     *,
     since: str,
     classify: Callable[[dict[str, Any]], str | None],
-    words: Sequence[str],
+    gate: Callable[[str | None, str | None], bool],
     target_ids: Sequence[int] | None,
 ) -> int:
-    """Judge each post of the window once: SQL keeps only posts holding a closure verb for ``classify``.
+    """Judge each post of the window once: ``classify`` sees the posts the classifier's own cheap
+    ``gate`` (title, text) lets through; every post read is marked judged.
 
     Returns how many posts were judged (0 on a re-run with no new or edited posts).
     """
@@ -186,18 +187,18 @@ def classify_new_posts(
     scope = where.replace("p.target_id", "f.target_id")
     if not db.conn.in_transaction:
         db.conn.execute("BEGIN IMMEDIATE")  # no crawl may queue a post between the read and the mark
-    hit = " OR ".join("instr(p.title, ?) OR instr(p.text, ?)" for _ in words)
     # The queue (post_features.notice_checked = 0, filled by triggers) says which posts are unjudged;
-    # SQL reads their text once and hands only verb-holding ones to Python.
+    # their text is read once, streamed (a compiled regex in Python is ~30x faster than instr() per word).
     rows = db.conn.execute(
         "SELECT p.id, p.published_at, p.title, p.text, p.target_id, p.post_id FROM post_features f "
         "JOIN posts p ON p.id = f.post_rowid "
-        f"WHERE f.notice_checked = 0 AND f.published_at >= ?{scope} AND ({hit})",
-        [since, *params, *(w for w in words for _ in (0, 1))],
-    ).fetchall()
+        f"WHERE f.notice_checked = 0 AND f.published_at >= ?{scope}",
+        [since, *params],
+    )
     verdicts = [
         (classify({"title": title, "text": text, "published_at": at, "target_id": tid, "post_id": post}), pid)
         for pid, at, title, text, tid, post in rows
+        if gate(title, text)
     ]
     judged = db.conn.execute(
         f"UPDATE post_features AS f SET notice_checked = 1, notice = NULL WHERE notice_checked = 0 "

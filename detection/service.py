@@ -30,9 +30,9 @@ from detection.rules.account import AccountFacts, Candidate, Successor, evaluate
 from detection.rules.config import RuleSet, load_rules
 from detection.rules.freshness import months_before
 from detection.rules.notice import (
-    PREFILTER_WORDS,
     Notice,
     classify_notice,
+    could_be_notice,
     notice_from_json,
     notice_to_json,
 )
@@ -316,7 +316,7 @@ def _judge_accounts(
 
     with database.conn:
         q.classify_new_posts(
-            database, since=since_notice, classify=judge, words=PREFILTER_WORDS, target_ids=ids
+            database, since=since_notice, classify=judge, gate=could_be_notice, target_ids=ids
         )
     notices: dict[int, list[tuple[dict[str, Any], Notice]]] = defaultdict(list)
     for post in q.stored_notices(database, since=since_notice, as_of=as_of_iso, target_ids=ids):

@@ -43,7 +43,7 @@ class CaptureSummary:
     rows: int = 0  # evidence rows recorded
     bytes_written: int = 0
     failed: int = 0  # captures that stored nothing (network error, too big…)
-    pending: int = 0  # findings left for later because the total cap was reached
+    pending: int = 0  # findings left for later (the total size cap, or the per-detection limit)
     capped: bool = False
     skipped: str | None = None  # why nothing ran (off, no file database)
     notes: list[str] = field(default_factory=list)
@@ -197,8 +197,10 @@ def capture_evidence(
     *,
     run_id: int | None = None,
     finding_ids: Sequence[int] | None = None,
+    limit: int | None = None,
 ) -> CaptureSummary:
-    """Capture every pending veto/deduction finding (of ``run_id`` when given); see the module doc."""
+    """Capture every pending veto/deduction finding (of ``run_id`` when given; at most ``limit``, most
+    serious first, the rest left pending); see the module doc."""
     settings = config.evidence if isinstance(config, MonitorConfig) else config
     summary = CaptureSummary()
     if not settings.enabled:
@@ -211,11 +213,17 @@ def capture_evidence(
     plans = q.pending_captures(
         database, severities=CAPTURED_SEVERITIES, run_id=run_id, finding_ids=finding_ids
     )
+    deferred = 0
+    if limit is not None and len(plans) > limit:
+        deferred, plans = len(plans) - max(limit, 0), plans[: max(limit, 0)]
+        summary.pending = deferred
+        summary.notes.append(f"{deferred} findings left for `scrapy capture` (MONITOR_EVIDENCE_PER_RUN)")
+        logger.info("evidence: %s", summary.notes[-1])
     if not plans:
         return summary
     store = _Store(evidence_dir(db_file), total=q.stored_bytes(database), limit=settings.total_bytes)
     if store.total >= store.limit:
-        summary.capped, summary.pending = True, len(plans)
+        summary.capped, summary.pending = True, len(plans) + deferred
         return summary
     if settings.screenshots and (problem := browser_problem(settings.chromium)):
         summary.notes.append(f"no screenshots: {problem}")
@@ -230,6 +238,7 @@ def capture_evidence(
     summary.files, summary.bytes_written = store.new_files, store.written
     summary.failed = sum(1 for r in rows if not r.get("path"))
     summary.capped = store.full
+    summary.pending += deferred
     if summary.capped:
         logger.warning(
             "evidence: total size cap %s bytes reached; %s findings left without a capture",

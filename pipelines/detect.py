@@ -49,7 +49,7 @@ class DetectPipeline:
                 target_ids=sorted(self.targets),
                 run_id=run_id,
             )
-            capture_evidence(database, self.config, run_id=summary.run_id)
+            capture_evidence(database, self.config, run_id=summary.run_id, limit=self.config.evidence.per_run)
         finally:
             database.close()
         assert self.crawler.stats is not None

@@ -1,5 +1,5 @@
-"""Detection's SQL prefilter for closure notices (the classifier's PREFILTER_WORDS) never hides a closure
-verb the classifier reads."""
+"""The classifier's first gate (PREFILTER_WORDS, which detection also applies before reading a post)
+never hides a closure verb the classifier reads."""
 
 from __future__ import annotations
 

@@ -182,6 +182,44 @@ def test_size_caps_hold(crawl_copy: Path) -> None:
     assert sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) <= total
 
 
+def test_one_detection_captures_at_most_its_limit(crawl_copy: Path) -> None:
+    """A first detection can open thousands of findings: it captures the most serious few and leaves the
+    rest to `scrapy capture`, which takes them in the same order."""
+    with sqlite3.connect(crawl_copy) as con:
+        con.execute("PRAGMA foreign_keys = OFF")
+        for table in ("evidence", "notifications", "finding_events", "findings"):
+            con.execute(f"DELETE FROM {table}")
+    shutil.rmtree(evidence_dir(crawl_copy))
+    run_scrapy("detect", "-s", "MONITOR_EVIDENCE_PER_RUN=2", db_path=crawl_copy, MONITOR_EVIDENCE="1")
+    captured = rows(crawl_copy, "SELECT DISTINCT finding_id FROM evidence")
+    assert len(captured) == 2
+    waiting = rows(
+        crawl_copy,
+        "SELECT count(*) AS n FROM findings WHERE resolved_at IS NULL AND severity IN ('veto', 'deduction')",
+    )[0]["n"]
+    assert waiting > 2
+    first_veto = rows(
+        crawl_copy, "SELECT min(id) AS id FROM findings WHERE severity = 'veto' AND resolved_at IS NULL"
+    )
+    assert first_veto[0]["id"] in {r["finding_id"] for r in captured}  # most serious first
+    summary = capture(crawl_copy, per_run=0)  # the per-run limit is detection's, not the command's
+    assert summary["pending"] == 0
+    assert summary["findings"] > waiting // 2  # a finding that names no page has nothing to keep
+    after = rows(crawl_copy, "SELECT count(DISTINCT finding_id) AS n FROM evidence")[0]["n"]
+    assert after == 2 + summary["findings"]
+
+
+def test_capture_limit_leaves_the_rest_pending(crawl_copy: Path) -> None:
+    with sqlite3.connect(crawl_copy) as con:
+        con.execute("DELETE FROM evidence")
+    shutil.rmtree(evidence_dir(crawl_copy))
+    proc = run_scrapy("capture", "--json", "--limit", "1", db_path=crawl_copy, MONITOR_EVIDENCE="1")
+    summary = json.loads(proc.stdout)
+    assert summary["findings"] == 1
+    assert summary["pending"] > 0
+    assert rows(crawl_copy, "SELECT count(DISTINCT finding_id) AS n FROM evidence")[0]["n"] == 1
+
+
 def test_capture_can_be_switched_off(crawl_copy: Path) -> None:
     proc = run_scrapy("capture", "--json", db_path=crawl_copy, MONITOR_EVIDENCE="0")
     assert json.loads(proc.stdout)["skipped"] == "MONITOR_EVIDENCE is off"

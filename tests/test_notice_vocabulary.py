@@ -11,12 +11,13 @@ from hypothesis import strategies as st
 from opencc import OpenCC
 
 from core.clock import CHINA_TZ
-from core.text import MIRROR_WORDS
+from core.text import MIRROR_WORDS, is_plain_simplified, to_simplified
 from detection.rules import notice_words as w
 from detection.rules.notice import (
     PREFILTER_WORDS,
     Notice,
     classify_notice,
+    could_be_notice,
     has_prefilter_word,
     normalize_notice_text,
     notice_from_json,
@@ -57,7 +58,7 @@ def test_prefilter_words_are_not_redundant_noise() -> None:
 
 
 def test_a_text_without_prefilter_word_is_never_a_notice() -> None:
-    # the early exit: detection's SQL hands the classifier only texts holding one of the words
+    # the early exit: the classifier's gate (detection's too) rejects a text holding none of the words
     assert classify_notice("公告", "本公众号自2024年6月1日起暂告一段落。", date(2024, 6, 1)) is None
 
 
@@ -136,3 +137,35 @@ def test_classifier_never_raises_and_round_trips(title: str | None, text: str | 
         assert has_prefilter_word(f"{title or ''}{text or ''}")
         assert notice_from_json(notice_to_json(n)) == n
         assert n.state_on(date(2050, 1, 1)) in ("closed", "closing", "migrated")
+
+
+# The gate normalises only texts whose words normalising could change (script, invisible characters,
+# inline pinyin, spaces between characters): it must let through every text the full normalisation would.
+GATE_PIECES = st.one_of(
+    PIECES,
+    st.sampled_from(["關", "停", "註", "銷", "\u200b", "\u3000", "(guān)", "遷", "移", "併", "入", "轉"]),
+    st.text(max_size=3),
+)
+
+
+def normalised_gate(title: str, text: str) -> bool:
+    """The gate as it was before the shortcut: always normalise."""
+    raw = f"{title}\n{text}"
+    if not has_prefilter_word(raw):
+        return False
+    doc = normalize_notice_text(raw)
+    return w.ACTION.search(doc) is not None or any(s in doc for s in w.STATUS_WORDS)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(GATE_PIECES, max_size=30).map("".join), st.lists(GATE_PIECES, max_size=6).map("".join))
+def test_the_gate_lets_through_whatever_normalising_would(text: str, title: str) -> None:
+    if normalised_gate(title, text):
+        assert could_be_notice(title, text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(GATE_PIECES, max_size=30).map("".join))
+def test_plain_simplified_text_is_what_to_simplified_leaves_alone(text: str) -> None:
+    if is_plain_simplified(text):
+        assert to_simplified(text) == text

@@ -42,6 +42,9 @@ class Command(ScrapyCommand):
         parser.add_argument("--db", help="SQLite file (default: MONITOR_DB setting)")
         parser.add_argument("--run", type=int, help="only findings that opened or changed in this run")
         parser.add_argument("--finding", type=int, action="append", help="only this finding id (repeatable)")
+        parser.add_argument(
+            "--limit", type=int, help="capture at most this many findings, most serious first (default: all)"
+        )
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
@@ -52,7 +55,9 @@ class Command(ScrapyCommand):
         path = resolve_db_path(opts.db or self.settings.get("MONITOR_DB"))
         db = open_db(path)
         try:
-            summary = capture_evidence(db, config, run_id=opts.run, finding_ids=opts.finding)
+            summary = capture_evidence(
+                db, config, run_id=opts.run, finding_ids=opts.finding, limit=opts.limit
+            )
         finally:
             db.close()
         if opts.json:
@@ -66,5 +71,6 @@ class Command(ScrapyCommand):
             f"({summary.files} new files, {summary.bytes_written} bytes, {summary.failed} failed) in "
             f"{evidence_dir(path)}"
             + (f"; total size cap reached, {summary.pending} findings left" if summary.capped else "")
+            + (f"; {summary.pending} findings left" if summary.pending and not summary.capped else "")
             + "".join(f"; {n}" for n in summary.notes)
         )

@@ -74,7 +74,8 @@ class Command(ScrapyCommand):
         db = open_db(path)
         try:
             summary = detect(db, as_of=as_of, rules=rules, profile=opts.rules_profile, target_ids=opts.target)
-            capture_evidence(db, MonitorConfig.from_settings(self.settings), run_id=summary.run_id)
+            config = MonitorConfig.from_settings(self.settings)
+            capture_evidence(db, config, run_id=summary.run_id, limit=config.evidence.per_run)
             urls = notify_urls()
             alerts = (
                 send_alerts(db, urls, desk_url=self.settings.get("MONITOR_DESK_URL") or None)

@@ -32,6 +32,7 @@ from detection.rules.notice_claims import (
     is_self_reference,
     name_key,
     normalize_notice_text,
+    normalizing_may_join,
     resolve_subject,
     sentences,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "MigrationTarget",
     "Notice",
     "classify_notice",
+    "could_be_notice",
     "describe_notice",
     "has_prefilter_word",
     "name_key",
@@ -51,8 +53,8 @@ __all__ = [
 ]
 
 # Every action and status word holds one of these in simplified, traditional (Taiwan, Hong Kong) and
-# machine-converted script: the classifier rejects a text without one at once, and detection's SQL
-# prefilter hands it only texts holding one, so the two cannot disagree (tests/test_notice_vocabulary.py).
+# machine-converted script: the classifier's first gate (could_be_notice, which detection also uses to
+# skip posts before building anything) rejects a text without one at once (tests/test_notice_vocabulary.py).
 PREFILTER_WORDS = tuple(
     " ".join(
         (
@@ -65,6 +67,12 @@ PREFILTER_WORDS = tuple(
         )
     ).split()
 )
+_PREFILTER = re.compile(w.alternation(PREFILTER_WORDS))
+# Every action (or status) word holds one of these cores, the words no shorter action word is part of
+# (申请注销 holds 注销); 停止/不再 begin the split stop (停止在本平台发布信息).
+_VERBS = (*w.ACTIONS, *w.STATUS_WORDS, "停止", "不再")
+_CORES = tuple(a for a in _VERBS if not any(b != a and b in a for b in _VERBS))
+_ACTION_CORE = re.compile(w.alternation(_CORES))
 IMMEDIATE = re.compile(r"即日起|即日|今日起|今天起|即时起|即起")
 AFTER_DAYS = re.compile(
     r"(?P<n>\d{1,3}|[一二三四五六七八九十]{1,3})\s*(?:天|日|个工作日)后(?:正式)?(?:关停|注销|关闭|下线)"
@@ -177,6 +185,10 @@ def could_be_notice(title: str | None, text: str | None) -> bool:
     raw = f"{title or ''}\n{text or ''}"[: MAX_TEXT * 2]
     if not has_prefilter_word(raw):
         return False
+    if _ACTION_CORE.search(raw):
+        return True  # the sentence analysis decides
+    if not normalizing_may_join(raw):
+        return False  # simplified text as written: no verb can appear
     doc = normalize_notice_text(raw)
     return w.ACTION.search(doc) is not None or any(s in doc for s in w.STATUS_WORDS)
 
@@ -263,7 +275,7 @@ def _date_elsewhere(doc: str, posted: date) -> tuple[date, str, date | None]:
 
 
 def has_prefilter_word(text: str) -> bool:
-    return any(word in text for word in PREFILTER_WORDS)
+    return _PREFILTER.search(text) is not None
 
 
 # --- what the command prints and the database stores --------------------------------------------------

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from core.clock import CHINA_TZ
 from core.dates import find_dates
-from core.text import to_simplified
+from core.text import is_plain_simplified, to_simplified
 from detection.rules import notice_words as w
 
 MAX_TEXT = 20000
@@ -83,10 +83,20 @@ def name_key(name: str) -> str:
 # --- normalising --------------------------------------------------------------------------------------
 
 
+def normalizing_may_join(text: str) -> bool:
+    """Whether normalize_notice_text could make a word appear that ``text`` does not hold as written
+    (script conversion, invisible characters, inline pinyin, spaces between characters); quotes and
+    whitespace runs it rewrites never join two characters."""
+    return _INVISIBLE.search(text) is not None or not is_plain_simplified(text)
+
+
+_QUOTES_TABLE = str.maketrans(_OPEN_QUOTES + _CLOSE_QUOTES, "“" * 6 + "”" * 6)
+
+
 def normalize_notice_text(text: str) -> str:
     """Simplified script, every quote pair as “”, quoted verbs unquoted (选择“关张”), whitespace folded."""
     text = to_simplified(_INVISIBLE.sub("", text[:MAX_TEXT]))
-    text = text.translate(str.maketrans(_OPEN_QUOTES + _CLOSE_QUOTES, "“" * 6 + "”" * 6))
+    text = text.translate(_QUOTES_TABLE)
     if '"' in text or "＂" in text:
         parts = re.split(r"[\"＂]", text)
         text = "".join(p + ("“" if i % 2 == 0 else "”") for i, p in enumerate(parts[:-1])) + parts[-1]
