@@ -169,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
             "MONITOR_LOCAL_WORLD": "1",
             "MONITOR_AS_OF": AS_OF,
             "MONITOR_LOG_LEVEL": "WARNING",
+            # Evidence capture (a fetch and a Chromium screenshot per veto/deduction finding, after
+            # detection) is not crawling: it is timed on its own below, on the same database.
+            "MONITOR_EVIDENCE": "0",
         }
         targets = work / "targets.yaml"
         world_model = World(as_of=parse_iso(AS_OF), accounts=args.accounts, posts=args.posts)
@@ -222,6 +225,18 @@ def main(argv: list[str] | None = None) -> int:
             "bare_peak_rss_mib": bare_mem,
             "real_peak_rss_mib": real_mem,
             "db_size_mib": round(db_path.stat().st_size / 2**20, 2),
+        }
+        capture_s, capture_mem = timed(
+            [str(BIN / "scrapy"), "capture", "--limit", "200"], {**env, "MONITOR_EVIDENCE": "1"}
+        )
+        db = open_db(db_path)
+        captured = next(db.query("SELECT count(DISTINCT finding_id) AS n FROM evidence"))["n"]
+        db.close()
+        results["crawl"]["capture"] = {
+            "command": "scrapy capture --limit 200 (what one detection captures at most)",
+            "findings_captured": captured,
+            "seconds": round(capture_s, 2),
+            "peak_rss_mib": capture_mem,
         }
         print(json.dumps(results["crawl"], indent=2, ensure_ascii=False), flush=True)
         ctx = BenchContext(work, base, db_path, args)
