@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
-
-from scrapy.commands.crawl import Command as CrawlCommand
-from scrapy.exceptions import UsageError
-
-ROLE = "store"
+from crawler.distributed.command import RoleCommand
+from crawler.distributed.config import Role
 
 
-class Command(CrawlCommand):
-    def syntax(self) -> str:
-        return "[options] <spider>"
+class Command(RoleCommand):
+    role = Role.STORE
 
     def short_desc(self) -> str:
         return "Seed a distributed crawl and store its items (needs MONITOR_REDIS_URL)"
@@ -24,10 +19,3 @@ class Command(CrawlCommand):
             "adds the workers' counters to the run and finishes it once the crawl has drained.\n\n"
             "Example:\n  MONITOR_REDIS_URL=redis://127.0.0.1:6379/0 scrapy store feed"
         )
-
-    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
-        super().process_options(args, opts)
-        assert self.settings is not None
-        if not self.settings.get("MONITOR_REDIS_URL"):
-            raise UsageError("set MONITOR_REDIS_URL (or -s MONITOR_REDIS_URL=redis://host:6379/0)")
-        self.settings.set("MONITOR_ROLE", ROLE, priority="cmdline")
