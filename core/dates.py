@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from typing import Literal
 
@@ -37,6 +37,38 @@ MONTH_DAY = re.compile(
 )
 CN_MONTH_DAY = re.compile(rf"(?<![{_CN}年])(?P<m>[{_CN}]{{1,3}})\s*月\s*(?P<d>[{_CN}]{{1,3}})\s*[日号]")
 RELATIVE = re.compile(r"(?P<n>\d{1,4})\s*(?P<unit>秒|分钟|小时|天)前")
+# The RFC 822 form nearly every feed writes (Mon, 29 Jun 2026 10:00:00 +0800), read without the email
+# module's general parser; anything else in RFC 822 (two-digit years, zone names) still goes through it.
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+RFC822_COMMON = re.compile(
+    r"(?:[A-Z][a-z]{2}, )?(\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) (?:([+-])(\d\d)(\d\d)|GMT)"
+)
+_OFFSETS: dict[tuple[str, str, str], timezone] = {}
+
+
+def _rfc822_common(text: str) -> datetime | None:
+    m = RFC822_COMMON.fullmatch(text)
+    if m is None or m[2] not in _MONTHS or (m[7] == "-" and m[8] == m[9] == "00"):
+        return None  # -0000 is "zone unknown": the general parser's reading stands
+    day, _, year, hour, minute, second, sign, oh, om = m.groups()
+    tz = UTC
+    if sign:
+        tz = _OFFSETS.get((sign, oh, om))  # type: ignore[assignment]
+        if tz is None:
+            delta = timedelta(hours=int(oh), minutes=int(om))
+            tz = _OFFSETS.setdefault((sign, oh, om), timezone(-delta if sign == "-" else delta))
+    try:
+        dt = datetime(int(year), _MONTHS[m[2]], int(day), int(hour), int(minute), int(second), tzinfo=tz)
+        return dt.astimezone(CHINA_TZ)
+    except (ValueError, OverflowError):
+        return None
+
+
 DAY_WORD = re.compile(r"(?P<word>今天|昨天|前天)" + _TIME)
 JUST_NOW = re.compile(r"刚刚")
 
@@ -184,11 +216,13 @@ def parse_timestamp(value: object, *, ref: datetime | None = None) -> datetime |
     if not isinstance(value, str):
         return None
     text = value.strip()[:200]
+    rfc822 = text[3:4] == "," and text[:3].isalpha()  # feeds: Mon, 29 Jun 2026 10:00:00 +0800
+    if rfc822 and (common := _rfc822_common(text)) is not None:
+        return common
     try:
         return to_china(datetime.fromisoformat(text.replace("Z", "+00:00")))
     except (ValueError, OverflowError):
         pass
-    rfc822 = text[3:4] == "," and text[:3].isalpha()  # feeds: Mon, 29 Jun 2026 10:00:00 +0800
     if not rfc822:
         try:
             # Weibo's API form: Sat Jun 01 10:00:00 +0800 2024

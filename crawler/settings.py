@@ -20,8 +20,9 @@ MONITOR_CONTACT_URL = os.environ.get(
 )
 # Items are written in short transactions: a batch of this many items, or what arrived in
 # MONITOR_STORE_FLUSH_S seconds, whichever comes first (and at close). No transaction spans a download.
-MONITOR_STORE_BATCH = 500
+MONITOR_STORE_BATCH = 5000
 MONITOR_STORE_FLUSH_S = 2.0
+MONITOR_STORE_QUEUE = 4  # batches handed to the store's writer thread that may wait for it
 # One `scrapy crawl <spider>` at a time per database: a second one waits this many seconds for the
 # first to end, then skips with a log line (0 = skip at once; cron overlaps are harmless).
 MONITOR_RUN_LOCK_WAIT_S = float(os.environ.get("MONITOR_RUN_LOCK_WAIT_S", "0"))

@@ -17,7 +17,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from core.dates import normalize_timestamp
-from core.fields import as_column, drain_bad_fields, note_bad_field
+from core.fields import INT_RANGE, as_column, drain_bad_fields, note_bad_field
 from core.items import AccountItem, CheckItem, PostBatchItem, PostItem
 from core.text import clean_text, html_to_text
 
@@ -41,8 +41,11 @@ def coerce_item(item: Any) -> Any:
     """Every field of a dataclass item as its column's type; what cannot be is None (and counted)."""
     if not dataclasses.is_dataclass(item) or isinstance(item, type):
         return item
+    values = vars(item)
     for name, kind in column_types(type(item)):
-        value = getattr(item, name)
+        value = values[name]
+        if value is None or (type(value) is kind and (kind is float or (kind is int and value in INT_RANGE))):
+            continue  # already what the column holds (text is still checked for lone surrogates)
         converted = as_column(name, value, kind)
         if converted is not value:
             setattr(item, name, converted)

@@ -7,8 +7,6 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
-from dataclasses import fields
-from functools import lru_cache
 from typing import Any
 
 from scrapy import signals
@@ -77,11 +75,6 @@ BULK_WRITERS: dict[type, BulkWriter] = {
 }
 
 
-@lru_cache(maxsize=64)
-def _field_names(cls: type) -> tuple[str, ...]:
-    return tuple(f.name for f in fields(cls))
-
-
 # Sent after the run row is finished and its health recorded: detection listens to this, not to
 # spider_closed, so it always judges a run that is complete and whose trust is known.
 run_finished = object()
@@ -138,7 +131,7 @@ class StorePipeline:
         for one in item.posts if isinstance(item, PostBatchItem) else (item,):
             if type(one) not in WRITERS:
                 continue
-            row = {name: getattr(one, name) for name in _field_names(type(one))}  # type: ignore[arg-type]
+            row = dict(vars(one))  # the dataclass's fields (items carry nothing else)
             row["run_id"], row["seen_at"] = self.run_id, seen_at
             self.buffer.append((type(one), row))
         if (

@@ -93,23 +93,38 @@ def _reencoded(body: bytes) -> etree._Element | None:
         return None
 
 
+# An RSS item's fields, first of each tag, read in one pass over its children.
+_RSS_FIELDS = frozenset(
+    ("link", "guid", "title", "pubDate", f"{DC}date", f"{DC}creator", "author", CONTENT, "description")
+)
+
+
 def _parse_rss(root: etree._Element) -> Feed:
     channel = root.find("channel")
     if channel is None:
         raise SourceError(CheckOutcome.MALFORMED, "RSS without <channel>")
     entries = []
     for item in channel.iter("item"):
-        link = _text(item.find("link"))
-        body = _text(item.find(CONTENT)) or _text(item.find("description")) or ""
+        found: dict[str, str | None] = {}
+        categories = []
+        for child in item:
+            tag = child.tag
+            if tag == "category":
+                if child.text:
+                    categories.append(child.text.strip())
+            elif tag in _RSS_FIELDS and tag not in found:
+                found[tag] = _text(child)
+        get = found.get
+        link = get("link")
         entries.append(
             FeedEntry(
-                post_id=_text(item.find("guid")) or link or _text(item.find("title")) or "",
-                title=_text(item.find("title")),
+                post_id=get("guid") or link or get("title") or "",
+                title=get("title"),
                 url=link,
-                published_at=_text(item.find("pubDate")) or _text(item.find(f"{DC}date")),
-                author=_text(item.find(f"{DC}creator")) or _text(item.find("author")),
-                html=body,
-                categories=[c.text.strip() for c in item.findall("category") if c.text],
+                published_at=get("pubDate") or get(f"{DC}date"),
+                author=get(f"{DC}creator") or get("author"),
+                html=get(CONTENT) or get("description") or "",
+                categories=categories,
             )
         )
     return Feed(_text(channel.find("title")), _text(channel.find("link")), entries)
