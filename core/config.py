@@ -94,7 +94,8 @@ class MonitorConfig:
     detect_on_close: bool
     store_batch: int
     store_flush_s: float  # buffered items are written at least this often
-    store_queue: int  # batches waiting for the writer thread before the crawl waits for it
+    store_queue: int  # batches waiting for the writer process before the crawl waits for it
+    store_process: bool  # the writes in a process of their own (pipelines/writer.py)
     run_lock_wait_s: float  # a second crawl of the same spider waits this long, then skips
     canary_urls: tuple[str, ...]
     offline_share: float  # a run in which this share of its targets failed at the network level is offline
@@ -142,6 +143,7 @@ class MonitorConfig:
             store_batch=int(get("MONITOR_STORE_BATCH", 5000)),
             store_flush_s=float(get("MONITOR_STORE_FLUSH_S", 2.0)),
             store_queue=max(1, int(get("MONITOR_STORE_QUEUE", 4))),
+            store_process=str(get("MONITOR_STORE_PROCESS", True)).lower() not in FALSE_WORDS,
             run_lock_wait_s=float(get("MONITOR_RUN_LOCK_WAIT_S", 0)),
             canary_urls=_words(get("MONITOR_CANARY_URLS")),
             offline_share=float(get("MONITOR_OFFLINE_SHARE", 0.8)),

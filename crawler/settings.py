@@ -22,7 +22,10 @@ MONITOR_CONTACT_URL = os.environ.get(
 # MONITOR_STORE_FLUSH_S seconds, whichever comes first (and at close). No transaction spans a download.
 MONITOR_STORE_BATCH = 5000
 MONITOR_STORE_FLUSH_S = 2.0
-MONITOR_STORE_QUEUE = 4  # batches handed to the store's writer thread that may wait for it
+# The writes run in a process of their own (pipelines/writer.py), SQLite on another core than the
+# crawl; MONITOR_STORE_QUEUE batches may wait for it. MONITOR_STORE_PROCESS=0 writes in the crawl's process.
+MONITOR_STORE_PROCESS = os.environ.get("MONITOR_STORE_PROCESS", "1")
+MONITOR_STORE_QUEUE = 4
 # One `scrapy crawl <spider>` at a time per database: a second one waits this many seconds for the
 # first to end, then skips with a log line (0 = skip at once; cron overlaps are harmless).
 MONITOR_RUN_LOCK_WAIT_S = float(os.environ.get("MONITOR_RUN_LOCK_WAIT_S", "0"))

@@ -8,11 +8,15 @@ A batch that breaks a constraint raises: the caller writes its rows one by one i
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import Any
 
 from sqlite_utils import Database
+
+# (title, text, published_at) -> (judged, notice JSON, unsigned SimHash): detection's per-post features
+# (detection/features.py), handed in by the writer so a new post is queued already judged and hashed.
+Features = Callable[[Any, Any, Any], tuple[bool, str | None, int]]
 
 # Columns whose change makes a post a new text to judge and to index.
 CONTENT = ("title", "text", "published_at")
@@ -59,11 +63,13 @@ def _existing_posts(db: Database, keys: Sequence[tuple[int, str]]) -> dict[tuple
     return found
 
 
-def write_posts(db: Database, rows: Sequence[dict[str, Any]], *, owner: str) -> int:
+def write_posts(
+    db: Database, rows: Sequence[dict[str, Any]], *, owner: str, features: Features | None = None
+) -> int:
     """Insert or update a batch of post rows (first_seen_at kept on update); return how many were new.
 
     Runs inside the caller's transaction. ``owner`` names the writer in ``bulk_writes`` for the
-    duration of the call.
+    duration of the call. With ``features``, new posts enter the detection queue judged and hashed.
     """
     latest: dict[tuple[int, str], dict[str, Any]] = {}
     for row in rows:
@@ -96,11 +102,7 @@ def write_posts(db: Database, rows: Sequence[dict[str, Any]], *, owner: str) -> 
                 "INSERT INTO posts_fts (rowid, title, text) SELECT id, title, text FROM posts WHERE id > ?",
                 [first_new],
             )
-            conn.execute(
-                "INSERT OR IGNORE INTO post_features (post_rowid, target_id, published_at, notice_checked) "
-                "SELECT id, target_id, published_at, 0 FROM posts WHERE id > ?",
-                [first_new],
-            )
+            _queue_new(db, new, first_new, features)
         for group in (edited, seen):
             if not group:
                 continue
@@ -125,6 +127,38 @@ def write_posts(db: Database, rows: Sequence[dict[str, Any]], *, owner: str) -> 
     finally:
         conn.execute("DELETE FROM bulk_writes WHERE owner = ?", [owner])
     return len(new)
+
+
+def _queue_new(
+    db: Database, new: Sequence[dict[str, Any]], first_new: int, features: Features | None
+) -> None:
+    """The detection queue's rows for the posts just inserted (ids above ``first_new``)."""
+    conn = db.conn
+    if features is not None:
+        ids = [r[0] for r in conn.execute("SELECT id FROM posts WHERE id > ? ORDER BY id", [first_new])]
+        if len(ids) == len(new):  # inserted in order under the caller's write lock
+            rows = []
+            for pid, row in zip(ids, new, strict=True):
+                judged, notice, hashed = features(row.get("title"), row.get("text"), row.get("published_at"))
+                rows.append(
+                    (pid, row["target_id"], row.get("published_at"), int(judged), notice, signed(hashed))
+                )
+            conn.executemany(
+                "INSERT OR IGNORE INTO post_features (post_rowid, target_id, published_at, notice_checked, "
+                "notice, simhash) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            return
+    conn.execute(
+        "INSERT OR IGNORE INTO post_features (post_rowid, target_id, published_at, notice_checked) "
+        "SELECT id, target_id, published_at, 0 FROM posts WHERE id > ?",
+        [first_new],
+    )
+
+
+def signed(h: int) -> int:
+    """An unsigned 64-bit SimHash as SQLite's signed INTEGER stores it."""
+    return h - (1 << 64) if h >= 1 << 63 else h
 
 
 def insert_rows(db: Database, table: str, rows: Sequence[dict[str, Any]]) -> None:

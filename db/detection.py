@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from core.enums import DERIVED_STATUSES, AnswerState, Coverage, OutcomeGroup, RunStatus, Verdict, outcomes_in
 from db import to_json
+from db.bulk import signed
 from db.sql import in_list
 from db.views import TRUSTED_RUNS
 
@@ -226,10 +227,6 @@ def stored_notices(
     ]
 
 
-def _signed(h: int) -> int:
-    return h - (1 << 64) if h >= 1 << 63 else h
-
-
 def update_simhashes(db: Database, *, since: str, compute: Callable[[list[str]], Iterable[int]]) -> int:
     """Hash posts of the window that have no SimHash yet (``compute`` hashes a list of texts at once);
     return how many were hashed."""
@@ -242,7 +239,7 @@ def update_simhashes(db: Database, *, since: str, compute: Callable[[list[str]],
     hashes = compute([text for _, text in rows])
     db.conn.executemany(
         "UPDATE post_features SET simhash = ? WHERE post_rowid = ?",
-        ((_signed(h), pid) for (pid, _), h in zip(rows, hashes, strict=True)),
+        ((signed(h), pid) for (pid, _), h in zip(rows, hashes, strict=True)),
     )
     return len(rows)
 

@@ -22,20 +22,15 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from core.clock import iso, now_iso, parse_iso
+from core.clock import iso, now_iso
 from core.enums import ACCOUNT_LIST_KINDS, CheckKind, CheckOutcome, OutcomeGroup, Platform
 from db import detection as q
 from db import runs, to_json
+from detection.features import notice_of
 from detection.rules.account import AccountFacts, Candidate, Successor, evaluate_account, own_notices
 from detection.rules.config import RuleSet, load_rules
 from detection.rules.freshness import months_before
-from detection.rules.notice import (
-    Notice,
-    classify_notice,
-    could_be_notice,
-    notice_from_json,
-    notice_to_json,
-)
+from detection.rules.notice import Notice, could_be_notice, notice_from_json
 from detection.rules.portal import evaluate_portal
 from detection.rules.quality import cluster_near_duplicates, simhash
 from detection.rules.result import CheckSummary, Evaluation
@@ -309,10 +304,9 @@ def _judge_accounts(
     since_notice = iso(as_of - timedelta(days=lookback))
 
     def judge(post: dict[str, Any]) -> str | None:
-        notice: Notice | None = None
         with errors.guard("account.closure_notice", post.get("target_id"), post.get("post_id")):
-            notice = classify_notice(post["title"], post["text"], parse_iso(post["published_at"]))
-        return notice_to_json(notice) if notice is not None else None
+            return notice_of(post["title"], post["text"], post["published_at"])
+        return None
 
     with database.conn:
         q.classify_new_posts(

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-import os
-import sqlite3
 import time
-from collections.abc import Callable
+from collections import Counter
 from typing import Any
 
 from scrapy import signals
@@ -16,63 +14,13 @@ from sqlite_utils import Database
 import db as store
 from core.clock import now_iso
 from core.config import monitor_config
-from core.enums import CheckOutcome
-from core.items import AccountItem, AccountSeenItem, CheckItem, PostBatchItem, PostItem, ValidatorItem
+from core.items import PostBatchItem
 from core.locks import Lock, lock_path
-from db import accounts as accounts_db
-from db import bulk, runs
-from db import portal as portal_store
+from db import runs
 from pipelines.health import run_health_suite
+from pipelines.writer import WRITERS, Batch, BatchWriter, ProcessWriter
 
 logger = logging.getLogger(__name__)
-
-
-def _post_row(row: dict[str, Any]) -> dict[str, Any]:
-    row["first_seen_at"] = row["updated_at"] = row.pop("seen_at")
-    return row
-
-
-def _check_row(row: dict[str, Any]) -> dict[str, Any]:
-    row.pop("seen_at")
-    row["ok"] = int(CheckOutcome(row["outcome"]).is_ok)
-    return row
-
-
-def _validator_row(row: dict[str, Any]) -> dict[str, Any]:
-    row["updated_at"] = row.pop("seen_at")
-    return row
-
-
-def _post(database: Database, row: dict[str, Any]) -> int:
-    return store.upsert_post(database, _post_row(row))
-
-
-def _check(database: Database, row: dict[str, Any]) -> int:
-    return store.insert_check(database, _check_row(row))
-
-
-Writer = Callable[[Database, dict[str, Any]], int]
-BulkWriter = Callable[[Database, list[dict[str, Any]], str], object]
-
-# One item at a time, each in its own savepoint: rows that depend on rows written before them.
-WRITERS: dict[type, Writer] = {
-    PostItem: _post,
-    CheckItem: _check,
-    AccountItem: store.record_account,
-    **portal_store.WRITERS,
-    ValidatorItem: accounts_db.upsert_validator,
-    AccountSeenItem: accounts_db.touch_account,
-}
-
-# Independent rows: one statement per table and batch, after the per-item rows of the batch. A batch
-# that breaks a constraint is rolled back and written item by item, so only the bad row is lost.
-BULK_WRITERS: dict[type, BulkWriter] = {
-    PostItem: lambda d, rows, owner: bulk.write_posts(d, [_post_row(r) for r in rows], owner=owner),
-    CheckItem: lambda d, rows, owner: bulk.insert_rows(d, "checks", [_check_row(r) for r in rows]),
-    ValidatorItem: lambda d, rows, owner: bulk.upsert_rows(
-        d, "http_validators", [_validator_row(r) for r in rows], key=("url",)
-    ),
-}
 
 
 # Sent after the run row is finished and its health recorded: detection listens to this, not to
@@ -80,12 +28,26 @@ BULK_WRITERS: dict[type, BulkWriter] = {
 run_finished = object()
 
 
+class InlineWriter:
+    """The writes in the crawl's own process (MONITOR_STORE_PROCESS=0), as ProcessWriter offers them."""
+
+    def __init__(self, writer: BatchWriter) -> None:
+        self.writer = writer
+
+    def submit(self, batch: Batch) -> None:
+        self.writer.write(batch)
+
+    def finish(self) -> Counter[str]:
+        return self.writer.counts
+
+
 class StorePipeline:
     """Writes items in short batched transactions and owns the run row: started at open (under the
     spider's run lock), finished and assessed at close.
 
     Items are buffered in memory and written in one transaction when the buffer is full or has waited
-    MONITOR_STORE_FLUSH_S seconds: a write transaction never spans a download, so other crawls,
+    MONITOR_STORE_FLUSH_S seconds, by the writer process (pipelines/writer.py; MONITOR_STORE_PROCESS=0
+    writes in the crawl's process): a write transaction never spans a download, so other crawls,
     `scrapy detect` and the desk keep working on the same file.
     """
 
@@ -97,6 +59,7 @@ class StorePipeline:
         self.buffer: list[tuple[type, dict[str, Any]]] = []
         self.flushed_at = time.monotonic()
         self.lock: Lock | None = None
+        self.writer: ProcessWriter | InlineWriter | None = None
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
@@ -123,6 +86,11 @@ class StorePipeline:
         self.db = store.open_db(self.config.db_path)
         self.run_id = runs.start_run(self.db, spider=name, started_at=now_iso(), as_of=self.config.as_of_iso)
         self.crawler.stats.set_value("monitor/run_id", self.run_id)
+        self.writer = (
+            ProcessWriter(self.config.db_path, self.run_id, self.config.store_queue)
+            if self.config.store_process
+            else InlineWriter(BatchWriter(self.db, self.run_id))
+        )
 
     def process_item(self, item: Any) -> Any:
         if self.db is None:
@@ -142,69 +110,20 @@ class StorePipeline:
         return item
 
     def flush(self) -> None:
-        """Write the buffered items in one short transaction (retried if the file stays locked)."""
-        if self.db is None or self.run_id is None:
+        """Hand the buffered items to the writer: one short transaction for them."""
+        if self.writer is None or not self.buffer:
             return
         batch, self.buffer = self.buffer, []
         self.flushed_at = time.monotonic()
-        for attempt in range(5):
-            try:
-                self._write(batch)
-                return
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) and "busy" not in str(exc):
-                    raise
-                logger.warning("database busy (%s); retrying the write (%d)", exc, attempt + 1)
-                time.sleep(0.5 * 2**attempt)
-        self._write(batch)
-
-    def _write(self, batch: list[tuple[type, dict[str, Any]]]) -> None:
-        assert self.db is not None
-        conn = self.db.conn
-        singles: list[tuple[Writer, dict[str, Any]]] = []
-        grouped: dict[type, list[dict[str, Any]]] = {}
-        for cls, row in batch:
-            if cls in BULK_WRITERS:
-                grouped.setdefault(cls, []).append(row)
-            else:
-                singles.append((WRITERS[cls], row))
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            for writer, row in singles:
-                self._write_one(writer, row)
-            for cls, rows in grouped.items():
-                conn.execute("SAVEPOINT bulk")
-                try:
-                    BULK_WRITERS[cls](self.db, [dict(r) for r in rows], f"store-{os.getpid()}")
-                except (sqlite3.IntegrityError, ValueError):
-                    conn.execute("ROLLBACK TO bulk")
-                    conn.execute("RELEASE bulk")
-                    for row in rows:
-                        self._write_one(WRITERS[cls], row)
-                else:
-                    conn.execute("RELEASE bulk")
-            runs.heartbeat(self.db, self.run_id)  # type: ignore[arg-type]
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-
-    def _write_one(self, writer: Writer, row: dict[str, Any]) -> None:
-        assert self.db is not None
-        assert self.crawler.stats is not None
-        conn = self.db.conn
-        conn.execute("SAVEPOINT item")
-        try:
-            writer(self.db, dict(row))
-        except (sqlite3.IntegrityError, ValueError) as exc:
-            # one row that cannot be stored (a constraint, a column not stored): that row only
-            conn.execute("ROLLBACK TO item")
-            self.crawler.stats.inc_value("monitor/dropped/integrity_error")
-            logger.warning("item not stored (%s): %s", exc, row.get("url"))
-        conn.execute("RELEASE item")
+        self.writer.submit(batch)
 
     def close_spider(self) -> None:
         self.flush()
+        if self.writer is not None:
+            assert self.crawler.stats is not None
+            for key, n in self.writer.finish().items():
+                self.crawler.stats.inc_value(key, n)
+            self.writer = None
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self.db is None or self.run_id is None:

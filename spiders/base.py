@@ -275,11 +275,19 @@ class MonitorSpider(scrapy.Spider):
 
     def new_post(self, post: PostItem) -> PostItem:
         """Remember a post as stored and count it for the target (stats monitor/new_posts_per_target/<id>)."""
-        known = self.known_posts.setdefault(post.target_id, set())
-        if post.post_id not in known:
-            known.add(post.post_id)
-            self.crawler.stats.inc_value(f"monitor/new_posts_per_target/{post.target_id}")  # type: ignore[union-attr]
-        return post
+        return self.new_posts([post])[0]
+
+    def new_posts(self, posts: list[PostItem]) -> list[PostItem]:
+        """``new_post`` for a page's posts, counted once per target."""
+        fresh: dict[int, int] = {}
+        for post in posts:
+            known = self.known_posts.setdefault(post.target_id, set())
+            if post.post_id not in known:
+                known.add(post.post_id)
+                fresh[post.target_id] = fresh.get(post.target_id, 0) + 1
+        for tid, n in fresh.items():
+            self.crawler.stats.inc_value(f"monitor/new_posts_per_target/{tid}", n)  # type: ignore[union-attr]
+        return posts
 
     def count_blocked(self, target_id: int | None) -> None:
         """A refusal the page body shows (the middleware counts the ones the status or URL shows)."""

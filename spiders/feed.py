@@ -217,11 +217,13 @@ class FeedSpider(MonitorSpider):
         yield self.check(response)
         yield AccountItem(target_id=tid, status=AccountStatus.ACTIVE, name=feed.title, posts_count=None)
         platform = target["platform"]
-        posts = [
-            self.new_post(entry_to_post(entry, target_id=tid, platform=platform))
-            for entry in feed.entries
-            if entry.post_id
-        ]
+        posts = self.new_posts(
+            [
+                entry_to_post(entry, target_id=tid, platform=platform)
+                for entry in feed.entries
+                if entry.post_id
+            ]
+        )
         if posts:
             yield PostBatchItem(target_id=tid, posts=posts)
         validator = self.validator_item(response, key=target["feed_url"], target_id=tid)

@@ -511,6 +511,7 @@ def test_probes_are_judged_at_their_runs_as_of(db: Database) -> None:
 
 def test_a_rule_that_raises_never_stops_detection(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """The error is recorded (rule, target, post) and counted; every other rule and target is judged."""
+    import detection.features as features
     import detection.service as service
 
     odd, stale, poison = target(db, "出错号"), target(db, "停更号"), target(db, "毒文号")
@@ -519,7 +520,7 @@ def test_a_rule_that_raises_never_stops_detection(db: Database, monkeypatch: pyt
         check(db, tid, "ok")
     post(db, poison, 2, 1, title="公告", text="本账号将于十十十天后关停。")  # once raised in the classifier
     post(db, poison, 3, 2, title="关停说明", text="RAISE 本公众号停止更新")
-    real_classify, real_evaluate = service.classify_notice, service.evaluate_account
+    real_classify, real_evaluate = features.classify_notice, service.evaluate_account
 
     def classify(title: str | None, text: str | None, posted: Any) -> Any:
         if text and text.startswith("RAISE"):
@@ -531,7 +532,7 @@ def test_a_rule_that_raises_never_stops_detection(db: Database, monkeypatch: pyt
             raise RuntimeError("rule broke")
         return real_evaluate(s, as_of=as_of, facts=facts)
 
-    monkeypatch.setattr(service, "classify_notice", classify)
+    monkeypatch.setattr(features, "classify_notice", classify)
     monkeypatch.setattr(service, "evaluate_account", evaluate)
     summary = detect(db, as_of=AS_OF)
     assert summary.errors == 2
