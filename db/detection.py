@@ -110,7 +110,8 @@ def post_aggregates(
 ) -> dict[int, dict]:
     """Per target: newest non-pinned post, and counts over the content window and the past year."""
     words = list(meeting_words)
-    meeting = " OR ".join("title LIKE ?" for _ in words) or "0"
+    # instr() where LIKE's case folding and wildcards cannot matter (Chinese words): several times cheaper.
+    meeting = " OR ".join("instr(title, ?) > 0" if _literal(w) else "title LIKE ?" for w in words) or "0"
     where, params = _scope(target_ids, "target_id")
     rows = db.query(
         "SELECT target_id, max(published_at) AS newest_at, "
@@ -119,7 +120,8 @@ def post_aggregates(
         "sum(published_at >= ? AND is_original = 1) AS window_original, "
         "sum(published_at >= ? AND is_repost = 1) AS window_reposts, "
         "sum(published_at >= ? AND coalesce(text_length, 0) <= ? AND image_count = 1) AS window_posters, "
-        f"sum(published_at >= ? AND ({meeting})) AS window_meetings, "
+        # CASE, not AND: a result column's AND evaluates both sides, the title words for every post.
+        f"sum(CASE WHEN published_at >= ? THEN ({meeting}) ELSE 0 END) AS window_meetings, "
         "sum(published_at >= ?) AS year_posts, "
         "sum(published_at >= ? AND is_original = 1) AS month_original "
         "FROM posts WHERE coalesce(is_pinned, 0) = 0 AND published_at <= ? "
@@ -132,7 +134,7 @@ def post_aggregates(
             window_start,
             max_text_length,
             window_start,
-            *(f"%{w}%" for w in words),
+            *(w if _literal(w) else f"%{w}%" for w in words),
             year_start,
             # "a month" for the ≥1 original a month profile: the last 30 days
             _days_before_iso(as_of, 30),
@@ -141,6 +143,11 @@ def post_aggregates(
         ],
     )
     return {r["target_id"]: r for r in rows}
+
+
+def _literal(word: str) -> bool:
+    """A word LIKE would match exactly as instr() does: no ASCII letters to fold, no wildcards."""
+    return not any(c.isascii() and (c.isalpha() or c in "%_") for c in word)
 
 
 def _days_before_iso(as_of: str, days: int) -> str:

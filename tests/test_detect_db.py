@@ -648,3 +648,25 @@ def test_an_undated_announcement_keeps_the_account_closing(db: Database) -> None
     detect(db, as_of=AS_OF)
     assert _closure_states(db) == {("临淄测试", "closing")}
     assert ("临淄测试", "account.idle_not_deregistered") not in findings(db)
+
+
+def test_meeting_titles_are_counted_in_the_window_only_and_ascii_words_ignore_case(db: Database) -> None:
+    """The aggregate behind account.meeting_heavy: Chinese words by instr(), words with ASCII letters
+    by LIKE (case folded), and only for posts of the content window."""
+    from db import detection as q
+
+    tid = target(db, "会议号")
+    post(db, tid, 1, 1, title="市政府召开常务会议")
+    post(db, tid, 2, 2, title="Weekly MEETING notes")
+    post(db, tid, 3, 3, title="便民服务指南")
+    post(db, tid, 4, 200, title="去年的工作会议")  # outside the 90-day window
+    aggs = q.post_aggregates(
+        db,
+        as_of=iso(AS_OF),
+        window_start=iso(AS_OF - timedelta(days=90)),
+        year_start=iso(AS_OF - timedelta(days=365)),
+        max_text_length=20,
+        meeting_words=["会议", "meeting"],
+        target_ids=[tid],
+    )
+    assert (aggs[tid]["window_meetings"], aggs[tid]["window_posts"], aggs[tid]["year_posts"]) == (2, 3, 4)
