@@ -55,6 +55,22 @@ class SourceError(ValueError):
         self.outcome, self.reason, self.status = outcome, reason, status
 
 
+class RunFlags:
+    """What one part of a crawl learns that all of it must act on, for the rest of the run: a refused
+    session (WeChat MP frequency control) stops every further listing on it. One process keeps them
+    here; in distributed mode every worker of the crawl shares them through Redis
+    (crawler/distributed/flags.py), so one worker's refusal holds for all."""
+
+    def __init__(self) -> None:
+        self._flags: dict[str, str] = {}
+
+    def get(self, name: str) -> str | None:
+        return self._flags.get(name)
+
+    def set(self, name: str, value: str) -> None:
+        self._flags.setdefault(name, value)  # the first reason stands
+
+
 class MonitorSpider(scrapy.Spider):
     """Yields requests for the active targets of its platforms; ``-a targets=1,5`` narrows the run."""
 
@@ -81,6 +97,7 @@ class MonitorSpider(scrapy.Spider):
         self.accounts_seen: set[int] = set()
         # Identities stored on each target's account (gh_id, wechat_id, timeline_containerid).
         self.account_ids: dict[int, dict[str, str]] = {}
+        self.flags: RunFlags = RunFlags()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> MonitorSpider:

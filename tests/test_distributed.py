@@ -124,3 +124,32 @@ def test_a_killed_worker_loses_nothing_and_the_host_limit_holds(
     # can come closer than that, never at the rate of two unthrottled workers; on average they keep it.
     assert seen[host]["mean_interval_s"] >= 0.095, seen[host]
     assert seen[host]["min_interval_s"] >= 0.05, seen[host]
+
+
+def test_a_refusal_one_worker_meets_holds_for_every_worker(redis_url: str) -> None:
+    """Run flags (a WeChat MP session under frequency control) set by one worker are seen by another,
+    the first reason stands, and the store's next seeding clears them."""
+    from types import SimpleNamespace
+
+    from scrapy.settings import Settings
+
+    from crawler.distributed.config import DistributedConfig
+    from crawler.distributed.crawl import SharedCrawl
+    from crawler.distributed.flags import FLAGS, SharedFlags
+    from spiders.wechat.spider import MP_REFUSAL
+
+    server = redis.Redis.from_url(redis_url)
+    settings = Settings({"MONITOR_REDIS_URL": redis_url, "MONITOR_REDIS_PREFIX": "flags"})
+    config = DistributedConfig.from_settings(settings)
+    crawl = SharedCrawl(config, SimpleNamespace(name="wechat", settings=settings))
+    one, other = (SharedFlags(server, crawl.key(FLAGS)) for _ in range(2))
+    assert other.get(MP_REFUSAL) is None
+    one.set(MP_REFUSAL, "MP frequency control (base_resp.ret 200013): back off")
+    other.set(MP_REFUSAL, "a later reason")
+    assert (
+        other.get(MP_REFUSAL)
+        == one.get(MP_REFUSAL)
+        == "MP frequency control (base_resp.ret 200013): back off"
+    )
+    crawl.seed([])  # the next crawl starts without them
+    assert SharedFlags(server, crawl.key(FLAGS)).get(MP_REFUSAL) is None

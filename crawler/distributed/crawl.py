@@ -22,6 +22,7 @@ from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
 from crawler.distributed.config import DistributedConfig, Role, distributed_config
+from crawler.distributed.flags import FLAGS, SharedFlags
 from crawler.distributed.items import decode_item
 from crawler.distributed.queue import LeasedQueue
 
@@ -55,7 +56,7 @@ class SharedCrawl:
 
     def reset(self) -> None:
         # Registered workers stay: one that started before the store is waiting for these seeds.
-        names = ("seeds", "seeds:leases", "dupefilter", "items", "worker_stats", "state")
+        names = ("seeds", "seeds:leases", "dupefilter", "items", "worker_stats", "state", FLAGS)
         self.server.delete(*(self.key(n) for n in names))
 
     # --- workers ---------------------------------------------------------------------------------
@@ -172,6 +173,7 @@ class WorkerLifecycle:
 
     def spider_opened(self, spider: Any) -> None:
         self.crawl = SharedCrawl(self.config, spider)
+        spider.flags = SharedFlags(self.crawl.server, self.crawl.key(FLAGS))
         self.beat = task.LoopingCall(self.tick)
         self.beat.start(POLL_S)
 

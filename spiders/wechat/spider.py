@@ -38,6 +38,8 @@ from spiders.wechat.scripts import url_query
 MODES = tuple(m.value for m in WechatMode)
 # A __biz: the base64 of the account's numeric id (MzA4ODUzNjAxOA==).
 BIZ = re.compile(r"Mz[A-Za-z0-9+/]{6,}={0,2}")
+# The run flag a refused MP session sets (spiders.base.RunFlags).
+MP_REFUSAL = "wechat_mp_refusal"
 
 
 def joined(base: str, href: str) -> str | None:
@@ -89,9 +91,13 @@ class WechatSpider(MonitorSpider):
         self.mp_parallel = 1
         self.mp_in_flight = 0
         self.mp_held: deque[dict[str, Any]] = deque()
-        self.mp_refusal: str | None = None
         # Session values inside history URLs (a WeChat client's key, pass_ticket…): masked like the token.
         self.url_secrets: set[str] = set()
+
+    @property
+    def mp_refusal(self) -> str | None:
+        """Why the MP session was refused in this run (by this process or another worker), or None."""
+        return self.flags.get(MP_REFUSAL)
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> WechatSpider:
@@ -224,9 +230,9 @@ class WechatSpider(MonitorSpider):
             elif outcome == CheckOutcome.BLOCKED and self.mp_refusal is None:
                 # Frequency control throttles the session, not the account: a further listing would be
                 # refused too, and prolong it. Listings already started go on; their next answer, refused
-                # as well, ends them.
+                # as well, ends them. Every worker of a distributed crawl shares the session: all stop.
                 self.logger.warning("WeChat %s: no further MP listings start in this run", reason)
-                self.mp_refusal = reason
+                self.flags.set(MP_REFUSAL, reason)
             yield self.check(response, outcome=outcome, error=reason)
             return
         yield self.check(response)
