@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlite_utils import Database
@@ -203,16 +204,19 @@ def classify_new_posts(
         f"WHERE f.notice_checked = 0 AND f.published_at >= ?{scope}",
         [since, *params],
     )
-    verdicts = [
-        (classify({"title": title, "text": text, "published_at": at, "target_id": tid, "post_id": post}), pid)
-        for pid, at, title, text, tid, post in rows
-        if gate(title, text)
-    ]
-    judged = db.conn.execute(
-        f"UPDATE post_features AS f SET notice_checked = 1, notice = NULL WHERE notice_checked = 0 "
-        f"AND published_at >= ?{scope}",
-        [since, *params],
-    ).rowcount
+    read = 0
+    verdicts = []
+    for pid, at, title, text, tid, post in rows:
+        read += 1
+        if gate(title, text):
+            row = {"title": title, "text": text, "published_at": at, "target_id": tid, "post_id": post}
+            verdicts.append((classify(row), pid))
+    with _partial_index_aside(db, "post_features_unjudged", read):
+        judged = db.conn.execute(
+            f"UPDATE post_features AS f SET notice_checked = 1, notice = NULL WHERE notice_checked = 0 "
+            f"AND published_at >= ?{scope}",
+            [since, *params],
+        ).rowcount
     db.conn.executemany(
         "UPDATE post_features SET notice = ? WHERE post_rowid = ?", [v for v in verdicts if v[0] is not None]
     )
@@ -244,11 +248,36 @@ def update_simhashes(db: Database, *, since: str, compute: Callable[[list[str]],
         [since],
     ).fetchall()
     hashes = compute([text for _, text in rows])
-    db.conn.executemany(
-        "UPDATE post_features SET simhash = ? WHERE post_rowid = ?",
-        ((signed(h), pid) for (pid, _), h in zip(rows, hashes, strict=True)),
-    )
+    with _partial_index_aside(db, "post_features_unhashed", len(rows)):
+        db.conn.executemany(
+            "UPDATE post_features SET simhash = ? WHERE post_rowid = ?",
+            ((signed(h), pid) for (pid, _), h in zip(rows, hashes, strict=True)),
+        )
     return len(rows)
+
+
+# Past this many rows leaving a partial index (a first run's mark-judged, its SimHashes), dropping the
+# index and building it again after is 3x faster than deleting its entries one by one.
+REBUILD_FROM = 100_000
+
+
+@contextmanager
+def _partial_index_aside(db: Database, name: str, rows: int) -> Iterator[None]:
+    """Inside the caller's write transaction: for a large update, ``name`` is dropped for its duration
+    and made again from its own stored definition (the migration that made it stays its one home)."""
+    sql = None
+    if rows >= REBUILD_FROM:
+        found = db.conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?", [name])
+        sql = (found.fetchone() or [None])[0]
+    if sql:
+        if not db.conn.in_transaction:  # DDL opens none by itself: never leave the index dropped
+            db.conn.execute("BEGIN IMMEDIATE")
+        db.conn.execute(f"DROP INDEX [{name}]")
+    try:
+        yield
+    finally:
+        if sql:
+            db.conn.execute(sql)
 
 
 def simhashes(db: Database, *, since: str, as_of: str) -> list[tuple[int, int, int]]:

@@ -670,3 +670,33 @@ def test_meeting_titles_are_counted_in_the_window_only_and_ascii_words_ignore_ca
         target_ids=[tid],
     )
     assert (aggs[tid]["window_meetings"], aggs[tid]["window_posts"], aggs[tid]["year_posts"]) == (2, 3, 4)
+
+
+def test_a_large_first_run_rebuilds_the_queue_indexes_it_empties(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past REBUILD_FROM rows the unjudged/unhashed partial indexes are dropped for the update and made
+    again from their stored definitions: same judgements, same indexes after."""
+    from db import detection as q
+
+    def indexes() -> dict[str, str]:
+        return {
+            r[0]: r[1]
+            for r in db.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'post_features'"
+            )
+        }
+
+    before = indexes()
+    assert {"post_features_unjudged", "post_features_unhashed"} <= set(before)
+    monkeypatch.setattr(q, "REBUILD_FROM", 1)
+    tid = target(db, "大号")
+    for n in range(5):
+        post(db, tid, n, n + 1)
+    post(db, tid, 9, 1, title="关于本公众号停止更新的公告", text="本公众号自2026年7月1日起停止更新。")
+    check(db, tid, "ok")
+    detect(db, as_of=AS_OF)
+    assert indexes() == before
+    assert db.execute("SELECT count(*) FROM post_features WHERE notice_checked = 0").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM post_features WHERE simhash IS NULL").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM post_features WHERE notice IS NOT NULL").fetchone()[0] == 1
