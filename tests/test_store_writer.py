@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ from core.clock import now_iso
 from core.items import CheckItem, PostItem
 from db import open_db, runs
 from pipelines.writer import Batch, BatchWriter, ProcessWriter
+from tests.conftest import Crawl
+from tests.helpers import run_scrapy
+from tests.redis_helpers import crawl_rows
 
 
 def _db_with_target(path: Path) -> int:
@@ -114,7 +118,6 @@ def test_a_row_that_breaks_a_constraint_is_lost_alone_and_counted(tmp_path: Path
 def test_features_the_writer_computes_are_what_detection_computes(crawl_copy: Path) -> None:
     """The demo world's posts were queued judged and hashed by the writer process; forget that, let
     `scrapy detect` judge and hash them itself: the same notices, the same SimHashes, the same findings."""
-    from tests.helpers import run_scrapy
 
     def snapshot() -> tuple[list[tuple], list[tuple]]:
         db = open_db(crawl_copy)
@@ -168,3 +171,39 @@ def test_a_post_the_classifier_cannot_read_is_left_to_detection(monkeypatch: pyt
         True,
         None,
     )
+
+
+def test_a_crawl_writing_in_its_own_process_stores_what_the_writer_process_stores(
+    world_crawl: Crawl, tmp_path: Path
+) -> None:
+    """MONITOR_STORE_PROCESS=0: `scrapy crawl feed` writes inline, with the same rows as the session's
+    crawl through the writer process (posts, accounts), and queues its posts for detection judged and
+    hashed alike."""
+    db_path = tmp_path / "monitor.db"
+    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
+    run_scrapy("crawl", "feed", db_path=db_path, MONITOR_STORE_PROCESS="0", MONITOR_DETECT_ON_CLOSE="0")
+
+    def features(path: Path, targets: set[int]) -> set[tuple]:
+        db = open_db(path)
+        try:
+            rows = db.execute(
+                "SELECT p.target_id, p.post_id, f.notice_checked, f.notice, f.simhash FROM post_features f "
+                "JOIN posts p ON p.id = f.post_rowid"
+            ).fetchall()
+        finally:
+            db.close()
+        return {r for r in rows if r[0] in targets}
+
+    db = open_db(db_path)
+    try:
+        feed_targets = {r[0] for r in db.execute("SELECT id FROM targets WHERE feed_url IS NOT NULL")}
+    finally:
+        db.close()
+    # the same queue rows, judged and hashed by the same writer code, in either process
+    assert features(db_path, feed_targets) == features(world_crawl.db_path, feed_targets)
+    inline, through_writer = crawl_rows(db_path), crawl_rows(world_crawl.db_path)
+    assert sum(inline["posts"].values()) > 0
+    for table in ("posts", "accounts"):
+        assert inline[table] == Counter(
+            {k: n for k, n in through_writer[table].items() if k[0] in feed_targets}
+        ), table
