@@ -18,6 +18,7 @@ import logging
 import os
 import pickle
 import queue
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -256,6 +257,10 @@ class ProcessWriter:
 def main(argv: list[str]) -> int:
     """The child: read batches from stdin until it closes, write each, acknowledge each on stdout."""
     db_path, run_id, depth = argv
+    # Ctrl-C and a service stop reach the whole process group: the crawl stops gracefully and closes
+    # this process's stdin, which ends it once the queued batches are written.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     logging.basicConfig(
         level=os.environ.get("MONITOR_LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s [%(name)s] %(levelname)s: %(message)s",

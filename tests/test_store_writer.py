@@ -207,3 +207,25 @@ def test_a_crawl_writing_in_its_own_process_stores_what_the_writer_process_store
         assert inline[table] == Counter(
             {k: n for k, n in through_writer[table].items() if k[0] in feed_targets}
         ), table
+
+
+def test_the_writer_process_outlives_ctrl_c_and_a_service_stop(tmp_path: Path) -> None:
+    """SIGINT / SIGTERM reach the whole process group; the writer ignores them and ends when the
+    crawl, stopping gracefully, closes its stdin: every batch written, none taken over."""
+    path = tmp_path / "monitor.db"
+    run_id = _db_with_target(path)
+    writer = ProcessWriter(path, run_id, depth=2)
+    writer.submit(_batch(0, 100, run_id))
+    deadline = time.monotonic() + 30
+    while writer.pending and time.monotonic() < deadline:  # acknowledged: past its signal handlers
+        time.sleep(0.02)
+    assert not writer.pending
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        os.kill(writer.proc.pid, sig)
+    time.sleep(0.2)
+    assert writer.proc.poll() is None
+    writer.submit(_batch(100, 100, run_id))
+    counts = writer.finish()
+    assert writer.proc.returncode == 0
+    assert "monitor/store/writer_process_lost" not in counts
+    assert _counts(path)[:2] == (200, 2)
