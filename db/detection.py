@@ -179,6 +179,59 @@ def gap_aggregates(
     return {r[0]: (r[1], r[2], int(r[3]), r[4]) for r in rows}
 
 
+def unjudged_bounds(db: Database, *, since: str, target_ids: Sequence[int] | None) -> tuple[int, int, int]:
+    """(how many, lowest and highest post rowid) of the posts of the window not judged yet."""
+    where, params = _scope(target_ids, "target_id")
+    row = db.conn.execute(
+        "SELECT count(*), coalesce(min(post_rowid), 0), coalesce(max(post_rowid), 0) FROM post_features "
+        f"WHERE notice_checked = 0 AND published_at >= ?{where}",
+        [since, *params],
+    ).fetchone()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def unjudged_posts(
+    db: Database, *, since: str, target_ids: Sequence[int] | None, rowids: tuple[int, int] | None = None
+) -> Iterator[tuple[Any, ...]]:
+    """(rowid, published_at, title, text, target_id, post_id) of each unjudged post of the window
+    (of the rowids ``rowids`` only, both ends included), streamed."""
+    where, params = _scope(target_ids, "f.target_id")
+    if rowids is not None:
+        where += " AND f.post_rowid BETWEEN ? AND ?"
+        params = [*params, *rowids]
+    # The queue (post_features.notice_checked = 0) says which posts are unjudged; their text is read once
+    # (a compiled regex in Python is ~30x faster than instr() per word).
+    yield from db.conn.execute(
+        "SELECT p.id, p.published_at, p.title, p.text, p.target_id, p.post_id FROM post_features f "
+        "JOIN posts p ON p.id = f.post_rowid "
+        f"WHERE f.notice_checked = 0 AND f.published_at >= ?{where}",
+        [since, *params],
+    )
+
+
+def mark_judged(
+    db: Database,
+    *,
+    since: str,
+    target_ids: Sequence[int] | None,
+    read: int,
+    verdicts: Iterable[tuple[str | None, int]],
+) -> int:
+    """Every unjudged post of the window judged, with the notices found ((notice JSON, rowid)); return
+    how many were marked. In the write transaction the posts were read in."""
+    where, params = _scope(target_ids, "target_id")
+    with _partial_index_aside(db, "post_features_unjudged", read):
+        judged = db.conn.execute(
+            f"UPDATE post_features SET notice_checked = 1, notice = NULL WHERE notice_checked = 0 "
+            f"AND published_at >= ?{where}",
+            [since, *params],
+        ).rowcount
+    db.conn.executemany(
+        "UPDATE post_features SET notice = ? WHERE post_rowid = ?", [v for v in verdicts if v[0] is not None]
+    )
+    return int(judged)
+
+
 def classify_new_posts(
     db: Database,
     *,
@@ -192,35 +245,24 @@ def classify_new_posts(
 
     Returns how many posts were judged (0 on a re-run with no new or edited posts).
     """
-    where, params = _scope(target_ids, "p.target_id")
-    scope = where.replace("p.target_id", "f.target_id")
     if not db.conn.in_transaction:
         db.conn.execute("BEGIN IMMEDIATE")  # no crawl may queue a post between the read and the mark
-    # The queue (post_features.notice_checked = 0, filled by triggers) says which posts are unjudged;
-    # their text is read once, streamed (a compiled regex in Python is ~30x faster than instr() per word).
-    rows = db.conn.execute(
-        "SELECT p.id, p.published_at, p.title, p.text, p.target_id, p.post_id FROM post_features f "
-        "JOIN posts p ON p.id = f.post_rowid "
-        f"WHERE f.notice_checked = 0 AND f.published_at >= ?{scope}",
-        [since, *params],
-    )
     read = 0
     verdicts = []
-    for pid, at, title, text, tid, post in rows:
+    for pid, at, title, text, tid, post in unjudged_posts(db, since=since, target_ids=target_ids):
         read += 1
         if gate(title, text):
             row = {"title": title, "text": text, "published_at": at, "target_id": tid, "post_id": post}
             verdicts.append((classify(row), pid))
-    with _partial_index_aside(db, "post_features_unjudged", read):
-        judged = db.conn.execute(
-            f"UPDATE post_features AS f SET notice_checked = 1, notice = NULL WHERE notice_checked = 0 "
-            f"AND published_at >= ?{scope}",
-            [since, *params],
-        ).rowcount
-    db.conn.executemany(
-        "UPDATE post_features SET notice = ? WHERE post_rowid = ?", [v for v in verdicts if v[0] is not None]
-    )
-    return judged
+    return mark_judged(db, since=since, target_ids=target_ids, read=read, verdicts=verdicts)
+
+
+def database_file(db: Database) -> str | None:
+    """The file behind ``db`` (None for an in-memory database)."""
+    for _, name, file in db.conn.execute("PRAGMA database_list"):
+        if name == "main":
+            return str(file) or None
+    return None
 
 
 def stored_notices(

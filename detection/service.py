@@ -13,7 +13,7 @@ import multiprocessing
 import os
 import traceback
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -25,7 +25,7 @@ from sqlite_utils import Database
 from core.clock import iso, now_iso
 from core.enums import ACCOUNT_LIST_KINDS, CheckKind, CheckOutcome, OutcomeGroup, Platform
 from db import detection as q
-from db import runs, to_json
+from db import open_db, runs, to_json
 from detection.features import notice_of
 from detection.rules.account import AccountFacts, Candidate, Successor, evaluate_account, own_notices
 from detection.rules.config import RuleSet, load_rules
@@ -94,6 +94,64 @@ class _Errors:
             self.rows.append(
                 {"target_id": target_id, "rule": rule, "post_id": post_id, "error": tail, "at": now_iso()}
             )
+
+
+# Posts a crawl writes arrive judged (its writer reads each one, detection/features.py); a first run over
+# a database filled otherwise reads and judges this many or more in processes, each its range of rowids.
+JUDGE_PARALLEL_FROM = 200_000
+Verdicts = list[tuple[str | None, int]]
+
+
+def _judge_rows(rows: Iterable[tuple[Any, ...]], errors: _Errors) -> tuple[Verdicts, int]:
+    """(notice or None, rowid) for the posts the classifier's gate lets through; and how many were read."""
+    verdicts: Verdicts = []
+    read = 0
+    for pid, at, title, text, tid, post in rows:
+        read += 1
+        if could_be_notice(title, text):
+            notice = None
+            with errors.guard("account.closure_notice", tid, post):
+                notice = notice_of(title, text, at)
+            verdicts.append((notice, pid))
+    return verdicts, read
+
+
+def _judge_chunk(task: tuple[str, str, Sequence[int] | None, int, int]) -> tuple[Verdicts, int, list]:
+    """One process's share of a first run: the unjudged posts of its rowids, read on its own connection
+    (the parent holds the write lock and has not written: every process reads the same posts)."""
+    path, since, ids, lo, hi = task
+    database = open_db(path, migrate=False)
+    errors = _Errors()
+    try:
+        verdicts, read = _judge_rows(
+            q.unjudged_posts(database, since=since, target_ids=ids, rowids=(lo, hi)), errors
+        )
+    finally:
+        database.close()
+    return verdicts, read, errors.rows
+
+
+def _judge_new_posts(database: Database, since: str, ids: Sequence[int] | None, errors: _Errors) -> int:
+    """Judge every post of the window not judged yet, once, and mark them; return how many."""
+    with database.conn:
+        if not database.conn.in_transaction:
+            database.conn.execute("BEGIN IMMEDIATE")  # no crawl may queue a post between read and mark
+        count, lo, hi = q.unjudged_bounds(database, since=since, target_ids=ids)
+        path = q.database_file(database)
+        workers = os.cpu_count() or 1
+        if count >= JUDGE_PARALLEL_FROM and workers >= 2 and path:
+            step = (hi - lo) // (workers * 2) + 1
+            tasks = [(path, since, ids, a, min(a + step - 1, hi)) for a in range(lo, hi + 1, step)]
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                parts = list(pool.map(_judge_chunk, tasks))
+        else:
+            verdicts, read = _judge_rows(q.unjudged_posts(database, since=since, target_ids=ids), errors)
+            parts = [(verdicts, read, [])]
+        verdicts = [v for part in parts for v in part[0]]
+        read = sum(part[1] for part in parts)
+        for part in parts:
+            errors.rows.extend(part[2])
+        return q.mark_judged(database, since=since, target_ids=ids, read=read, verdicts=verdicts)
 
 
 def summarize_checks(rows: Sequence[Mapping[str, Any]] | None) -> CheckSummary | None:
@@ -303,15 +361,7 @@ def _judge_accounts(
     }
     since_notice = iso(as_of - timedelta(days=lookback))
 
-    def judge(post: dict[str, Any]) -> str | None:
-        with errors.guard("account.closure_notice", post.get("target_id"), post.get("post_id")):
-            return notice_of(post["title"], post["text"], post["published_at"])
-        return None
-
-    with database.conn:
-        q.classify_new_posts(
-            database, since=since_notice, classify=judge, gate=could_be_notice, target_ids=ids
-        )
+    _judge_new_posts(database, since_notice, ids, errors)
     notices: dict[int, list[tuple[dict[str, Any], Notice]]] = defaultdict(list)
     for post in q.stored_notices(database, since=since_notice, as_of=as_of_iso, target_ids=ids):
         with errors.guard("account.closure_notice", post["target_id"], post["post_id"]):

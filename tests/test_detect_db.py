@@ -700,3 +700,61 @@ def test_a_large_first_run_rebuilds_the_queue_indexes_it_empties(
     assert db.execute("SELECT count(*) FROM post_features WHERE notice_checked = 0").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM post_features WHERE simhash IS NULL").fetchone()[0] == 0
     assert db.execute("SELECT count(*) FROM post_features WHERE notice IS NOT NULL").fetchone()[0] == 1
+
+
+def test_a_first_run_judged_in_processes_judges_as_one_process_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past JUDGE_PARALLEL_FROM unjudged posts each process reads its own range of rowids: the same
+    notices and the same findings as judged in one process."""
+    import os
+    import shutil
+
+    import detection.service as service
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: detection judges in one process")
+    first = tmp_path / "one.db"
+    db = open_db(first)
+    tids = [target(db, f"号{i}") for i in range(6)]
+    for tid in tids:
+        for n in range(40):
+            post(db, tid, n, n * 2 + 1)
+        check(db, tid, "ok")
+    post(db, tids[2], 99, 3, title="关于本公众号停止更新的公告", text="本公众号自2026年7月1日起停止更新。")
+    post(db, tids[4], 98, 5, title="账号迁移公告", text="本账号将于2026年7月15日注销，请关注“临江发布”。")
+    db.close()
+    second = tmp_path / "processes.db"
+    shutil.copy(first, second)
+
+    def judged(path: Path) -> tuple[list[tuple], list[tuple]]:
+        db = open_db(path)
+        try:
+            return (
+                db.execute(
+                    "SELECT post_rowid, notice_checked, notice FROM post_features ORDER BY 1"
+                ).fetchall(),
+                db.execute("SELECT target_id, rule, subject FROM findings ORDER BY 1, 2, 3").fetchall(),
+            )
+        finally:
+            db.close()
+
+    db = open_db(first)
+    detect(db, as_of=AS_OF)
+    db.close()
+    monkeypatch.setattr(service, "JUDGE_PARALLEL_FROM", 1)
+    pools = []
+
+    class CountedPool(service.ProcessPoolExecutor):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            pools.append(args)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(service, "ProcessPoolExecutor", CountedPool)
+    db = open_db(second)
+    detect(db, as_of=AS_OF)
+    db.close()
+    assert pools  # the processes judged
+    one, many = judged(first), judged(second)
+    assert sum(1 for _, _, notice in one[0] if notice) == 2
+    assert many == one
