@@ -16,7 +16,7 @@ from core.enums import DERIVED_STATUSES
 from core.locks import held, lock_path
 from db.sql import in_list
 
-__all__ = ["open_db", "resolve_db_path", "upsert"]
+__all__ = ["database_file", "open_db", "resolve_db_path", "upsert"]
 
 # accounts columns that name the account rather than describe its state: kept once seen.
 IDENTITY_COLUMNS = ("gh_id", "wechat_id", "timeline_containerid")
@@ -25,6 +25,14 @@ IDENTITY_COLUMNS = ("gh_id", "wechat_id", "timeline_containerid")
 # Many processes share the file (crawls, detection, the desk): a writer waits this long for the lock.
 BUSY_TIMEOUT_MS = 60_000
 CACHE_KIB = 65_536
+
+
+def database_file(db: Database) -> Path | None:
+    """The file behind the connection (None for an in-memory database)."""
+    for _, name, file in db.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return Path(file) if file else None
+    return None
 
 
 def open_db(path: str | Path, *, migrate: bool = True) -> Database:

@@ -232,39 +232,6 @@ def mark_judged(
     return int(judged)
 
 
-def classify_new_posts(
-    db: Database,
-    *,
-    since: str,
-    classify: Callable[[dict[str, Any]], str | None],
-    gate: Callable[[str | None, str | None], bool],
-    target_ids: Sequence[int] | None,
-) -> int:
-    """Judge each post of the window once: ``classify`` sees the posts the classifier's own cheap
-    ``gate`` (title, text) lets through; every post read is marked judged.
-
-    Returns how many posts were judged (0 on a re-run with no new or edited posts).
-    """
-    if not db.conn.in_transaction:
-        db.conn.execute("BEGIN IMMEDIATE")  # no crawl may queue a post between the read and the mark
-    read = 0
-    verdicts = []
-    for pid, at, title, text, tid, post in unjudged_posts(db, since=since, target_ids=target_ids):
-        read += 1
-        if gate(title, text):
-            row = {"title": title, "text": text, "published_at": at, "target_id": tid, "post_id": post}
-            verdicts.append((classify(row), pid))
-    return mark_judged(db, since=since, target_ids=target_ids, read=read, verdicts=verdicts)
-
-
-def database_file(db: Database) -> str | None:
-    """The file behind ``db`` (None for an in-memory database)."""
-    for _, name, file in db.conn.execute("PRAGMA database_list"):
-        if name == "main":
-            return str(file) or None
-    return None
-
-
 def stored_notices(
     db: Database, *, since: str, as_of: str, target_ids: Sequence[int] | None
 ) -> list[dict[str, Any]]:

@@ -33,14 +33,6 @@ EVIDENCE_COLUMNS = (
 )
 
 
-def database_file(db: Database) -> Path | None:
-    """The file behind the connection (None for an in-memory database)."""
-    for _, name, file in db.execute("PRAGMA database_list").fetchall():
-        if name == "main":
-            return Path(file) if file else None
-    return None
-
-
 def evidence_dir(db_path: str | Path) -> Path:
     """The evidence/ folder beside the database file."""
     return Path(db_path).resolve().parent / EVIDENCE_DIR

@@ -24,8 +24,8 @@ from sqlite_utils import Database
 
 from core.clock import iso, now_iso
 from core.enums import ACCOUNT_LIST_KINDS, CheckKind, CheckOutcome, OutcomeGroup, Platform
+from db import database_file, open_db, runs, to_json
 from db import detection as q
-from db import open_db, runs, to_json
 from detection.features import notice_of
 from detection.rules.account import AccountFacts, Candidate, Successor, evaluate_account, own_notices
 from detection.rules.config import RuleSet, load_rules
@@ -137,11 +137,11 @@ def _judge_new_posts(database: Database, since: str, ids: Sequence[int] | None, 
         if not database.conn.in_transaction:
             database.conn.execute("BEGIN IMMEDIATE")  # no crawl may queue a post between read and mark
         count, lo, hi = q.unjudged_bounds(database, since=since, target_ids=ids)
-        path = q.database_file(database)
+        path = database_file(database)
         workers = os.cpu_count() or 1
         if count >= JUDGE_PARALLEL_FROM and workers >= 2 and path:
             step = (hi - lo) // (workers * 2) + 1
-            tasks = [(path, since, ids, a, min(a + step - 1, hi)) for a in range(lo, hi + 1, step)]
+            tasks = [(str(path), since, ids, a, min(a + step - 1, hi)) for a in range(lo, hi + 1, step)]
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
                 parts = list(pool.map(_judge_chunk, tasks))
         else:

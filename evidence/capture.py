@@ -25,6 +25,7 @@ from sqlite_utils import Database
 from core.clock import now_iso
 from core.config import EvidenceConfig, MonitorConfig, browser_problem
 from core.enums import EvidenceKind, Severity
+from db import database_file
 from db import evidence as q
 from db.evidence import evidence_dir, relative_path
 from evidence.fetch import Fetched, fetch_page
@@ -206,7 +207,7 @@ def capture_evidence(
     if not settings.enabled:
         summary.skipped = "MONITOR_EVIDENCE is off"
         return summary
-    db_file = q.database_file(database)
+    db_file = database_file(database)
     if db_file is None:
         summary.skipped = "in-memory database: no folder to keep evidence in"
         return summary
