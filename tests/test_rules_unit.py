@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core.clock import CHINA_TZ, iso
 from detection.rules.config import RulesError, load_rules
@@ -211,3 +213,25 @@ def test_links_site_id_and_messages() -> None:
     assert "1 message(s) old enough to count show no status word" in result.reason  # type: ignore[attr-defined]
     dl = next(f for f in result.findings if f.rule == "portal.dead_links")  # type: ignore[attr-defined]
     assert (dl.evidence["count"], dl.points) == (3, 0.3)
+
+
+def _simhash_by_definition(text: str) -> int:
+    """SimHash as defined: bit i set when more than half the distinct 3-grams' blake2b hashes set it."""
+    import hashlib
+    import re
+
+    text = re.sub(r"\s+", "", text)[:200]
+    grams = {text[i : i + 3] for i in range(max(len(text) - 2, 1))}
+    hashes = [int.from_bytes(hashlib.blake2b(g.encode(), digest_size=8).digest(), "big") for g in grams]
+    return sum(1 << i for i in range(64) if 2 * sum(h >> i & 1 for h in hashes) > len(hashes))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from("关停注销本账号公告。，的 \n\tabc123"), max_size=260)
+    | st.text(max_size=300)
+)
+def test_simhash_reads_exactly_its_definition(text: str) -> None:
+    # The byte-lane sum and the translate table are a fast path: any text, up to and past 200 characters
+    # (198 votes in one byte), must hash exactly as the definition does.
+    assert simhash(text) == _simhash_by_definition(text)

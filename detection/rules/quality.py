@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-import sys
 from collections.abc import Iterable
 from functools import lru_cache
 
 BITS = 64
 BANDS = 4  # 4 bands of 16 bits: two hashes within Hamming 3 share at least one band exactly
-_LANE = 16  # each bit's votes are summed in its own 16-bit lane of one big integer
+MAX_CHARS = 200  # the hash reads the first 200 characters: at most 198 grams vote
+_LANE = 8  # each bit's votes are summed in its own byte of one big integer (198 votes fit in a byte)
 _SPACE = re.compile(r"\s+")
+# _MAJORITY[n]: a bytes.translate table turning a bit's votes into b"1" when more than half of n grams
+# voted for it, b"0" otherwise: the 64 bytes of votes become the hash's binary digits at once.
+_MAJORITY = [bytes(0x31 if 2 * votes > n else 0x30 for votes in range(256)) for n in range(MAX_CHARS + 1)]
 
 
 @lru_cache(maxsize=500_000)
@@ -26,12 +29,12 @@ def _spread(gram: str) -> int:
 
 
 def simhash(text: str) -> int:
-    """64-bit SimHash over character 3-grams (Chinese has no spaces) of the first 200 characters."""
-    text = _SPACE.sub("", text)[:200]
+    """64-bit SimHash over character 3-grams (Chinese has no spaces) of the first 200 characters: bit i
+    is set when more than half of the distinct grams' hashes have it set."""
+    text = _SPACE.sub("", text)[:MAX_CHARS]
     grams = {text[i : i + 3] for i in range(max(len(text) - 2, 1))}
-    counts = memoryview(sum(map(_spread, grams)).to_bytes(BITS * _LANE // 8, sys.byteorder)).cast("H")
-    half = len(grams) / 2
-    return sum(1 << i for i, c in enumerate(counts) if c > half)
+    votes = sum(map(_spread, grams)).to_bytes(BITS * _LANE // 8, "little")
+    return int(votes.translate(_MAJORITY[len(grams)])[::-1], 2)
 
 
 def bands(h: int) -> list[int]:
