@@ -193,8 +193,8 @@ def unjudged_bounds(db: Database, *, since: str, target_ids: Sequence[int] | Non
 def unjudged_posts(
     db: Database, *, since: str, target_ids: Sequence[int] | None, rowids: tuple[int, int] | None = None
 ) -> Iterator[tuple[Any, ...]]:
-    """(rowid, published_at, title, text, target_id, post_id) of each unjudged post of the window
-    (of the rowids ``rowids`` only, both ends included), streamed."""
+    """(rowid, published_at, title, text, target_id, post_id, has no SimHash) of each unjudged post of
+    the window (of the rowids ``rowids`` only, both ends included), streamed."""
     where, params = _scope(target_ids, "f.target_id")
     if rowids is not None:
         where += " AND f.post_rowid BETWEEN ? AND ?"
@@ -202,8 +202,8 @@ def unjudged_posts(
     # The queue (post_features.notice_checked = 0) says which posts are unjudged; their text is read once
     # (a compiled regex in Python is ~30x faster than instr() per word).
     yield from db.conn.execute(
-        "SELECT p.id, p.published_at, p.title, p.text, p.target_id, p.post_id FROM post_features f "
-        "JOIN posts p ON p.id = f.post_rowid "
+        "SELECT p.id, p.published_at, p.title, p.text, p.target_id, p.post_id, f.simhash IS NULL "
+        "FROM post_features f JOIN posts p ON p.id = f.post_rowid "
         f"WHERE f.notice_checked = 0 AND f.published_at >= ?{where}",
         [since, *params],
     )
@@ -216,9 +216,11 @@ def mark_judged(
     target_ids: Sequence[int] | None,
     read: int,
     verdicts: Iterable[tuple[str | None, int]],
+    hashes: Sequence[tuple[int, int]] = (),
 ) -> int:
-    """Every unjudged post of the window judged, with the notices found ((notice JSON, rowid)); return
-    how many were marked. In the write transaction the posts were read in."""
+    """Every unjudged post of the window judged, with the notices found ((notice JSON, rowid)) and the
+    SimHashes computed from the same reading ((unsigned hash, rowid)); return how many were marked. In
+    the write transaction the posts were read in."""
     where, params = _scope(target_ids, "target_id")
     with _partial_index_aside(db, "post_features_unjudged", read):
         judged = db.conn.execute(
@@ -229,6 +231,7 @@ def mark_judged(
     db.conn.executemany(
         "UPDATE post_features SET notice = ? WHERE post_rowid = ?", [v for v in verdicts if v[0] is not None]
     )
+    _write_simhashes(db, hashes)
     return int(judged)
 
 
@@ -247,22 +250,27 @@ def stored_notices(
     ]
 
 
-def update_simhashes(db: Database, *, since: str, compute: Callable[[list[str]], Iterable[int]]) -> int:
-    """Hash posts of the window that have no SimHash yet (``compute`` hashes a list of texts at once);
-    return how many were hashed."""
+def update_simhashes(
+    db: Database, *, since: str, compute: Callable[[list[tuple[str | None, str | None]]], Iterable[int]]
+) -> int:
+    """Hash posts of the window that have no SimHash yet (``compute`` hashes a list of (title, text) at
+    once); return how many were hashed."""
     rows = db.conn.execute(
-        "SELECT p.id, coalesce(p.title, '') || coalesce(p.text, '') "
-        "FROM post_features f JOIN posts p ON p.id = f.post_rowid "
+        "SELECT p.id, p.title, p.text FROM post_features f JOIN posts p ON p.id = f.post_rowid "
         "WHERE f.simhash IS NULL AND f.published_at >= ?",
         [since],
     ).fetchall()
-    hashes = compute([text for _, text in rows])
-    with _partial_index_aside(db, "post_features_unhashed", len(rows)):
-        db.conn.executemany(
-            "UPDATE post_features SET simhash = ? WHERE post_rowid = ?",
-            ((signed(h), pid) for (pid, _), h in zip(rows, hashes, strict=True)),
-        )
+    hashes = compute([(title, text) for _, title, text in rows])
+    _write_simhashes(db, list(zip(hashes, (pid for pid, _, _ in rows), strict=True)))
     return len(rows)
+
+
+def _write_simhashes(db: Database, hashes: Sequence[tuple[int, int]]) -> None:
+    """Store (unsigned SimHash, post rowid) pairs; inside the caller's write transaction."""
+    with _partial_index_aside(db, "post_features_unhashed", len(hashes)):
+        db.conn.executemany(
+            "UPDATE post_features SET simhash = ? WHERE post_rowid = ?", ((signed(h), pid) for h, pid in hashes)
+        )
 
 
 # Past this many rows leaving a partial index (a first run's mark-judged, its SimHashes), dropping the

@@ -26,13 +26,13 @@ from core.clock import iso, now_iso
 from core.enums import ACCOUNT_LIST_KINDS, CheckKind, CheckOutcome, OutcomeGroup, Platform
 from db import database_file, open_db, runs, to_json
 from db import detection as q
-from detection.features import notice_of
+from detection.features import notice_of, text_simhash
 from detection.rules.account import AccountFacts, Candidate, Successor, evaluate_account, own_notices
 from detection.rules.config import RuleSet, load_rules
 from detection.rules.freshness import months_before
 from detection.rules.notice import Notice, could_be_notice, notice_from_json
 from detection.rules.portal import evaluate_portal
-from detection.rules.quality import cluster_near_duplicates, simhash
+from detection.rules.quality import cluster_near_duplicates
 from detection.rules.result import CheckSummary, Evaluation
 from detection.rules.verdict import decide_verdict
 
@@ -41,14 +41,15 @@ from detection.rules.verdict import decide_verdict
 PARALLEL_FROM = 20_000
 
 
-def simhash_all(texts: list[str]) -> list[int]:
-    """SimHashes of many texts, on every core when there are many."""
+def simhash_all(posts: list[tuple[str | None, str | None]]) -> list[int]:
+    """SimHashes of many (title, text) posts, on every core when there are many."""
     workers = os.cpu_count() or 1
-    if len(texts) < PARALLEL_FROM or workers < 2:
-        return [simhash(t) for t in texts]
+    if len(posts) < PARALLEL_FROM or workers < 2:
+        return [text_simhash(title, text) for title, text in posts]
     # spawn, not fork: detection also runs inside a crawl, whose reactor has threads
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(simhash, texts, chunksize=max(len(texts) // (workers * 4), 1)))
+        chunk = max(len(posts) // (workers * 4), 1)
+        return list(pool.map(text_simhash, *zip(*posts, strict=True), chunksize=chunk))
 
 
 ACCOUNT_KINDS = frozenset({*ACCOUNT_LIST_KINDS, CheckKind.ARTICLE})
@@ -96,43 +97,60 @@ class _Errors:
             )
 
 
-# Posts a crawl writes arrive judged (its writer reads each one, detection/features.py); a first run over
-# a database filled otherwise reads and judges this many or more in processes, each its range of rowids.
+# Posts a crawl writes arrive judged and hashed (its writer reads each one, detection/features.py); a first
+# run over a database filled otherwise reads and judges this many or more in processes, each its range of
+# rowids.
 JUDGE_PARALLEL_FROM = 200_000
 Verdicts = list[tuple[str | None, int]]
+Hashes = list[tuple[int, int]]
 
 
-def _judge_rows(rows: Iterable[tuple[Any, ...]], errors: _Errors) -> tuple[Verdicts, int]:
-    """(notice or None, rowid) for the posts the classifier's gate lets through; and how many were read."""
-    verdicts: Verdicts = []
-    read = 0
-    for pid, at, title, text, tid, post in rows:
-        read += 1
+@dataclass
+class _Judgement:
+    """What reading unjudged posts found: notices of the posts the classifier's gate let through, the
+    SimHashes the duplicate window lacked (read from the same text), how many posts were read."""
+
+    verdicts: Verdicts = field(default_factory=list)
+    hashes: Hashes = field(default_factory=list)
+    read: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _judge_rows(rows: Iterable[tuple[Any, ...]], hash_since: str, errors: _Errors) -> _Judgement:
+    out = _Judgement()
+    for pid, at, title, text, tid, post, unhashed in rows:
+        out.read += 1
         if could_be_notice(title, text):
             notice = None
             with errors.guard("account.closure_notice", tid, post):
                 notice = notice_of(title, text, at)
-            verdicts.append((notice, pid))
-    return verdicts, read
+            out.verdicts.append((notice, pid))
+        if unhashed and at >= hash_since:
+            out.hashes.append((text_simhash(title, text), pid))
+    return out
 
 
-def _judge_chunk(task: tuple[str, str, Sequence[int] | None, int, int]) -> tuple[Verdicts, int, list]:
+def _judge_chunk(task: tuple[str, str, str, Sequence[int] | None, int, int]) -> _Judgement:
     """One process's share of a first run: the unjudged posts of its rowids, read on its own connection
     (the parent holds the write lock and has not written: every process reads the same posts)."""
-    path, since, ids, lo, hi = task
+    path, since, hash_since, ids, lo, hi = task
     database = open_db(path, migrate=False)
     errors = _Errors()
     try:
-        verdicts, read = _judge_rows(
-            q.unjudged_posts(database, since=since, target_ids=ids, rowids=(lo, hi)), errors
-        )
+        rows = q.unjudged_posts(database, since=since, target_ids=ids, rowids=(lo, hi))
+        out = _judge_rows(rows, hash_since, errors)
     finally:
         database.close()
-    return verdicts, read, errors.rows
+    out.errors = errors.rows
+    return out
 
 
-def _judge_new_posts(database: Database, since: str, ids: Sequence[int] | None, errors: _Errors) -> int:
-    """Judge every post of the window not judged yet, once, and mark them; return how many."""
+def _judge_new_posts(
+    database: Database, since: str, hash_since: str, ids: Sequence[int] | None, errors: _Errors
+) -> int:
+    """Judge every post of the window not judged yet, once, and mark them; the text read for it also
+    hashes the posts of the duplicate window (from ``hash_since``) that have no SimHash. Return how many
+    posts it hashed."""
     with database.conn:
         if not database.conn.in_transaction:
             database.conn.execute("BEGIN IMMEDIATE")  # no crawl may queue a post between read and mark
@@ -141,17 +159,25 @@ def _judge_new_posts(database: Database, since: str, ids: Sequence[int] | None, 
         workers = os.cpu_count() or 1
         if count >= JUDGE_PARALLEL_FROM and workers >= 2 and path:
             step = (hi - lo) // (workers * 2) + 1
-            tasks = [(str(path), since, ids, a, min(a + step - 1, hi)) for a in range(lo, hi + 1, step)]
+            tasks = [
+                (str(path), since, hash_since, ids, a, min(a + step - 1, hi)) for a in range(lo, hi + 1, step)
+            ]
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
                 parts = list(pool.map(_judge_chunk, tasks))
         else:
-            verdicts, read = _judge_rows(q.unjudged_posts(database, since=since, target_ids=ids), errors)
-            parts = [(verdicts, read, [])]
-        verdicts = [v for part in parts for v in part[0]]
-        read = sum(part[1] for part in parts)
+            parts = [_judge_rows(q.unjudged_posts(database, since=since, target_ids=ids), hash_since, errors)]
         for part in parts:
-            errors.rows.extend(part[2])
-        return q.mark_judged(database, since=since, target_ids=ids, read=read, verdicts=verdicts)
+            errors.rows.extend(part.errors)
+        hashes = [h for part in parts for h in part.hashes]
+        q.mark_judged(
+            database,
+            since=since,
+            target_ids=ids,
+            read=sum(part.read for part in parts),
+            verdicts=[v for part in parts for v in part.verdicts],
+            hashes=hashes,
+        )
+        return len(hashes)
 
 
 def summarize_checks(rows: Sequence[Mapping[str, Any]] | None) -> CheckSummary | None:
@@ -360,17 +386,16 @@ def _judge_accounts(
         for window, max_gap in gap_keys
     }
     since_notice = iso(as_of - timedelta(days=lookback))
+    dup_days = base["account.duplicate_posts"]["window_days"]
+    since_dup = iso(as_of - timedelta(days=dup_days))
 
-    _judge_new_posts(database, since_notice, ids, errors)
+    hashed = _judge_new_posts(database, since_notice, since_dup, ids, errors)
     notices: dict[int, list[tuple[dict[str, Any], Notice]]] = defaultdict(list)
     for post in q.stored_notices(database, since=since_notice, as_of=as_of_iso, target_ids=ids):
         with errors.guard("account.closure_notice", post["target_id"], post["post_id"]):
             notices[post["target_id"]].append((post, notice_from_json(post["notice"])))
-    dup_days = base["account.duplicate_posts"]["window_days"]
-    with database.conn:
-        hashed = q.update_simhashes(
-            database, since=iso(as_of - timedelta(days=dup_days)), compute=simhash_all
-        )
+    with database.conn:  # what judging did not read: posts of the duplicate window judged before
+        hashed += q.update_simhashes(database, since=since_dup, compute=simhash_all)
     duplicates = _duplicates(database, as_of, dup_days, base["account.duplicate_posts"]["max_hamming"])
 
     for t in accounts:
