@@ -269,7 +269,8 @@ def _write_simhashes(db: Database, hashes: Sequence[tuple[int, int]]) -> None:
     """Store (unsigned SimHash, post rowid) pairs; inside the caller's write transaction."""
     with _partial_index_aside(db, "post_features_unhashed", len(hashes)):
         db.conn.executemany(
-            "UPDATE post_features SET simhash = ? WHERE post_rowid = ?", ((signed(h), pid) for h, pid in hashes)
+            "UPDATE post_features SET simhash = ? WHERE post_rowid = ?",
+            ((signed(h), pid) for h, pid in hashes),
         )
 
 
@@ -298,15 +299,12 @@ def _partial_index_aside(db: Database, name: str, rows: int) -> Iterator[None]:
 
 
 def simhashes(db: Database, *, since: str, as_of: str) -> list[tuple[int, int, int]]:
-    """(post rowid, target_id, unsigned simhash) for posts in the window."""
-    return [
-        (pid, tid, h + (1 << 64) if h < 0 else h)
-        for pid, tid, h in db.conn.execute(
-            "SELECT post_rowid, target_id, simhash FROM post_features WHERE published_at >= ? "
-            "AND published_at <= ? AND simhash IS NOT NULL",
-            [since, as_of],
-        )
-    ]
+    """(post rowid, target_id, simhash as stored: signed 64-bit) for posts in the window."""
+    return db.conn.execute(
+        "SELECT post_rowid, target_id, simhash FROM post_features WHERE published_at >= ? "
+        "AND published_at <= ? AND simhash IS NOT NULL",
+        [since, as_of],
+    ).fetchall()
 
 
 def find_targets_by_name_or_url(db: Database, name: str, url: str | None) -> list[dict[str, Any]]:

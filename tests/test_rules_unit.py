@@ -235,3 +235,55 @@ def test_simhash_reads_exactly_its_definition(text: str) -> None:
     # The byte-lane sum and the translate table are a fast path: any text, up to and past 200 characters
     # (198 votes in one byte), must hash exactly as the definition does.
     assert simhash(text) == _simhash_by_definition(text)
+
+
+def _clusters_by_definition(hashes: list[tuple[int, int]], max_hamming: int) -> set[frozenset[int]]:
+    """Components of: each key joined to the first key, in the order given, sharing a 16-bit band value
+    with it (same band), when their hashes differ in at most ``max_hamming`` bits."""
+    edges: dict[int, set[int]] = {}
+    for band in range(4):
+        first: dict[int, tuple[int, int]] = {}
+        for key, h in hashes:
+            value = (h % (1 << 64)) >> (16 * band) & 0xFFFF
+            k0, h0 = first.setdefault(value, (key, h))
+            if k0 != key and bin((h0 ^ h) % (1 << 64)).count("1") <= max_hamming:
+                edges.setdefault(k0, set()).add(key)
+                edges.setdefault(key, set()).add(k0)
+    seen: set[int] = set()
+    out = set()
+    for start in edges:
+        if start in seen:
+            continue
+        stack, part = [start], set()
+        while stack:
+            k = stack.pop()
+            if k not in part:
+                part.add(k)
+                stack.extend(edges[k] - part)
+        seen |= part
+        out.add(frozenset(part))
+    return out
+
+
+_near = st.integers(0, (1 << 64) - 1).flatmap(
+    lambda base: st.lists(
+        st.lists(st.integers(0, 63), max_size=5).map(lambda bits: base ^ sum(1 << b for b in set(bits))),
+        min_size=1,
+        max_size=6,
+    )
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_near, max_size=8), st.booleans(), st.integers(0, 5))
+def test_clustering_is_the_components_of_its_definition(
+    groups: list[list[int]], signed: bool, m: int
+) -> None:
+    # Hashes near a few bases (within 5 bits, so some pairs fall either side of max_hamming), stored
+    # signed as SQLite keeps them or unsigned: the partition must be the definition's.
+    flat = [h for g in groups for h in g]
+    hashes = [(key, h - (1 << 64) if signed and h >> 63 else h) for key, h in enumerate(flat, start=100)]
+    got: dict[int, set[int]] = {}
+    for key, root in cluster_near_duplicates(hashes, m).items():
+        got.setdefault(root, set()).add(key)
+    assert {frozenset(p) for p in got.values()} == _clusters_by_definition(hashes, m)

@@ -37,22 +37,26 @@ def simhash(text: str) -> int:
     return int(votes.translate(_MAJORITY[len(grams)])[::-1], 2)
 
 
-def bands(h: int) -> list[int]:
-    width = BITS // BANDS
-    return [(b << width) | (h >> (b * width) & ((1 << width) - 1)) for b in range(BANDS)]
+_FULL = (1 << BITS) - 1
 
 
 def hamming(a: int, b: int) -> int:
-    return (a ^ b).bit_count()
+    """Bits that differ between two 64-bit hashes, stored signed (SQLite) or unsigned alike."""
+    return ((a ^ b) & _FULL).bit_count()
 
 
 def cluster_near_duplicates(hashes: Iterable[tuple[int, int]], max_hamming: int = 3) -> dict[int, int]:
     """Union-find over (key, simhash): keys whose hashes share a band and lie within ``max_hamming``.
 
-    Each bucket compares its members with the bucket's first member only (linear in the posts); chains
-    through other buckets join the rest. Returns key -> cluster representative, for clustered keys only.
+    In each band, every key is compared with the first key (in the order given) whose hash has the same
+    band value (linear in the posts); chains through other bands join the rest. Returns key -> cluster
+    representative, for clustered keys only. Hashes may be signed or unsigned 64-bit integers.
     """
+    pairs = list(hashes)
+    keys = [k for k, _ in pairs]
+    values = [h for _, h in pairs]
     parent: dict[int, int] = {}
+    clustered: set[int] = set()
 
     def find(x: int) -> int:
         while parent.get(x, x) != x:
@@ -60,16 +64,24 @@ def cluster_near_duplicates(hashes: Iterable[tuple[int, int]], max_hamming: int 
             x = parent[x]
         return x
 
-    buckets: dict[int, tuple[int, int]] = {}
-    clustered: set[int] = set()
-    for key, h in hashes:
-        for band in bands(h):
-            first = buckets.setdefault(band, (key, h))
-            if first[0] != key and hamming(first[1], h) <= max_hamming:
-                ra, rb = find(first[0]), find(key)
+    width = BITS // BANDS
+    mask = (1 << width) - 1
+    for band in range(BANDS):
+        shift = band * width
+        bucket = [h >> shift & mask for h in values]
+        # band value -> position of the first hash having it (later positions are overwritten by earlier)
+        first = dict(zip(reversed(bucket), range(len(bucket) - 1, -1, -1), strict=True))
+        near = [
+            (keys[j], keys[i])
+            for i, j in enumerate(map(first.__getitem__, bucket))
+            if i != j and ((values[i] ^ values[j]) & _FULL).bit_count() <= max_hamming
+        ]
+        for a, b in near:
+            if a != b:
+                ra, rb = find(a), find(b)
                 if ra != rb:
                     parent[rb] = ra
-                clustered.update((first[0], key))
+                clustered.update((a, b))
     return {k: find(k) for k in clustered}
 
 
