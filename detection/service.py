@@ -12,13 +12,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import traceback
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
@@ -39,6 +39,7 @@ from detection.rules.verdict import decide_verdict
 # Hashing is pure Python: a first run over a year of posts (hundreds of thousands) spreads it over the
 # cores; a daily run's few new posts are hashed in place.
 PARALLEL_FROM = 20_000
+T = TypeVar("T")
 
 
 def simhash_all(posts: list[tuple[str | None, str | None]]) -> list[int]:
@@ -178,6 +179,37 @@ def _judge_new_posts(
             hashes=hashes,
         )
         return len(hashes)
+
+
+class _ReadAside:
+    """Read-only queries over the whole window (the per-target aggregates) run on their own connections
+    in threads while this one judges, hashes and clusters: SQLite lets go of the interpreter while it
+    steps, so the scans and the Python work share the cores. In memory, or when a thread cannot start,
+    a query runs in place. Each ``submit`` returns a function that gives the query's result."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.path = database_file(database)
+        self.pool = ThreadPoolExecutor(2, thread_name_prefix="detect-read") if self.path else None
+
+    def submit(self, query: Callable[..., T], **kwargs: Any) -> Callable[[], T]:
+        path = self.path
+        if self.pool is None or path is None:
+            result = query(self.database, **kwargs)
+            return lambda: result
+
+        def run() -> T:
+            reader = open_db(path, migrate=False)
+            try:
+                return query(reader, **kwargs)
+            finally:
+                reader.close()
+
+        return self.pool.submit(run).result
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
 
 
 def summarize_checks(rows: Sequence[Mapping[str, Any]] | None) -> CheckSummary | None:
@@ -362,8 +394,9 @@ def _judge_accounts(
     article_checks = q.fetch_coverage(database, [CheckKind.ARTICLE], ids)
     attempts = q.latest_attempts(database, ACCOUNT_KINDS, ids)
     states = q.latest_account_states(database, ids)
-    aggs = q.post_aggregates(
-        database,
+    aside = _ReadAside(database)
+    aggs_read = aside.submit(
+        q.post_aggregates,
         as_of=as_of_iso,
         window_start=iso(as_of - timedelta(days=base["account.repost_heavy"]["window_days"])),
         year_start=iso(as_of - timedelta(days=base["account.zombie"]["notice_only_window_days"])),
@@ -375,9 +408,9 @@ def _judge_accounts(
         (x["account.update_gaps"]["window_days"], x["account.update_gaps"]["max_gap_days"])
         for x in settings.values()
     }
-    gaps = {
-        (window, max_gap): q.gap_aggregates(
-            database,
+    gaps_read = {
+        (window, max_gap): aside.submit(
+            q.gap_aggregates,
             since=iso(as_of - timedelta(days=window)),
             as_of=as_of_iso,
             max_gap_days=max_gap,
@@ -397,6 +430,8 @@ def _judge_accounts(
     with database.conn:  # what judging did not read: posts of the duplicate window judged before
         hashed += q.update_simhashes(database, since=since_dup, compute=simhash_all)
     duplicates = _duplicates(database, as_of, dup_days, base["account.duplicate_posts"]["max_hamming"])
+    aggs, gaps = aggs_read(), {key: result() for key, result in gaps_read.items()}
+    aside.close()
 
     for t in accounts:
         tid, profile = t["id"], profiles[t["id"]]
@@ -436,18 +471,16 @@ def _duplicates(
     post_target = {pid: tid for pid, tid, _ in hashes}
     members: dict[int, list[int]] = defaultdict(list)
     for pid, root in clusters.items():
-        members[root].append(pid)
-    dup_posts: dict[int, int] = defaultdict(int)
+        members[root].append(post_target[pid])
+    dup_posts: Counter[int] = Counter()
     peers: dict[int, set[int]] = defaultdict(set)
-    window: dict[int, int] = defaultdict(int)
-    for _, tid, _ in hashes:
-        window[tid] += 1
-    for group in members.values():
-        tids = {post_target[p] for p in group}
-        for p in group:
-            dup_posts[post_target[p]] += 1
-            peers[post_target[p]] |= tids - {post_target[p]}
-    return {tid: (dup_posts.get(tid, 0), n, tuple(sorted(peers[tid]))) for tid, n in window.items()}
+    window = Counter(tid for _, tid, _ in hashes)
+    for tids in members.values():
+        dup_posts.update(tids)
+        shared = set(tids)
+        for tid in shared:
+            peers[tid] |= shared
+    return {tid: (dup_posts[tid], n, tuple(sorted(peers[tid] - {tid}))) for tid, n in window.items()}
 
 
 def _successors(
