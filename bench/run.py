@@ -82,7 +82,13 @@ def targets_report(results: dict[str, Any]) -> list[dict[str, Any]]:
             _get(results, "crawl", "real_to_bare_ratio"),
         ),
         (
-            "scrapy detect at 1,000,000 posts, first run (s)",
+            "scrapy detect at 1,000,000 posts, first run, posts as crawled (s)",
+            "<=",
+            10,
+            _get(results, "detection", "first_run_over_crawled_posts_seconds"),
+        ),
+        (
+            "scrapy detect at 1,000,000 posts, first run, posts by SQL (s)",
             "<=",
             10,
             _get(results, "detection", "first_run_seconds"),
@@ -118,7 +124,7 @@ def print_targets(rows: list[dict[str, Any]]) -> None:
     print("\ntargets (issue 14):")
     for r in rows:
         verdict = "not measured" if r["met"] is None else ("met" if r["met"] else "NOT met")
-        print(f"  {r['target']:<50} {r['wanted']:>8}  {r['figure']!s:>8}  {verdict}")
+        print(f"  {r['target']:<66} {r['wanted']:>8}  {r['figure']!s:>8}  {verdict}")
 
 
 def main(argv: list[str] | None = None) -> int:
