@@ -535,7 +535,9 @@ def sync_findings(
             counts["opened"] += 1
             continue
         fid, old_evidence, resolved_at = old
-        if resolved_at is not None or _stable(old_evidence) != _stable(evidence):
+        if resolved_at is not None or (
+            old_evidence != evidence and _stable(old_evidence) != _stable(evidence)
+        ):
             kind = "reopened" if resolved_at is not None else "changed"
             events.append((fid, *key, kind, as_of, run_id, evidence))
             counts[kind] += 1
