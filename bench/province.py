@@ -126,7 +126,9 @@ def politeness(base: str, *, reset: bool = False) -> dict[str, Any]:
     return next(iter(seen.values()), {})
 
 
-def measure(workdir: Path, *, accounts: int = ACCOUNTS, portals: int = PORTALS) -> dict[str, Any]:
+def measure(
+    workdir: Path, *, accounts: int = ACCOUNTS, portals: int = PORTALS, workers: tuple[int, ...] = (1, 2)
+) -> dict[str, Any]:
     world = province(parse_iso(AS_OF), accounts=accounts, portals=portals)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -156,8 +158,8 @@ def measure(workdir: Path, *, accounts: int = ACCOUNTS, portals: int = PORTALS) 
     try:
         wait_for_port(port, timeout=60)
         with redis_server(workdir) as redis_url:
-            for workers in (1, 2):
-                db_path = workdir / f"province-{workers}" / "monitor.db"
+            for crew in workers:
+                db_path = workdir / f"province-{crew}" / "monitor.db"
                 db_path.parent.mkdir(parents=True, exist_ok=True)
                 env = {
                     **os.environ,
@@ -168,7 +170,7 @@ def measure(workdir: Path, *, accounts: int = ACCOUNTS, portals: int = PORTALS) 
                     "MONITOR_WECHAT_TOKEN": DEMO_TOKEN,
                     "MONITOR_WECHAT_COOKIE": DEMO_COOKIE,
                     "MONITOR_REDIS_URL": redis_url,
-                    "MONITOR_REDIS_PREFIX": f"province{workers}",
+                    "MONITOR_REDIS_PREFIX": f"province{crew}",
                 }
                 subprocess.run(
                     [str(BIN / "scrapy"), "import-targets", str(targets)],
@@ -178,14 +180,14 @@ def measure(workdir: Path, *, accounts: int = ACCOUNTS, portals: int = PORTALS) 
                 next_run = 1
                 for phase in ("first_crawl", "unchanged_recheck"):
                     politeness(base, reset=True)
-                    done = crawl_phase(workers, env)
+                    done = crawl_phase(crew, env)
                     row = phase_figures(db_path, next_run, done["seconds"])
                     next_run = row.pop("_next_run")
                     row["peak_rss_mib"] = done["peak_rss_mib"]
                     row["seconds_per_spider"] = done["seconds_per_spider"]
                     row["server_saw"] = politeness(base)
                     figures[phase] = row
-                out[f"{workers}_worker" + ("s" if workers > 1 else "")] = figures
+                out[f"{crew}_worker" + ("s" if crew > 1 else "")] = figures
                 for leftover in db_path.parent.glob("monitor.db*"):
                     leftover.unlink()
     finally:
@@ -217,9 +219,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.province", description=__doc__)
     parser.add_argument("--accounts", type=int, default=ACCOUNTS)
     parser.add_argument("--portals", type=int, default=PORTALS)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts (default: 1 2)")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="govmedia-bench-") as work:
-        print(json.dumps(measure(Path(work), accounts=args.accounts, portals=args.portals), indent=2))
+        figures = measure(
+            Path(work), accounts=args.accounts, portals=args.portals, workers=tuple(args.workers)
+        )
+        print(json.dumps(figures, indent=2))
     return 0
 
 
