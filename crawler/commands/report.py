@@ -11,9 +11,6 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from sqlite_utils import Database
 
-from crawler.reporting.html import write_html
-from crawler.reporting.model import build_report
-from crawler.reporting.xlsx import write_xlsx
 from db import open_db, resolve_db_path
 from db.desk.params import check_param
 from db.reports import ReportScope
@@ -77,6 +74,12 @@ class Command(ScrapyCommand):
         path = resolve_db_path(opts.db or self.settings.get("MONITOR_DB"))
         if not Path(path).exists():
             raise UsageError(f"{path} does not exist: import targets, crawl and detect first")
+        # Scrapy imports every command's module at each `scrapy` call: the report's model and its
+        # workbook and page writers (openpyxl, Jinja) only when a report is written.
+        from crawler.reporting.html import write_html
+        from crawler.reporting.model import build_report
+        from crawler.reporting.xlsx import write_xlsx
+
         open_db(path).close()  # bring an older file up to the current schema, as the desk does
         db = Database(sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True))
         try:
