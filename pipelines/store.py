@@ -14,7 +14,7 @@ from sqlite_utils import Database
 import db as store
 from core.clock import now_iso
 from core.config import monitor_config
-from core.items import PostBatchItem
+from core.items import BatchItem
 from core.locks import Lock, lock_path
 from db import runs
 from pipelines.health import run_health_suite
@@ -96,7 +96,7 @@ class StorePipeline:
         if self.db is None:
             return item
         seen_at = now_iso()
-        for one in item.posts if isinstance(item, PostBatchItem) else (item,):
+        for one in item.items if isinstance(item, BatchItem) else (item,):
             if type(one) not in WRITERS:
                 continue
             row = dict(vars(one))  # the dataclass's fields (items carry nothing else)

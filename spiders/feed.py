@@ -12,7 +12,7 @@ from scrapy.http import Response
 
 from core.dates import normalize_timestamp
 from core.enums import AccountStatus, CheckKind, CheckOutcome, PostKind
-from core.items import AccountItem, PostBatchItem, PostItem
+from core.items import AccountItem, BatchItem, PostItem
 from core.text import summarize_html
 from db import load_targets
 from spiders.base import MonitorSpider, SourceError
@@ -214,18 +214,24 @@ class FeedSpider(MonitorSpider):
                     evidence_url=response.url,
                 )
             return
-        yield self.check(response)
-        yield AccountItem(target_id=tid, status=AccountStatus.ACTIVE, name=feed.title, posts_count=None)
+        # The check and the account first: a parser that breaks on an entry loses the entries only.
+        yield BatchItem(
+            target_id=tid,
+            items=[
+                self.check(response),
+                AccountItem(target_id=tid, status=AccountStatus.ACTIVE, name=feed.title, posts_count=None),
+            ],
+        )
         platform = target["platform"]
-        posts = self.new_posts(
+        page: list[Any] = self.new_posts(
             [
                 entry_to_post(entry, target_id=tid, platform=platform)
                 for entry in feed.entries
                 if entry.post_id
             ]
         )
-        if posts:
-            yield PostBatchItem(target_id=tid, posts=posts)
         validator = self.validator_item(response, key=target["feed_url"], target_id=tid)
         if validator is not None:
-            yield validator
+            page.append(validator)  # last: only a page read to its end is answered 304 next time
+        if page:
+            yield BatchItem(target_id=tid, items=page)
