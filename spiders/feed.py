@@ -113,7 +113,8 @@ def _parse_rss(root: etree._Element) -> Feed:
                 if child.text:
                     categories.append(child.text.strip())
             elif tag in _RSS_FIELDS and tag not in found:
-                found[tag] = _text(child)
+                text = child.text  # as _text() reads it, without a call per field
+                found[tag] = (text.strip() or None) if text is not None else None
         get = found.get
         link = get("link")
         entries.append(
