@@ -168,7 +168,7 @@ class ValidatorItem:
 class BatchItem:
     """Items of one answer yielded as one: Scrapy's machinery costs per item (the spider middlewares, the
     pipeline chain, the item_scraped signal), so a feed page (its check, its account, 30 entries, its
-    validators) pays it twice. The pipelines treat each of ``items`` as the item it is (normalized,
+    validator) pays it once. The pipelines treat each of ``items`` as the item it is (normalized,
     stored, dropped and counted one by one)."""
 
     target_id: int

@@ -215,24 +215,23 @@ class FeedSpider(MonitorSpider):
                     evidence_url=response.url,
                 )
             return
-        # The check and the account first: a parser that breaks on an entry loses the entries only.
-        yield BatchItem(
-            target_id=tid,
-            items=[
-                self.check(response),
-                AccountItem(target_id=tid, status=AccountStatus.ACTIVE, name=feed.title, posts_count=None),
-            ],
-        )
+        # The whole page as one item (Scrapy's machinery costs per item): check, account, posts, validator.
+        page: list[Any] = [
+            self.check(response),
+            AccountItem(target_id=tid, status=AccountStatus.ACTIVE, name=feed.title, posts_count=None),
+        ]
         platform = target["platform"]
-        page: list[Any] = self.new_posts(
-            [
+        try:
+            posts = [
                 entry_to_post(entry, target_id=tid, platform=platform)
                 for entry in feed.entries
                 if entry.post_id
             ]
-        )
+        except Exception:  # an entry the parser breaks on loses the entries, not the check and account
+            yield BatchItem(target_id=tid, items=page)
+            raise
+        page += self.new_posts(posts)
         validator = self.validator_item(response, key=target["feed_url"], target_id=tid)
         if validator is not None:
             page.append(validator)  # last: only a page read to its end is answered 304 next time
-        if page:
-            yield BatchItem(target_id=tid, items=page)
+        yield BatchItem(target_id=tid, items=page)

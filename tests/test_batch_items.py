@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import copy
 
+import pytest
+from scrapy.http import Request, TextResponse
 from scrapy.utils.test import get_crawler
 
 from core.items import AccountItem, BatchItem, CheckItem, PostItem, ValidatorItem
 from crawler.distributed.items import decode_item, encode_item
 from pipelines.normalize import NormalizePipeline, normalize_item
+from spiders import feed
+from tests.helpers import fixture_path
 
 
 def _items() -> list[object]:
@@ -57,3 +61,38 @@ def test_an_item_that_breaks_normalizing_is_lost_alone() -> None:
 def test_a_batch_travels_between_machines_as_its_items() -> None:
     batch = BatchItem(target_id=7, items=copy.deepcopy(_items()))
     assert decode_item(encode_item(batch)) == batch
+
+
+def _feed_page() -> tuple[feed.FeedSpider, TextResponse]:
+    crawler = get_crawler(feed.FeedSpider, {"MONITOR_DB": ":memory:"})
+    spider = feed.FeedSpider.from_crawler(crawler)
+    crawler.spider = spider
+    url = "http://127.0.0.1:9/feed.xml"
+    target = {"id": 7, "platform": "wechat", "feed_url": url}
+    body = fixture_path("feed", "rss_wechat_bridge.xml").read_bytes()
+    meta = {"target": target, "kind": "feed", "validator_key": url}
+    page = TextResponse(url, body=body, headers={"ETag": '"v1"'}, request=Request(url, meta=meta))
+    return spider, page
+
+
+def test_a_feed_page_is_one_item_check_first_validator_last() -> None:
+    spider, page = _feed_page()
+    (batch,) = spider.parse(page)
+    kinds = [type(one) for one in batch.items]
+    assert kinds == [CheckItem, AccountItem, PostItem, PostItem, PostItem, ValidatorItem]
+
+
+def test_an_entry_the_parser_breaks_on_loses_the_entries_not_the_check(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: object, **kwargs: object) -> PostItem:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(feed, "entry_to_post", broken)
+    spider, page = _feed_page()
+    out = spider.parse(page)
+    (batch,) = [next(out)]
+    assert [type(one) for one in batch.items] == [CheckItem, AccountItem]
+    with pytest.raises(ValueError, match="boom"):  # for ParseGuardMiddleware: logged, counted
+        next(out)
+    assert page.meta["checked"]  # so the guard adds no second check
