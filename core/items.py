@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.enums import AccountStatus, AnswerState, ColumnKind, ColumnStatus, ProblemKind
 
@@ -164,12 +165,14 @@ class ValidatorItem:
 
 
 @dataclass
-class PostBatchItem:
-    """The posts one page lists, as one item: Scrapy's machinery costs per item, so a feed of 30 entries
-    pays it once. The pipelines treat each post as a PostItem (normalized, stored, dropped one by one)."""
+class BatchItem:
+    """Items of one answer yielded as one: Scrapy's machinery costs per item (the spider middlewares, the
+    pipeline chain, the item_scraped signal), so a feed page (its check, its account, 30 entries, its
+    validator) pays it once. The pipelines treat each of ``items`` as the item it is (normalized,
+    stored, dropped and counted one by one)."""
 
     target_id: int
-    posts: list[PostItem] = field(default_factory=list)
+    items: list[Any] = field(default_factory=list)
 
 
 @dataclass

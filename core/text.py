@@ -17,6 +17,8 @@ from core.fields import note_bad_field
 
 _SPACES = re.compile(r"[ \t\r\f\v\u3000\xa0]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
+# Whitespace other than a space or a newline: what clean_text folds or reads as a line break.
+_ODD_SPACE = re.compile(r"[^\S \n]")
 _BLOCKS = ("p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "section", "blockquote")
 # Characters lxml refuses (C0 controls other than tab and newlines, lone surrogates): spaces before parsing.
 _UNPARSABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
@@ -41,9 +43,20 @@ def as_text(value: Any, field: str = "text") -> str:
 
 
 def clean_text(text: Any) -> str:
+    """``text`` with its spaces folded, each line stripped, blank lines dropped."""
     text = as_text(text)
-    if not text:
-        return ""
+    return text if is_clean(text) else _fold_lines(text)
+
+
+def is_clean(text: str) -> bool:
+    """True when ``clean_text(text) == text`` (most titles, every text cleaned once), checked without
+    folding: no whitespace but single spaces and newlines, none at either end or beside a newline."""
+    if _ODD_SPACE.search(text) or "  " in text or "\n\n" in text or " \n" in text or "\n " in text:
+        return False
+    return not text or (text[0] not in " \n" and text[-1] not in " \n")
+
+
+def _fold_lines(text: str) -> str:
     lines = (_SPACES.sub(" ", line).strip() for line in text.splitlines())
     return _BLANK_LINES.sub("\n", "\n".join(line for line in lines if line)).strip()
 

@@ -14,7 +14,7 @@ from twisted.internet.task import LoopingCall
 
 from alerts.service import send_alerts
 from core.config import browser_problem, monitor_config
-from core.items import CheckItem
+from core.items import BatchItem, CheckItem
 from crawler.logs import quiet_chatty_loggers
 from crawler.summary import format_summary
 from db import open_db
@@ -66,10 +66,11 @@ class RunLog:
             self.loop.start(self.config.progress_s, now=False)
 
     def item_scraped(self, item: Any) -> None:
-        if isinstance(item, CheckItem):
-            self.checks += 1
-            if item.target_id is not None:
-                self.targets.add(item.target_id)
+        for one in item.items if isinstance(item, BatchItem) else (item,):
+            if isinstance(one, CheckItem):
+                self.checks += 1
+                if one.target_id is not None:
+                    self.targets.add(one.target_id)
 
     def log_progress(self) -> None:
         assert self.crawler.stats is not None

@@ -18,7 +18,7 @@ from scrapy.exceptions import DropItem
 
 from core.dates import normalize_timestamp
 from core.fields import INT_RANGE, as_column, drain_bad_fields, note_bad_field
-from core.items import AccountItem, CheckItem, PostBatchItem, PostItem
+from core.items import AccountItem, BatchItem, CheckItem, PostItem
 from core.text import clean_text, html_to_text
 
 # What normalize_timestamp returns: a value already in this form is left as it is.
@@ -66,6 +66,19 @@ def normalize_post(item: PostItem) -> PostItem:
     return item
 
 
+def normalize_item(item: Any) -> Any:
+    """An item with every field as its column holds it; DropItem for a post without an id."""
+    coerce_item(item)
+    if isinstance(item, PostItem):
+        return normalize_post(item)
+    if isinstance(item, AccountItem):
+        item.name = clean_text(item.name) or None
+        item.description = clean_text(item.description) or None
+    elif isinstance(item, CheckItem) and item.error:
+        item.error = item.error[:1000]
+    return item
+
+
 class NormalizePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.stats = crawler.stats
@@ -75,39 +88,30 @@ class NormalizePipeline:
         return cls(crawler)
 
     def process_item(self, item: Any) -> Any:
-        if isinstance(item, PostBatchItem):
-            item.posts = [p for p in map(self.normalize_one, item.posts) if p is not None]
+        if isinstance(item, BatchItem):
+            item.items = [one for one in map(self.normalize_one, item.items) if one is not None]
             self.count_bad_fields()
             return item
-        return self.normalize(item)
-
-    def normalize_one(self, post: PostItem) -> PostItem | None:
-        """One post of a batch: a post that cannot be fixed is dropped alone, and counted."""
         try:
-            return normalize_post(coerce_item(post))
-        except DropItem as exc:
-            self.stats.inc_value(f"monitor/dropped/{exc}")  # type: ignore[union-attr]
-        except Exception:  # as Scrapy does for a single item: log it, lose that post only
-            logger.exception("post %s of target %s not normalized", post.post_id, post.target_id)
-            self.stats.inc_value("monitor/dropped/normalize_error")  # type: ignore[union-attr]
-        return None
-
-    def normalize(self, item: Any) -> Any:
-        try:
-            coerce_item(item)
-            if isinstance(item, PostItem):
-                return normalize_post(item)
-            if isinstance(item, AccountItem):
-                item.name = clean_text(item.name) or None
-                item.description = clean_text(item.description) or None
-            elif isinstance(item, CheckItem) and item.error:
-                item.error = item.error[:1000]
+            return normalize_item(item)
         except DropItem as exc:
             self.stats.inc_value(f"monitor/dropped/{exc}")  # type: ignore[union-attr]
             raise
         finally:
             self.count_bad_fields()
-        return item
+
+    def normalize_one(self, item: Any) -> Any:
+        """One item of a batch: an item that cannot be fixed is dropped alone, and counted."""
+        try:
+            return normalize_item(item)
+        except DropItem as exc:
+            self.stats.inc_value(f"monitor/dropped/{exc}")  # type: ignore[union-attr]
+        except Exception:  # as Scrapy does for a single item: log it, lose that item only
+            logger.exception(
+                "%s of target %s not normalized", type(item).__name__, getattr(item, "target_id", None)
+            )
+            self.stats.inc_value("monitor/dropped/normalize_error")  # type: ignore[union-attr]
+        return None
 
     def count_bad_fields(self) -> None:
         for name, count in drain_bad_fields().items():

@@ -14,11 +14,11 @@ from sqlite_utils import Database
 import db as store
 from core.clock import now_iso
 from core.config import monitor_config
-from core.items import PostBatchItem
+from core.items import BatchItem
 from core.locks import Lock, lock_path
 from db import runs
 from pipelines.health import run_health_suite
-from pipelines.writer import WRITERS, Batch, BatchWriter, ProcessWriter
+from pipelines.writer import WRITERS, Batch, BatchWriter, ProcessWriter, batch_entry
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class StorePipeline:
         self.config = monitor_config(crawler)
         self.db: Database | None = None
         self.run_id: int | None = None
-        self.buffer: list[tuple[type, dict[str, Any]]] = []
+        self.buffer: Batch = []
         self.flushed_at = time.monotonic()
         self.lock: Lock | None = None
         self.writer: ProcessWriter | InlineWriter | None = None
@@ -96,12 +96,9 @@ class StorePipeline:
         if self.db is None:
             return item
         seen_at = now_iso()
-        for one in item.posts if isinstance(item, PostBatchItem) else (item,):
-            if type(one) not in WRITERS:
-                continue
-            row = dict(vars(one))  # the dataclass's fields (items carry nothing else)
-            row["run_id"], row["seen_at"] = self.run_id, seen_at
-            self.buffer.append((type(one), row))
+        for one in item.items if isinstance(item, BatchItem) else (item,):
+            if type(one) in WRITERS:
+                self.buffer.append(batch_entry(one, seen_at))
         if (
             len(self.buffer) >= self.config.store_batch
             or time.monotonic() - self.flushed_at >= self.config.store_flush_s

@@ -12,7 +12,7 @@ from scrapy.http import Response
 
 from core.dates import normalize_timestamp
 from core.enums import AccountStatus, CheckKind, CheckOutcome, PostKind
-from core.items import AccountItem, PostBatchItem, PostItem
+from core.items import AccountItem, BatchItem, PostItem
 from core.text import summarize_html
 from db import load_targets
 from spiders.base import MonitorSpider, SourceError
@@ -113,7 +113,8 @@ def _parse_rss(root: etree._Element) -> Feed:
                 if child.text:
                     categories.append(child.text.strip())
             elif tag in _RSS_FIELDS and tag not in found:
-                found[tag] = _text(child)
+                text = child.text  # as _text() reads it, without a call per field
+                found[tag] = (text.strip() or None) if text is not None else None
         get = found.get
         link = get("link")
         entries.append(
@@ -214,18 +215,23 @@ class FeedSpider(MonitorSpider):
                     evidence_url=response.url,
                 )
             return
-        yield self.check(response)
-        yield AccountItem(target_id=tid, status=AccountStatus.ACTIVE, name=feed.title, posts_count=None)
+        # The whole page as one item (Scrapy's machinery costs per item): check, account, posts, validator.
+        page: list[Any] = [
+            self.check(response),
+            AccountItem(target_id=tid, status=AccountStatus.ACTIVE, name=feed.title, posts_count=None),
+        ]
         platform = target["platform"]
-        posts = self.new_posts(
-            [
+        try:
+            posts = [
                 entry_to_post(entry, target_id=tid, platform=platform)
                 for entry in feed.entries
                 if entry.post_id
             ]
-        )
-        if posts:
-            yield PostBatchItem(target_id=tid, posts=posts)
+        except Exception:  # an entry the parser breaks on loses the entries, not the check and account
+            yield BatchItem(target_id=tid, items=page)
+            raise
+        page += self.new_posts(posts)
         validator = self.validator_item(response, key=target["feed_url"], target_id=tid)
         if validator is not None:
-            yield validator
+            page.append(validator)  # last: only a page read to its end is answered 304 next time
+        yield BatchItem(target_id=tid, items=page)

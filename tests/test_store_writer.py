@@ -13,7 +13,7 @@ import pytest
 from core.clock import now_iso
 from core.items import CheckItem, PostItem
 from db import open_db, runs
-from pipelines.writer import Batch, BatchWriter, ProcessWriter
+from pipelines.writer import Batch, BatchWriter, ProcessWriter, batch_entry
 from tests.conftest import Crawl
 from tests.helpers import run_scrapy
 from tests.redis_helpers import crawl_rows
@@ -32,12 +32,12 @@ def _db_with_target(path: Path) -> int:
     return run_id
 
 
-def _batch(start: int, n: int, run_id: int) -> Batch:
+def _batch(start: int, n: int) -> Batch:
     seen = now_iso()
     rows: Batch = []
     for i in range(start, start + n):
         post = PostItem(target_id=1, platform="feed", post_id=f"p{i}", title=f"标题{i}", text=f"正文{i}")
-        rows.append((PostItem, {**vars(post), "run_id": run_id, "seen_at": seen}))
+        rows.append(batch_entry(post, seen))
     check = CheckItem(
         target_id=1,
         kind="feed",
@@ -46,7 +46,7 @@ def _batch(start: int, n: int, run_id: int) -> Batch:
         http_status=200,
         checked_at=now_iso(),
     )
-    rows.append((CheckItem, {**vars(check), "run_id": run_id, "seen_at": seen}))
+    rows.append(batch_entry(check, seen))
     return rows
 
 
@@ -67,7 +67,7 @@ def test_the_writer_process_writes_every_batch(tmp_path: Path) -> None:
     writer = ProcessWriter(path, run_id, depth=2)
     child = writer.proc.pid
     for b in range(10):
-        writer.submit(_batch(b * 100, 100, run_id))
+        writer.submit(_batch(b * 100, 100))
     counts = writer.finish()
     assert writer.proc.returncode == 0
     assert writer.proc.pid == child
@@ -82,13 +82,13 @@ def test_a_killed_writer_process_loses_nothing(tmp_path: Path) -> None:
     run_id = _db_with_target(path)
     writer = ProcessWriter(path, run_id, depth=4)
     for b in range(5):
-        writer.submit(_batch(b * 100, 100, run_id))
+        writer.submit(_batch(b * 100, 100))
     os.kill(writer.proc.pid, signal.SIGKILL)
     deadline = time.monotonic() + 10
     while writer.proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
     for b in range(5, 10):
-        writer.submit(_batch(b * 100, 100, run_id))
+        writer.submit(_batch(b * 100, 100))
     counts = writer.finish()
     assert counts["monitor/store/writer_process_lost"] == 1
     posts, checks, fts, features = _counts(path)
@@ -102,16 +102,16 @@ def test_a_killed_writer_process_loses_nothing(tmp_path: Path) -> None:
 def test_a_row_that_breaks_a_constraint_is_lost_alone_and_counted(tmp_path: Path) -> None:
     path = tmp_path / "monitor.db"
     run_id = _db_with_target(path)
-    batch = _batch(0, 3, run_id)
+    batch = _batch(0, 3)
     bad = PostItem(target_id=999, platform="feed", post_id="orphan")  # no such target
-    batch.append((PostItem, {**vars(bad), "run_id": run_id, "seen_at": now_iso()}))
+    batch.append(batch_entry(bad, now_iso()))
     writer = ProcessWriter(path, run_id, depth=1)
     writer.submit(batch)
     counts = writer.finish()
     assert counts["monitor/dropped/integrity_error"] == 1
     assert _counts(path)[:2] == (3, 1)
     inline = BatchWriter(open_db(path), run_id)  # the same writes in the crawl's process
-    inline.write(_batch(10, 2, run_id))
+    inline.write(_batch(10, 2))
     assert _counts(path)[:2] == (5, 2)
 
 
@@ -215,7 +215,7 @@ def test_the_writer_process_outlives_ctrl_c_and_a_service_stop(tmp_path: Path) -
     path = tmp_path / "monitor.db"
     run_id = _db_with_target(path)
     writer = ProcessWriter(path, run_id, depth=2)
-    writer.submit(_batch(0, 100, run_id))
+    writer.submit(_batch(0, 100))
     deadline = time.monotonic() + 30
     while writer.pending and time.monotonic() < deadline:  # acknowledged: past its signal handlers
         time.sleep(0.02)
@@ -224,7 +224,7 @@ def test_the_writer_process_outlives_ctrl_c_and_a_service_stop(tmp_path: Path) -
         os.kill(writer.proc.pid, sig)
     time.sleep(0.2)
     assert writer.proc.poll() is None
-    writer.submit(_batch(100, 100, run_id))
+    writer.submit(_batch(100, 100))
     counts = writer.finish()
     assert writer.proc.returncode == 0
     assert "monitor/store/writer_process_lost" not in counts

@@ -31,20 +31,30 @@ SUMMED = ("downloader/", "response_received_count", "monitor/")
 SEED_COUNTED = ("downloader/request_count", "downloader/response_count", "response_received_count")
 
 
-def encode_item(item: Any) -> bytes:
+def _as_data(item: Any) -> dict[str, Any]:
     name = type(item).__name__
     if name not in ITEM_TYPES:
         raise TypeError(f"not a project item: {name}")
-    fields = dataclasses.asdict(item)
-    return json.dumps({"type": name, "fields": fields}, ensure_ascii=False, default=str).encode()
+    if isinstance(item, item_classes.BatchItem):
+        fields = {"target_id": item.target_id, "items": [_as_data(one) for one in item.items]}
+    else:
+        fields = dataclasses.asdict(item)
+    return {"type": name, "fields": fields}
+
+
+def _from_data(data: dict[str, Any]) -> Any:
+    fields = data["fields"]
+    if data["type"] == "BatchItem":
+        fields = {**fields, "items": [_from_data(one) for one in fields["items"]]}
+    return ITEM_TYPES[data["type"]](**fields)
+
+
+def encode_item(item: Any) -> bytes:
+    return json.dumps(_as_data(item), ensure_ascii=False, default=str).encode()
 
 
 def decode_item(raw: bytes) -> Any:
-    data = json.loads(raw)
-    fields = data["fields"]
-    if data["type"] == "PostBatchItem":
-        fields = {**fields, "posts": [item_classes.PostItem(**p) for p in fields["posts"]]}
-    return ITEM_TYPES[data["type"]](**fields)
+    return _from_data(json.loads(raw))
 
 
 def summable_stats(stats: dict[str, Any]) -> dict[str, int | float]:
