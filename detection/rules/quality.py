@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -46,17 +47,21 @@ def hamming(a: int, b: int) -> int:
 
 
 def cluster_near_duplicates(hashes: Iterable[tuple[int, int]], max_hamming: int = 3) -> dict[int, int]:
-    """Union-find over (key, simhash): keys whose hashes share a band and lie within ``max_hamming``.
+    """Union-find over (key, simhash): keys with equal hashes, and keys whose hashes share a band and
+    lie within ``max_hamming``.
 
-    In each band, every key is compared with the first key (in the order given) whose hash has the same
-    band value (linear in the posts); chains through other bands join the rest. Returns key -> cluster
-    representative, for clustered keys only. Hashes may be signed or unsigned 64-bit integers.
+    Equal hashes (the same text posted again, the commonest duplicate) are joined first; then, in each
+    band, every distinct hash is compared with the smallest distinct hash having the same band value
+    (linear in the posts; chains through other bands join the rest). Decided by hash values, never by
+    the order given, the clusters depend on the posts alone: two crawls write the same posts in
+    different orders. Returns key -> cluster representative, for clustered keys only. Hashes may be
+    signed or unsigned 64-bit integers.
     """
-    pairs = list(hashes)
-    keys = [k for k, _ in pairs]
-    values = [h for _, h in pairs]
+    keys_of: dict[int, list[int]] = defaultdict(list)
+    for key, h in hashes:
+        keys_of[h & _FULL].append(key)
+    values = sorted(keys_of)
     parent: dict[int, int] = {}
-    clustered: set[int] = set()
 
     def find(x: int) -> int:
         while parent.get(x, x) != x:
@@ -69,20 +74,21 @@ def cluster_near_duplicates(hashes: Iterable[tuple[int, int]], max_hamming: int 
     for band in range(BANDS):
         shift = band * width
         bucket = [h >> shift & mask for h in values]
-        # band value -> position of the first hash having it (later positions are overwritten by earlier)
-        first = dict(zip(reversed(bucket), range(len(bucket) - 1, -1, -1), strict=True))
+        # band value -> smallest hash having it (the reversed pass leaves the earliest; values are sorted)
+        first = dict(zip(reversed(bucket), reversed(values), strict=True))
         near = [
-            (keys[j], keys[i])
-            for i, j in enumerate(map(first.__getitem__, bucket))
-            if i != j and ((values[i] ^ values[j]) & _FULL).bit_count() <= max_hamming
+            (f, h)
+            for h, f in zip(values, map(first.__getitem__, bucket), strict=True)
+            if f != h and (f ^ h).bit_count() <= max_hamming
         ]
-        for a, b in near:
-            if a != b:
-                ra, rb = find(a), find(b)
-                if ra != rb:
-                    parent[rb] = ra
-                clustered.update((a, b))
-    return {k: find(k) for k in clustered}
+        for f, h in near:
+            ra, rb = find(f), find(h)
+            if ra != rb:
+                parent[rb] = ra
+    groups: dict[int, list[int]] = defaultdict(list)
+    for h in values:
+        groups[find(h)].extend(keys_of[h])
+    return {k: members[0] for members in groups.values() if len(members) > 1 for k in members}
 
 
 def is_poster(text_length: int | None, image_count: int | None, max_text_length: int) -> bool:
