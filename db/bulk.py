@@ -16,7 +16,7 @@ from sqlite_utils import Database
 
 # (title, text, published_at) -> (judged, notice JSON, unsigned SimHash): detection's per-post features
 # (detection/features.py), handed in by the writer so a new post is queued already judged and hashed.
-Features = Callable[[Any, Any, Any], tuple[bool, str | None, int]]
+Features = Callable[[Any, Any, Any], tuple[bool, str | None, int | None]]
 
 # Columns whose change makes a post a new text to judge and to index.
 CONTENT = ("title", "text", "published_at")
@@ -141,7 +141,14 @@ def _queue_new(
             for pid, row in zip(ids, new, strict=True):
                 judged, notice, hashed = features(row.get("title"), row.get("text"), row.get("published_at"))
                 rows.append(
-                    (pid, row["target_id"], row.get("published_at"), int(judged), notice, signed(hashed))
+                    (
+                        pid,
+                        row["target_id"],
+                        row.get("published_at"),
+                        int(judged),
+                        notice,
+                        None if hashed is None else signed(hashed),
+                    )
                 )
             conn.executemany(
                 "INSERT OR IGNORE INTO post_features (post_rowid, target_id, published_at, notice_checked, "

@@ -8,7 +8,10 @@ detection for posts that reached the database otherwise. Both call these functio
 
 from __future__ import annotations
 
-from core.clock import parse_iso
+from datetime import datetime, timedelta
+
+from core.clock import iso, parse_iso
+from detection.rules.config import RuleSet
 from detection.rules.notice import classify_notice, could_be_notice, notice_to_json
 from detection.rules.quality import simhash
 
@@ -27,12 +30,21 @@ def text_simhash(title: str | None, text: str | None) -> int:
     return simhash((title or "") + (text or ""))
 
 
+def hash_window_start(rules: RuleSet, as_of: datetime) -> str:
+    """The oldest publication time whose SimHash near-duplicate detection compares at ``as_of``."""
+    days = rules.resolved(rules.default_profile)["account.duplicate_posts"]["window_days"]
+    return iso(as_of - timedelta(days=days))
+
+
 def post_features(
-    title: str | None, text: str | None, published_at: str | None
-) -> tuple[bool, str | None, int]:
+    title: str | None, text: str | None, published_at: str | None, hash_from: str | None = None
+) -> tuple[bool, str | None, int | None]:
     """(judged, notice, simhash) of a new post. Not judged when it has no date (the window cannot
-    place it) or the classifier raised: detection judges it then, and records the error."""
-    hashed = text_simhash(title, text)
+    place it) or the classifier raised: detection judges it then, and records the error. Not hashed
+    when it has no date or was published before ``hash_from`` (a crawl's duplicate window, see
+    ``hash_window_start``): no window of its run compares it, and detection hashes any post of its window
+    that has no SimHash (a first crawl of an account's years of history hashes only its last month)."""
+    hashed = text_simhash(title, text) if published_at and published_at >= (hash_from or "") else None
     if not published_at:
         return False, None, hashed
     try:

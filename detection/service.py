@@ -26,7 +26,7 @@ from core.clock import iso, now_iso
 from core.enums import ACCOUNT_LIST_KINDS, CheckKind, CheckOutcome, OutcomeGroup, Platform
 from db import database_file, open_db, runs, to_json
 from db import detection as q
-from detection.features import notice_of, text_simhash
+from detection.features import hash_window_start, notice_of, text_simhash
 from detection.rules.account import AccountFacts, Candidate, Successor, evaluate_account, own_notices
 from detection.rules.config import RuleSet, load_rules
 from detection.rules.freshness import months_before
@@ -420,7 +420,7 @@ def _judge_accounts(
     }
     since_notice = iso(as_of - timedelta(days=lookback))
     dup_days = base["account.duplicate_posts"]["window_days"]
-    since_dup = iso(as_of - timedelta(days=dup_days))
+    since_dup = hash_window_start(rules, as_of)
 
     hashed = _judge_new_posts(database, since_notice, since_dup, ids, errors)
     notices: dict[int, list[tuple[dict[str, Any], Notice]]] = defaultdict(list)

@@ -17,6 +17,8 @@ from core.config import monitor_config
 from core.items import BatchItem
 from core.locks import Lock, lock_path
 from db import runs
+from detection.features import hash_window_start
+from detection.rules.config import load_rules
 from pipelines.health import run_health_suite
 from pipelines.writer import WRITERS, Batch, BatchWriter, ProcessWriter, batch_entry
 
@@ -86,10 +88,12 @@ class StorePipeline:
         self.db = store.open_db(self.config.db_path)
         self.run_id = runs.start_run(self.db, spider=name, started_at=now_iso(), as_of=self.config.as_of_iso)
         self.crawler.stats.set_value("monitor/run_id", self.run_id)
+        # the posts this run's detection compares for near-duplicates are hashed as they are written
+        hash_from = hash_window_start(load_rules(self.config.rules_path), self.config.as_of)
         self.writer = (
-            ProcessWriter(self.config.db_path, self.run_id, self.config.store_queue)
+            ProcessWriter(self.config.db_path, self.run_id, self.config.store_queue, hash_from)
             if self.config.store_process
-            else InlineWriter(BatchWriter(self.db, self.run_id))
+            else InlineWriter(BatchWriter(self.db, self.run_id, hash_from))
         )
 
     def process_item(self, item: Any) -> Any:

@@ -14,6 +14,7 @@ process was), and the rest of the run writes there too.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import operator
@@ -93,7 +94,7 @@ def _check(database: Database, row: dict[str, Any]) -> int:
 
 
 Writer = Callable[[Database, dict[str, Any]], int]
-BulkWriter = Callable[[Database, list[dict[str, Any]], str], object]
+BulkWriter = Callable[[Database, list[dict[str, Any]], str, bulk.Features], object]
 
 # One item at a time, each in its own savepoint: rows that depend on rows written before them.
 WRITERS: dict[type, Writer] = {
@@ -110,11 +111,11 @@ WRITERS: dict[type, Writer] = {
 # New posts enter detection's queue already judged and hashed (detection/features.py): that work is done
 # here, in the writer, once per text.
 BULK_WRITERS: dict[type, BulkWriter] = {
-    PostItem: lambda d, rows, owner: bulk.write_posts(
-        d, [_post_row(r) for r in rows], owner=owner, features=post_features
+    PostItem: lambda d, rows, owner, features: bulk.write_posts(
+        d, [_post_row(r) for r in rows], owner=owner, features=features
     ),
-    CheckItem: lambda d, rows, owner: bulk.insert_rows(d, "checks", [_check_row(r) for r in rows]),
-    ValidatorItem: lambda d, rows, owner: bulk.upsert_rows(
+    CheckItem: lambda d, rows, owner, _: bulk.insert_rows(d, "checks", [_check_row(r) for r in rows]),
+    ValidatorItem: lambda d, rows, owner, _: bulk.upsert_rows(
         d, "http_validators", [_validator_row(r) for r in rows], key=("url",)
     ),
 }
@@ -123,10 +124,12 @@ BULK_WRITERS: dict[type, BulkWriter] = {
 class BatchWriter:
     """Writes batches of one run into one database; ``counts`` holds the monitor/dropped/* it lost."""
 
-    def __init__(self, database: Database, run_id: int) -> None:
+    def __init__(self, database: Database, run_id: int, hash_from: str | None = None) -> None:
         self.db = database
         self.run_id = run_id
         self.counts: Counter[str] = Counter()
+        # new posts judged and hashed as they are queued; hashed from ``hash_from`` (the run's window) on
+        self.features: bulk.Features = functools.partial(post_features, hash_from=hash_from)
 
     def write(self, batch: Batch) -> None:
         """One batch in one short transaction, retried while the file stays locked."""
@@ -159,7 +162,7 @@ class BatchWriter:
             for cls, rows in grouped.items():
                 conn.execute("SAVEPOINT bulk")
                 try:
-                    BULK_WRITERS[cls](self.db, [dict(r) for r in rows], f"store-{os.getpid()}")
+                    BULK_WRITERS[cls](self.db, [dict(r) for r in rows], f"store-{os.getpid()}", self.features)
                 except (sqlite3.IntegrityError, ValueError):
                     conn.execute("ROLLBACK TO bulk")
                     conn.execute("RELEASE bulk")
@@ -204,9 +207,10 @@ class ProcessWriter:
     disk's pace). ``counts`` are the child's, added at finish.
     """
 
-    def __init__(self, db_path: str | Path, run_id: int, depth: int) -> None:
+    def __init__(self, db_path: str | Path, run_id: int, depth: int, hash_from: str | None = None) -> None:
         self.db_path = Path(db_path)
         self.run_id = run_id
+        self.hash_from = hash_from
         self.counts: Counter[str] = Counter()
         self.pending: dict[int, Batch] = {}  # sent, not yet acknowledged
         self.sent = 0
@@ -214,7 +218,15 @@ class ProcessWriter:
         self._lock = threading.Lock()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pipelines.writer", str(self.db_path), str(run_id), str(depth)],
+            [
+                sys.executable,
+                "-m",
+                "pipelines.writer",
+                str(self.db_path),
+                str(run_id),
+                str(depth),
+                hash_from or "",
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             env=env,
@@ -274,14 +286,14 @@ class ProcessWriter:
             self.pending.clear()
         logger.error("%s: %d batch(es) not acknowledged are written by the crawl itself", why, len(left))
         self.counts["monitor/store/writer_process_lost"] += 1
-        self.inline = BatchWriter(store.open_db(self.db_path), self.run_id)
+        self.inline = BatchWriter(store.open_db(self.db_path), self.run_id, self.hash_from)
         for batch in left:
             self.inline.write(batch)
 
 
 def main(argv: list[str]) -> int:
     """The child: read batches from stdin until it closes, write each, acknowledge each on stdout."""
-    db_path, run_id, depth = argv
+    db_path, run_id, depth, hash_from = argv
     # Ctrl-C and a service stop reach the whole process group: the crawl stops gracefully and closes
     # this process's stdin, which ends it once the queued batches are written.
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -290,7 +302,7 @@ def main(argv: list[str]) -> int:
         level=os.environ.get("MONITOR_LOG_LEVEL", "INFO").upper(),
         format="%(asctime)s [%(name)s] %(levelname)s: %(message)s",
     )
-    writer = BatchWriter(store.open_db(db_path), int(run_id))
+    writer = BatchWriter(store.open_db(db_path), int(run_id), hash_from or None)
     batches: queue.Queue[bytes | None] = queue.Queue(maxsize=max(1, int(depth)))
 
     def read() -> None:  # the pipe is emptied while the previous batch is written

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from core.clock import now_iso
+from core.clock import now_iso, parse_iso
 from core.items import CheckItem, PostItem
 from db import open_db, runs
+from detection.features import hash_window_start
+from detection.rules.config import load_rules
 from pipelines.writer import Batch, BatchWriter, ProcessWriter, batch_entry
 from tests.conftest import Crawl
-from tests.helpers import run_scrapy
+from tests.helpers import AS_OF, run_scrapy
 from tests.redis_helpers import crawl_rows
 
 
@@ -123,7 +125,7 @@ def test_features_the_writer_computes_are_what_detection_computes(crawl_copy: Pa
         db = open_db(crawl_copy)
         try:
             features = db.execute(
-                "SELECT post_rowid, notice_checked, notice, simhash FROM post_features "
+                "SELECT post_rowid, notice_checked, notice, simhash, published_at FROM post_features "
                 "WHERE published_at >= '2025-07-01' ORDER BY post_rowid"
             ).fetchall()
             found = db.execute(
@@ -136,19 +138,23 @@ def test_features_the_writer_computes_are_what_detection_computes(crawl_copy: Pa
 
     run_scrapy("detect", db_path=crawl_copy)
     by_writer, found_before = snapshot()
-    assert any(notice for _, _, notice, _ in by_writer)  # the world's closure notices among them
-    assert all(checked == 1 and h is not None for _, checked, _, h in by_writer)
+    assert any(notice for _, _, notice, _, _ in by_writer)  # the world's closure notices among them
+    assert all(checked == 1 for _, checked, _, _, _ in by_writer)
+    # The writer hashes what this run's near-duplicate window compares, not the older history.
+    window = hash_window_start(load_rules(), parse_iso(AS_OF))
+    assert all((h is not None) == (at >= window) for _, _, _, h, at in by_writer)
+    assert any(h is None for _, _, _, h, _ in by_writer)
     db = open_db(crawl_copy)
     with db.conn:
         db.execute("UPDATE post_features SET notice_checked = 0, notice = NULL, simhash = NULL")
     db.close()
     run_scrapy("detect", db_path=crawl_copy)
     by_detection, found_after = snapshot()
-    # Detection hashes only its near-duplicate window; the writer hashed every new post.
+    # Detection hashes its near-duplicate window too: the same posts, the same values.
     assert [row[:3] for row in by_detection] == [row[:3] for row in by_writer]
     hashed = {row[0]: row[3] for row in by_detection if row[3] is not None}
     assert hashed
-    assert hashed == {row[0]: row[3] for row in by_writer if row[0] in hashed}
+    assert hashed == {row[0]: row[3] for row in by_writer if row[3] is not None}
     assert found_after == found_before
 
 
@@ -167,6 +173,11 @@ def test_a_post_the_classifier_cannot_read_is_left_to_detection(monkeypatch: pyt
     assert (judged, notice) == (False, None)
     assert hashed == features.text_simhash("关停公告", "本账号将于7月1日停止运营。")
     assert features.post_features("标题", "正文", None)[:2] == (False, None)
+    # hashed from the run's duplicate window on; undated posts are in no window
+    since = "2026-06-01T00:00:00+08:00"
+    assert features.post_features("标题", "正文", "2026-05-31T23:59:59+08:00", since)[2] is None
+    assert features.post_features("标题", "正文", since, since)[2] == features.text_simhash("标题", "正文")
+    assert features.post_features("标题", "正文", None, since)[2] is None
     assert features.post_features("本周工作动态", "召开会议。", "2026-06-01T10:00:00+08:00")[:2] == (
         True,
         None,
