@@ -184,8 +184,8 @@ def _judge_new_posts(
 class _ReadAside:
     """Read-only queries over the whole window (the per-target aggregates) run on their own connections
     in threads while this one judges, hashes and clusters: SQLite lets go of the interpreter while it
-    steps, so the scans and the Python work share the cores. In memory, or when a thread cannot start,
-    a query runs in place. Each ``submit`` returns a function that gives the query's result."""
+    steps, so the scans and the Python work share the cores. In memory a query runs in place. Each
+    ``submit`` returns a function that gives the query's result; leaving the ``with`` waits for them."""
 
     def __init__(self, database: Database) -> None:
         self.database = database
@@ -207,7 +207,10 @@ class _ReadAside:
 
         return self.pool.submit(run).result
 
-    def close(self) -> None:
+    def __enter__(self) -> _ReadAside:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         if self.pool is not None:
             self.pool.shutdown()
 
@@ -394,44 +397,43 @@ def _judge_accounts(
     article_checks = q.fetch_coverage(database, [CheckKind.ARTICLE], ids)
     attempts = q.latest_attempts(database, ACCOUNT_KINDS, ids)
     states = q.latest_account_states(database, ids)
-    aside = _ReadAside(database)
-    aggs_read = aside.submit(
-        q.post_aggregates,
-        as_of=as_of_iso,
-        window_start=iso(as_of - timedelta(days=base["account.repost_heavy"]["window_days"])),
-        year_start=iso(as_of - timedelta(days=base["account.zombie"]["notice_only_window_days"])),
-        max_text_length=poster["max_text_length"],
-        meeting_words=base["account.meeting_heavy"]["title_words"],
-        target_ids=ids,
-    )
-    gap_keys = {
-        (x["account.update_gaps"]["window_days"], x["account.update_gaps"]["max_gap_days"])
-        for x in settings.values()
-    }
-    gaps_read = {
-        (window, max_gap): aside.submit(
-            q.gap_aggregates,
-            since=iso(as_of - timedelta(days=window)),
+    with _ReadAside(database) as aside:
+        aggs_read = aside.submit(
+            q.post_aggregates,
             as_of=as_of_iso,
-            max_gap_days=max_gap,
+            window_start=iso(as_of - timedelta(days=base["account.repost_heavy"]["window_days"])),
+            year_start=iso(as_of - timedelta(days=base["account.zombie"]["notice_only_window_days"])),
+            max_text_length=poster["max_text_length"],
+            meeting_words=base["account.meeting_heavy"]["title_words"],
             target_ids=ids,
         )
-        for window, max_gap in gap_keys
-    }
-    since_notice = iso(as_of - timedelta(days=lookback))
-    dup_days = base["account.duplicate_posts"]["window_days"]
-    since_dup = hash_window_start(rules, as_of)
+        gap_keys = {
+            (x["account.update_gaps"]["window_days"], x["account.update_gaps"]["max_gap_days"])
+            for x in settings.values()
+        }
+        gaps_read = {
+            (window, max_gap): aside.submit(
+                q.gap_aggregates,
+                since=iso(as_of - timedelta(days=window)),
+                as_of=as_of_iso,
+                max_gap_days=max_gap,
+                target_ids=ids,
+            )
+            for window, max_gap in gap_keys
+        }
+        since_notice = iso(as_of - timedelta(days=lookback))
+        since_dup = hash_window_start(rules, as_of)
 
-    hashed = _judge_new_posts(database, since_notice, since_dup, ids, errors)
-    notices: dict[int, list[tuple[dict[str, Any], Notice]]] = defaultdict(list)
-    for post in q.stored_notices(database, since=since_notice, as_of=as_of_iso, target_ids=ids):
-        with errors.guard("account.closure_notice", post["target_id"], post["post_id"]):
-            notices[post["target_id"]].append((post, notice_from_json(post["notice"])))
-    with database.conn:  # what judging did not read: posts of the duplicate window judged before
-        hashed += q.update_simhashes(database, since=since_dup, compute=simhash_all)
-    duplicates = _duplicates(database, as_of, dup_days, base["account.duplicate_posts"]["max_hamming"])
-    aggs, gaps = aggs_read(), {key: result() for key, result in gaps_read.items()}
-    aside.close()
+        hashed = _judge_new_posts(database, since_notice, since_dup, ids, errors)
+        notices: dict[int, list[tuple[dict[str, Any], Notice]]] = defaultdict(list)
+        for post in q.stored_notices(database, since=since_notice, as_of=as_of_iso, target_ids=ids):
+            with errors.guard("account.closure_notice", post["target_id"], post["post_id"]):
+                notices[post["target_id"]].append((post, notice_from_json(post["notice"])))
+        with database.conn:  # what judging did not read: posts of the duplicate window judged before
+            hashed += q.update_simhashes(database, since=since_dup, compute=simhash_all)
+        max_hamming = base["account.duplicate_posts"]["max_hamming"]
+        duplicates = _duplicates(database, since_dup, as_of_iso, max_hamming)
+        aggs, gaps = aggs_read(), {key: result() for key, result in gaps_read.items()}
 
     for t in accounts:
         tid, profile = t["id"], profiles[t["id"]]
@@ -463,10 +465,10 @@ def _judge_accounts(
 
 
 def _duplicates(
-    database: Database, as_of: datetime, days: int, max_hamming: int
+    database: Database, since: str, as_of: str, max_hamming: int
 ) -> dict[int, tuple[int, int, tuple[int, ...]]]:
     """Per target: (near-duplicate posts, posts in the window, other targets sharing them)."""
-    hashes = q.simhashes(database, since=iso(as_of - timedelta(days=days)), as_of=iso(as_of))
+    hashes = q.simhashes(database, since=since, as_of=as_of)
     clusters = cluster_near_duplicates(((pid, h) for pid, _, h in hashes), max_hamming)
     post_target = {pid: tid for pid, tid, _ in hashes}
     members: dict[int, list[int]] = defaultdict(list)
