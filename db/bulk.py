@@ -14,6 +14,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from db.facts import mark_dirty
+
 # (title, text, published_at) -> (judged, notice JSON, unsigned SimHash): detection's per-post features
 # (detection/features.py), handed in by the writer so a new post is queued already judged and hashed.
 Features = Callable[[Any, Any, Any], tuple[bool, str | None, int | None]]
@@ -124,6 +126,8 @@ def write_posts(
                 "published_at = ? WHERE post_rowid = ?",
                 [(r.get("published_at"), pid) for pid, r, _ in edited],
             )
+        # The triggers' mark for detection's kept facts (m150), once per target of the batch.
+        mark_dirty(db, (tid for tid, _ in latest))
     finally:
         conn.execute("DELETE FROM bulk_writes WHERE owner = ?", [owner])
     return len(new)

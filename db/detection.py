@@ -105,11 +105,13 @@ def post_aggregates(
     as_of: str,
     window_start: str,
     year_start: str,
+    month_start: str,
     max_text_length: int,
     meeting_words: Iterable[str],
     target_ids: Sequence[int] | None,
 ) -> dict[int, dict]:
-    """Per target: newest non-pinned post, and counts over the content window and the past year."""
+    """Per target: newest non-pinned post, and counts over the content window, the past year and the
+    past month (from ``month_start``: "a month" for the ≥1 original a month profile)."""
     words = list(meeting_words)
     # instr() where LIKE's case folding and wildcards cannot matter (Chinese words): several times cheaper.
     meeting = " OR ".join("instr(title, ?) > 0" if _literal(w) else "title LIKE ?" for w in words) or "0"
@@ -137,8 +139,7 @@ def post_aggregates(
             window_start,
             *(w if _literal(w) else f"%{w}%" for w in words),
             year_start,
-            # "a month" for the ≥1 original a month profile: the last 30 days
-            _days_before_iso(as_of, 30),
+            month_start,
             as_of,
             *params,
         ],
@@ -149,14 +150,6 @@ def post_aggregates(
 def _literal(word: str) -> bool:
     """A word LIKE would match exactly as instr() does: no ASCII letters to fold, no wildcards."""
     return not any(c.isascii() and (c.isalpha() or c in "%_") for c in word)
-
-
-def _days_before_iso(as_of: str, days: int) -> str:
-    from datetime import timedelta
-
-    from core.clock import iso, parse_iso
-
-    return iso(parse_iso(as_of) - timedelta(days=days))
 
 
 def gap_aggregates(
@@ -474,7 +467,7 @@ def _existing_findings(db: Database, target_ids: Iterable[int]) -> dict[tuple[in
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         for row in db.conn.execute(
-            "SELECT target_id, rule, subject, id, evidence, resolved_at FROM findings "
+            "SELECT target_id, rule, subject, id, evidence, resolved_at, points FROM findings "
             f"WHERE target_id IN ({_in(chunk)})",
             chunk,
         ):
@@ -516,6 +509,7 @@ def sync_findings(
     events: list[tuple] = []
     touched: list[tuple] = []
     untouched: list[tuple] = []
+    seen_again: list[int] = []  # nothing but the time it was last seen changes
     for f in found:
         key = (f["target_id"], f["rule"], f["subject"])
         if key in seen:
@@ -534,7 +528,7 @@ def sync_findings(
             events.append((cur.lastrowid, *key, "opened", as_of, run_id, evidence))
             counts["opened"] += 1
             continue
-        fid, old_evidence, resolved_at = old
+        fid, old_evidence, resolved_at, old_points = old
         if resolved_at is not None or (
             old_evidence != evidence and _stable(old_evidence) != _stable(evidence)
         ):
@@ -544,7 +538,10 @@ def sync_findings(
             touched.append((*values, as_of, run_id, fid))
         else:
             counts["unchanged"] += 1
-            untouched.append((evidence, f.get("points"), as_of, run_id, fid))
+            if old_evidence == evidence and old_points == f.get("points"):
+                seen_again.append(fid)
+            else:
+                untouched.append((evidence, f.get("points"), as_of, run_id, fid))
     db.conn.executemany(
         "UPDATE findings SET label = ?, severity = ?, indicator = ?, evidence = ?, points = ?, profile = ?, "
         "last_seen_at = ?, last_run_id = ?, resolved_at = NULL WHERE id = ?",
@@ -553,6 +550,10 @@ def sync_findings(
     db.conn.executemany(
         "UPDATE findings SET evidence = ?, points = ?, last_seen_at = ?, last_run_id = ? WHERE id = ?",
         untouched,
+    )
+    db.conn.execute(
+        "UPDATE findings SET last_seen_at = ?, last_run_id = ? WHERE id IN (SELECT value FROM json_each(?))",
+        [as_of, run_id, json.dumps(seen_again)],
     )
     resolved = [
         (key, old[0])

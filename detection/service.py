@@ -9,15 +9,18 @@ other rule and target is still judged.
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing
 import os
 import traceback
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import Any, TypeVar
 
 from sqlite_utils import Database
@@ -26,7 +29,9 @@ from core.clock import iso, now_iso
 from core.enums import ACCOUNT_LIST_KINDS, CheckKind, CheckOutcome, OutcomeGroup, Platform
 from db import database_file, open_db, runs, to_json
 from db import detection as q
+from db import facts as facts_db
 from detection.features import hash_window_start, notice_of, text_simhash
+from detection.post_facts import FactWindows, PostFactsRead
 from detection.rules.account import AccountFacts, Candidate, Successor, evaluate_account, own_notices
 from detection.rules.config import RuleSet, load_rules
 from detection.rules.freshness import months_before
@@ -72,6 +77,20 @@ class DetectSummary:
     errors: int = 0
     hashed_posts: int = 0
     seconds: float = 0.0
+    # accounts whose facts over posts were read again / reused from the last run (detection/post_facts.py)
+    facts_read: int = 0
+    facts_reused: int = 0
+    clusters_reused: bool = False
+
+
+@dataclass
+class _Reads:
+    """What judging the accounts read, and what it reused."""
+
+    hashed: int = 0
+    facts_read: int = 0
+    facts_reused: int = 0
+    clusters_reused: bool = False
 
 
 @dataclass
@@ -249,11 +268,13 @@ def detect(
     profile: str | None = None,
     target_ids: Sequence[int] | None = None,
     run_id: int | None = None,
+    full: bool = False,
 ) -> DetectSummary:
     """Evaluate every rule for the targets (all active ones by default), sync findings and verdicts.
 
     With ``run_id`` (a crawl's run, when detection runs at its end) the findings are attributed to
-    that run; otherwise a `detect` run is recorded.
+    that run; otherwise a `detect` run is recorded. ``full`` reads every account's posts again instead
+    of reusing what the last run read of the posts that did not change.
     """
     started = datetime.now().astimezone()
     rules = rules or load_rules()
@@ -270,9 +291,9 @@ def detect(
     held: dict[int, str] = {}
     accounts = [t for t in targets if t["platform"] != Platform.PORTAL]
     portals = [t for t in targets if t["platform"] == Platform.PORTAL]
-    hashed = 0
+    reads = _Reads()
     if accounts:
-        hashed = _judge_accounts(database, rules, accounts, as_of, profile, ids, judged, held, errors)
+        _judge_accounts(database, rules, accounts, as_of, profile, ids, judged, held, errors, reads, full)
     if portals:
         _judge_portals(database, rules, portals, as_of, profile, ids, judged, held, errors)
     found: list[dict[str, Any]] = []
@@ -358,8 +379,11 @@ def detect(
         dict(sorted(by_verdict.items())),
         len(held),
         n_errors,
-        hashed,
+        reads.hashed,
         round(elapsed, 3),
+        reads.facts_read,
+        reads.facts_reused,
+        reads.clusters_reused,
     )
     with database.conn:
         if own_run:
@@ -386,7 +410,9 @@ def _judge_accounts(
     judged: dict[int, _Judged],
     held: dict[int, str],
     errors: _Errors,
-) -> int:
+    reads: _Reads,
+    full: bool,
+) -> None:
     base = rules.resolved(rules.default_profile)
     profiles = {t["id"]: rules.profile_for(t, override) for t in accounts}
     settings = {p: rules.resolved(p) for p in set(profiles.values())}
@@ -397,43 +423,36 @@ def _judge_accounts(
     article_checks = q.fetch_coverage(database, [CheckKind.ARTICLE], ids)
     attempts = q.latest_attempts(database, ACCOUNT_KINDS, ids)
     states = q.latest_account_states(database, ids)
+    gap_keys = {
+        (x["account.update_gaps"]["window_days"], x["account.update_gaps"]["max_gap_days"])
+        for x in settings.values()
+    }
+    windows = FactWindows(
+        content_days=base["account.repost_heavy"]["window_days"],
+        year_days=base["account.zombie"]["notice_only_window_days"],
+        max_text_length=poster["max_text_length"],
+        meeting_words=tuple(base["account.meeting_heavy"]["title_words"]),
+        gap_keys=tuple(sorted(gap_keys)),
+    )
     with _ReadAside(database) as aside:
-        aggs_read = aside.submit(
-            q.post_aggregates,
-            as_of=as_of_iso,
-            window_start=iso(as_of - timedelta(days=base["account.repost_heavy"]["window_days"])),
-            year_start=iso(as_of - timedelta(days=base["account.zombie"]["notice_only_window_days"])),
-            max_text_length=poster["max_text_length"],
-            meeting_words=base["account.meeting_heavy"]["title_words"],
-            target_ids=ids,
+        facts_read = PostFactsRead(
+            database, aside.submit, windows, as_of, [t["id"] for t in accounts], ids, full=full
         )
-        gap_keys = {
-            (x["account.update_gaps"]["window_days"], x["account.update_gaps"]["max_gap_days"])
-            for x in settings.values()
-        }
-        gaps_read = {
-            (window, max_gap): aside.submit(
-                q.gap_aggregates,
-                since=iso(as_of - timedelta(days=window)),
-                as_of=as_of_iso,
-                max_gap_days=max_gap,
-                target_ids=ids,
-            )
-            for window, max_gap in gap_keys
-        }
         since_notice = iso(as_of - timedelta(days=lookback))
         since_dup = hash_window_start(rules, as_of)
 
-        hashed = _judge_new_posts(database, since_notice, since_dup, ids, errors)
+        reads.hashed = _judge_new_posts(database, since_notice, since_dup, ids, errors)
         notices: dict[int, list[tuple[dict[str, Any], Notice]]] = defaultdict(list)
         for post in q.stored_notices(database, since=since_notice, as_of=as_of_iso, target_ids=ids):
             with errors.guard("account.closure_notice", post["target_id"], post["post_id"]):
                 notices[post["target_id"]].append((post, notice_from_json(post["notice"])))
         with database.conn:  # what judging did not read: posts of the duplicate window judged before
-            hashed += q.update_simhashes(database, since=since_dup, compute=simhash_all)
+            reads.hashed += q.update_simhashes(database, since=since_dup, compute=simhash_all)
         max_hamming = base["account.duplicate_posts"]["max_hamming"]
-        duplicates = _duplicates(database, since_dup, as_of_iso, max_hamming)
-        aggs, gaps = aggs_read(), {key: result() for key, result in gaps_read.items()}
+        duplicates = _duplicates(database, since_dup, as_of_iso, max_hamming, reads, full)
+        post_facts = facts_read.result()
+        aggs, gaps = post_facts.aggregates, post_facts.gaps
+        reads.facts_read, reads.facts_reused = post_facts.read, post_facts.reused
 
     for t in accounts:
         tid, profile = t["id"], profiles[t["id"]]
@@ -461,14 +480,62 @@ def _judge_accounts(
             evaluation = evaluate_account(s, as_of=as_of, facts=facts)
             evaluation.judged_run_id = facts.checks.run_id if facts.checks else None
             judged[tid] = _Judged(t, profile, evaluation)
-    return hashed
 
 
 def _duplicates(
-    database: Database, since: str, as_of: str, max_hamming: int
+    database: Database, since: str, as_of: str, max_hamming: int, reads: _Reads, full: bool
 ) -> dict[int, tuple[int, int, tuple[int, ...]]]:
-    """Per target: (near-duplicate posts, posts in the window, other targets sharing them)."""
+    """Per target: (near-duplicate posts, posts in the window, other targets sharing them). The
+    clusters of the last run are reused when the window holds exactly the same (post, target, SimHash)
+    rows in the same order and the distance is the same: the fingerprint of both is kept with them."""
     hashes = q.simhashes(database, since=since, as_of=as_of)
+    fingerprint = _fingerprint(hashes, max_hamming)
+    kept = None if full else facts_db.cached(database, CLUSTERS_KEY, fingerprint)
+    if kept is not None:
+        reads.clusters_reused = True
+        return _unpack_clusters(kept)
+    out = _cluster_targets(hashes, max_hamming)
+    facts_db.cache(database, CLUSTERS_KEY, fingerprint, _pack_clusters(out))
+    return out
+
+
+CLUSTERS_KEY = "duplicates"
+Clusters = dict[int, tuple[int, int, tuple[int, ...]]]
+
+
+def _fingerprint(hashes: Sequence[tuple[int, int, int]], max_hamming: int) -> str:
+    """Of the window's (post, target, SimHash) rows in their order, and the distance."""
+    digest = hashlib.blake2b(f"v1 {max_hamming}".encode(), digest_size=16)
+    try:
+        digest.update(array("q", chain.from_iterable(hashes)).tobytes())
+    except OverflowError:  # a SimHash stored unsigned by an old writer
+        digest.update(repr(hashes).encode())
+    return digest.hexdigest()
+
+
+def _pack_clusters(clusters: Clusters) -> bytes:
+    """As 64-bit integers: target, near-duplicate posts, posts, peers, then the peers."""
+    flat = array("q")
+    for tid, (dup, n, peers) in clusters.items():
+        flat.extend((tid, dup, n, len(peers), *peers))
+    return flat.tobytes()
+
+
+def _unpack_clusters(packed: bytes) -> Clusters:
+    flat = array("q")
+    flat.frombytes(packed)
+    out: Clusters = {}
+    i, end = 0, len(flat)
+    while i < end:
+        tid, dup, n, k = flat[i : i + 4]
+        out[tid] = (dup, n, tuple(flat[i + 4 : i + 4 + k]))
+        i += 4 + k
+    return out
+
+
+def _cluster_targets(
+    hashes: Sequence[tuple[int, int, int]], max_hamming: int
+) -> dict[int, tuple[int, int, tuple[int, ...]]]:
     clusters = cluster_near_duplicates(((pid, h) for pid, _, h in hashes), max_hamming)
     post_target = {pid: tid for pid, tid, _ in hashes}
     members: dict[int, list[int]] = defaultdict(list)

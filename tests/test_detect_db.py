@@ -665,6 +665,7 @@ def test_meeting_titles_are_counted_in_the_window_only_and_ascii_words_ignore_ca
         as_of=iso(AS_OF),
         window_start=iso(AS_OF - timedelta(days=90)),
         year_start=iso(AS_OF - timedelta(days=365)),
+        month_start=iso(AS_OF - timedelta(days=30)),
         max_text_length=20,
         meeting_words=["会议", "meeting"],
         target_ids=[tid],

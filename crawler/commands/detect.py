@@ -57,6 +57,12 @@ class Command(ScrapyCommand):
         parser.add_argument("--rules", help="rules file (default: MONITOR_RULES, else the shipped one)")
         parser.add_argument("--target", type=int, action="append", help="only this target id (repeatable)")
         parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="read every account's posts again instead of reusing what the last run read of "
+            "posts that did not change",
+        )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if args:
@@ -73,7 +79,14 @@ class Command(ScrapyCommand):
         require_targets(path, opts.target)
         db = open_db(path)
         try:
-            summary = detect(db, as_of=as_of, rules=rules, profile=opts.rules_profile, target_ids=opts.target)
+            summary = detect(
+                db,
+                as_of=as_of,
+                rules=rules,
+                profile=opts.rules_profile,
+                target_ids=opts.target,
+                full=opts.full,
+            )
             config = MonitorConfig.from_settings(self.settings)
             capture_evidence(db, config, run_id=summary.run_id, limit=config.evidence.per_run)
             urls = notify_urls()

@@ -38,6 +38,8 @@ CONTENT_RULES = frozenset(
         "account.duplicate_posts",
     }
 )
+# duplicate_posts names at most this many of the other accounts sharing the posts, and counts them all.
+MAX_LISTED_PEERS = 20
 # States in which we could not look (a login or verification wall): nothing is concluded either way.
 COULD_NOT_LOOK = frozenset({AccountStatus.BLOCKED, AccountStatus.LOGIN_REQUIRED})
 
@@ -222,7 +224,9 @@ def evaluate_account(s: Mapping[str, Any], *, as_of: datetime, facts: AccountFac
                 "duplicate_posts": dup,
                 "posts": posts,
                 "share": round(dup / posts, 3),
-                "across_targets": sorted(peers),
+                # the first ones by id, and how many: a 通稿 reposted by hundreds is named by its count
+                "across_targets": sorted(peers)[:MAX_LISTED_PEERS],
+                "across_targets_count": len(peers),
                 "window_days": d["window_days"],
             },
         )
