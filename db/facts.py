@@ -61,15 +61,15 @@ def keep_facts(db: Database, rows: Iterable[tuple[int, str, str, str | None, str
         )
 
 
-def targets_with_posts_between(db: Database, intervals: Iterable[tuple[str, str]]) -> set[int]:
-    """Targets with a post published within any of the [low, high] intervals (pinned or not)."""
+def targets_with_posts_between(db: Database, spans: Iterable[tuple[str, str, bool]]) -> set[int]:
+    """Targets with a post published within any span (low, high, upper): ``low <= published_at < high``
+    for a window's lower edge (a post at the new edge is in both windows), ``low < published_at <= high``
+    for the check time itself (upper, a post at the old check time is in both). Pinned or not."""
     out: set[int] = set()
-    for low, high in intervals:
+    for low, high, upper in spans:
+        cond = "published_at > ? AND published_at <= ?" if upper else "published_at >= ? AND published_at < ?"
         out.update(
-            r[0]
-            for r in db.conn.execute(
-                "SELECT DISTINCT target_id FROM posts WHERE published_at BETWEEN ? AND ?", [low, high]
-            )
+            r[0] for r in db.conn.execute(f"SELECT DISTINCT target_id FROM posts WHERE {cond}", [low, high])
         )
     return out
 

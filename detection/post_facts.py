@@ -188,7 +188,8 @@ def _moved(
     edges: dict[str, str],
 ) -> set[int]:
     """Accounts of ``usable`` with a post between a window edge of their kept facts' check time and
-    the same edge now: a post that entered or left a window."""
+    the same edge now: a post that entered or left a window (the queries count ``published_at >=``
+    each lower edge and ``<=`` the check time)."""
     by_as_of: dict[str, set[int]] = defaultdict(set)
     for tid, row in usable.items():
         by_as_of[row[0]].add(tid)
@@ -197,6 +198,6 @@ def _moved(
         if then == edges["as_of"]:
             continue
         old = windows.edges(parse_iso(then))
-        spans = [(min(old[k], edges[k]), max(old[k], edges[k])) for k in edges]
+        spans = [(min(old[k], edges[k]), max(old[k], edges[k]), k == "as_of") for k in edges]
         moved |= tids & kept.targets_with_posts_between(database, spans)
     return moved

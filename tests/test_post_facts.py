@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlite_utils import Database
 
@@ -148,6 +148,11 @@ operation = st.one_of(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(operation, min_size=3, max_size=25))
+# a post exactly at the later check time (an hour ahead of the first); one exactly at the first run's
+# content-window edge, which the later run's window has left behind
+@example([("insert", 0, -1 / 24, False, "通知", False), ("detect",), ("clock", 1), ("detect",)])
+@example([("insert", 1, 90.0, False, "通知", True), ("detect",), ("clock", 1), ("detect",)])
+@example([("insert", 2, 30.0, False, "通知", False), ("detect",), ("clock", -1), ("detect",)])
 def test_reused_facts_equal_a_fresh_read(tmp_path_factory: Any, ops: list[tuple]) -> None:
     database, ids = new_db(tmp_path_factory.mktemp("facts") / "d.db")
     as_of = AS_OF
