@@ -461,17 +461,29 @@ def record_closure_state(
         )
 
 
-def _existing_findings(db: Database, target_ids: Iterable[int]) -> dict[tuple[int, str, str], tuple]:
+def _existing_findings(
+    db: Database, target_ids: Iterable[int], found: Iterable[tuple[int, str, str]]
+) -> dict[tuple[int, str, str], tuple]:
+    """(target, rule, subject) -> (id, evidence, resolved_at, points): the open findings of the targets,
+    and the resolved ones among ``found`` (one found again re-opens whatever it said: no evidence)."""
     ids = sorted(set(target_ids))
     out: dict[tuple[int, str, str], tuple] = {}
     for i in range(0, len(ids), 500):
         chunk = ids[i : i + 500]
         for row in db.conn.execute(
             "SELECT target_id, rule, subject, id, evidence, resolved_at, points FROM findings "
-            f"WHERE target_id IN ({_in(chunk)})",
+            f"WHERE resolved_at IS NULL AND target_id IN ({_in(chunk)})",
             chunk,
         ):
             out[(row[0], row[1], row[2])] = row[3:]
+    for key in {k for k in found if k not in out}:
+        row = db.conn.execute(
+            "SELECT id, NULL, resolved_at, points FROM findings "
+            "WHERE target_id = ? AND rule = ? AND subject = ?",
+            key,
+        ).fetchone()
+        if row is not None:
+            out[key] = tuple(row)
     return out
 
 
@@ -504,7 +516,11 @@ def sync_findings(
     """
     found = list(found)
     counts = {"opened": 0, "reopened": 0, "changed": 0, "unchanged": 0, "resolved": 0}
-    existing = _existing_findings(db, [*scope, *(f["target_id"] for f in found)])
+    existing = _existing_findings(
+        db,
+        [*scope, *(f["target_id"] for f in found)],
+        [(f["target_id"], f["rule"], f["subject"]) for f in found],
+    )
     seen: set[tuple[int, str, str]] = set()
     events: list[tuple] = []
     touched: list[tuple] = []
