@@ -106,6 +106,11 @@ class Command(ScrapyCommand):
             f"lifecycle {summary.lifecycle}; verdicts {summary.verdicts or 'none'}"
             + (f"; {summary.held} held (crawler-side problem)" if summary.held else "")
             + (f"; {summary.errors} rule errors (see detect_errors)" if summary.errors else "")
+            + (
+                f"; posts read again for {summary.facts_read} accounts, reused for {summary.facts_reused}"
+                if summary.facts_reused
+                else ""
+            )
             + f"; {summary.seconds:.2f}s"
             + (f"; alerts: {alerts.line()}" if alerts else "")
         )
