@@ -316,3 +316,20 @@ def test_reused_clusters_equal_fresh_ones(tmp_path: Path) -> None:
     database.execute("UPDATE post_features SET simhash = simhash + 1 WHERE post_rowid = 1")
     third = detect(database, as_of=AS_OF)
     assert not third.clusters_reused
+
+
+def test_a_post_written_while_detection_reads_is_read_by_the_next_run(tmp_path: Path) -> None:
+    """A crawl may commit between detection dropping the marks and keeping what it read: its mark stays,
+    so what was kept from before the post is not reused."""
+    database, ids = new_db(tmp_path / "r.db")
+    database["posts"].insert(post_row(ids[0], 1, AS_OF - timedelta(days=3), False, "通知"))
+    reading = PostFactsRead(database, in_place(database), WINDOWS, AS_OF, ids, None)  # read now
+    with database.conn:  # a crawl's batch lands before this run keeps its facts
+        bulk.write_posts(
+            database, [post_row(ids[0], 2, AS_OF - timedelta(hours=2), False, "动态")], owner="c"
+        )
+    reading.result()
+    later = PostFactsRead(database, in_place(database), WINDOWS, AS_OF, ids, None).result()
+    assert (later.read, later.reused) == (1, TARGETS - 1)
+    assert later.aggregates[ids[0]]["window_posts"] == 2
+    assert (later.aggregates, later.gaps) == fresh_facts(database, AS_OF, ids)
