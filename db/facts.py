@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from sqlite_utils import Database
 
 CHUNK = 10_000
+
+
+def _chunks(ids: Sequence[int]) -> Iterator[tuple[list[int], str]]:
+    """The ids a statement's IN list at a time, with their placeholders."""
+    for start in range(0, len(ids), CHUNK):
+        chunk = list(ids[start : start + CHUNK])
+        yield chunk, ", ".join("?" for _ in chunk)
 
 
 def mark_dirty(db: Database, target_ids: Iterable[int]) -> None:
@@ -26,9 +33,7 @@ def forget_dirty(db: Database, target_ids: Sequence[int] | None) -> int:
             )
             return db.conn.execute("DELETE FROM detect_dirty").rowcount
         marked = 0
-        for start in range(0, len(target_ids), CHUNK):
-            ids = list(target_ids[start : start + CHUNK])
-            marks = ", ".join("?" for _ in ids)
+        for ids, marks in _chunks(target_ids):
             db.conn.execute(
                 f"DELETE FROM detect_facts WHERE target_id IN (SELECT target_id FROM detect_dirty "
                 f"WHERE target_id IN ({marks}))",
@@ -44,9 +49,7 @@ def kept_facts(db: Database, target_ids: Sequence[int] | None) -> dict[int, tupl
     if target_ids is None:
         return {r[0]: r[1:] for r in db.conn.execute(sql)}
     out = {}
-    for start in range(0, len(target_ids), CHUNK):
-        ids = list(target_ids[start : start + CHUNK])
-        marks = ", ".join("?" for _ in ids)
+    for ids, marks in _chunks(target_ids):
         out.update({r[0]: r[1:] for r in db.conn.execute(f"{sql} WHERE target_id IN ({marks})", ids)})
     return out
 

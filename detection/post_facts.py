@@ -11,15 +11,21 @@ A target's kept facts (m150 ``detect_facts``) are reused when all of these hold:
 Every other account is read again, in one query per fact over those accounts only. ``full`` reads every
 account again (``scrapy detect --full``). Reused facts are the stored JSON of the very values a query
 returned, so a judgement from them equals one from a fresh read (tests/test_post_facts.py).
+
+The near-duplicate clusters (m150 ``detect_cache``) are reused when the window's (post, target, SimHash)
+rows, in their order, and the distance have the fingerprint kept with them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+from array import array
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from sqlite_utils import Database
@@ -33,6 +39,10 @@ from db import facts as kept
 VERSION = 1
 GapKey = tuple[float, float]
 Gaps = dict[GapKey, dict[int, tuple[float, float, int, float]]]
+# per target: (near-duplicate posts, posts in the window, other targets sharing them)
+Clusters = dict[int, tuple[int, int, tuple[int, ...]]]
+Hashes = Sequence[tuple[int, int, int]]  # (post rowid, target, SimHash) of the window
+CLUSTERS_KEY = "duplicates"
 # Reading the facts of more than this share of the accounts, a run reads them all in one pass.
 WHOLE_FROM = 0.5
 
@@ -201,3 +211,50 @@ def _moved(
         spans = [(min(old[k], edges[k]), max(old[k], edges[k]), k == "as_of") for k in edges]
         moved |= tids & kept.targets_with_posts_between(database, spans)
     return moved
+
+
+def reuse_clusters(
+    database: Database,
+    hashes: Hashes,
+    max_hamming: int,
+    compute: Callable[[Hashes, int], Clusters],
+    full: bool = False,
+) -> tuple[Clusters, bool]:
+    """The clusters of ``hashes`` and whether they are the kept ones; computed ones are kept."""
+    fingerprint = _fingerprint(hashes, max_hamming)
+    packed = None if full else kept.cached(database, CLUSTERS_KEY, fingerprint)
+    if packed is not None:
+        return _unpack_clusters(packed), True
+    clusters = compute(hashes, max_hamming)
+    kept.cache(database, CLUSTERS_KEY, fingerprint, _pack_clusters(clusters))
+    return clusters, False
+
+
+def _fingerprint(hashes: Hashes, max_hamming: int) -> str:
+    """Of the window's (post, target, SimHash) rows in their order, and the distance."""
+    digest = hashlib.blake2b(f"v1 {max_hamming}".encode(), digest_size=16)
+    try:
+        digest.update(array("q", chain.from_iterable(hashes)).tobytes())
+    except OverflowError:  # a SimHash stored unsigned by an old writer
+        digest.update(repr(hashes).encode())
+    return digest.hexdigest()
+
+
+def _pack_clusters(clusters: Clusters) -> bytes:
+    """As 64-bit integers: target, near-duplicate posts, posts, peers, then the peers."""
+    flat = array("q")
+    for tid, (dup, n, peers) in clusters.items():
+        flat.extend((tid, dup, n, len(peers), *peers))
+    return flat.tobytes()
+
+
+def _unpack_clusters(packed: bytes) -> Clusters:
+    flat = array("q")
+    flat.frombytes(packed)
+    out: Clusters = {}
+    i, end = 0, len(flat)
+    while i < end:
+        tid, dup, n, k = flat[i : i + 4]
+        out[tid] = (dup, n, tuple(flat[i + 4 : i + 4 + k]))
+        i += 4 + k
+    return out

@@ -9,18 +9,15 @@ other rule and target is still judged.
 
 from __future__ import annotations
 
-import hashlib
 import multiprocessing
 import os
 import traceback
-from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from itertools import chain
 from typing import Any, TypeVar
 
 from sqlite_utils import Database
@@ -29,9 +26,8 @@ from core.clock import iso, now_iso
 from core.enums import ACCOUNT_LIST_KINDS, CheckKind, CheckOutcome, OutcomeGroup, Platform
 from db import database_file, open_db, runs, to_json
 from db import detection as q
-from db import facts as facts_db
 from detection.features import hash_window_start, notice_of, text_simhash
-from detection.post_facts import FactWindows, PostFactsRead
+from detection.post_facts import Clusters, FactWindows, PostFactsRead, reuse_clusters
 from detection.rules.account import AccountFacts, Candidate, Successor, evaluate_account, own_notices
 from detection.rules.config import RuleSet, load_rules
 from detection.rules.freshness import months_before
@@ -484,58 +480,15 @@ def _judge_accounts(
 
 def _duplicates(
     database: Database, since: str, as_of: str, max_hamming: int, reads: _Reads, full: bool
-) -> dict[int, tuple[int, int, tuple[int, ...]]]:
-    """Per target: (near-duplicate posts, posts in the window, other targets sharing them). The
-    clusters of the last run are reused when the window holds exactly the same (post, target, SimHash)
-    rows in the same order and the distance is the same: the fingerprint of both is kept with them."""
+) -> Clusters:
+    """Per target: (near-duplicate posts, posts in the window, other targets sharing them); the last
+    run's when the window's SimHashes are the same (detection/post_facts.py)."""
     hashes = q.simhashes(database, since=since, as_of=as_of)
-    fingerprint = _fingerprint(hashes, max_hamming)
-    kept = None if full else facts_db.cached(database, CLUSTERS_KEY, fingerprint)
-    if kept is not None:
-        reads.clusters_reused = True
-        return _unpack_clusters(kept)
-    out = _cluster_targets(hashes, max_hamming)
-    facts_db.cache(database, CLUSTERS_KEY, fingerprint, _pack_clusters(out))
+    out, reads.clusters_reused = reuse_clusters(database, hashes, max_hamming, _cluster_targets, full=full)
     return out
 
 
-CLUSTERS_KEY = "duplicates"
-Clusters = dict[int, tuple[int, int, tuple[int, ...]]]
-
-
-def _fingerprint(hashes: Sequence[tuple[int, int, int]], max_hamming: int) -> str:
-    """Of the window's (post, target, SimHash) rows in their order, and the distance."""
-    digest = hashlib.blake2b(f"v1 {max_hamming}".encode(), digest_size=16)
-    try:
-        digest.update(array("q", chain.from_iterable(hashes)).tobytes())
-    except OverflowError:  # a SimHash stored unsigned by an old writer
-        digest.update(repr(hashes).encode())
-    return digest.hexdigest()
-
-
-def _pack_clusters(clusters: Clusters) -> bytes:
-    """As 64-bit integers: target, near-duplicate posts, posts, peers, then the peers."""
-    flat = array("q")
-    for tid, (dup, n, peers) in clusters.items():
-        flat.extend((tid, dup, n, len(peers), *peers))
-    return flat.tobytes()
-
-
-def _unpack_clusters(packed: bytes) -> Clusters:
-    flat = array("q")
-    flat.frombytes(packed)
-    out: Clusters = {}
-    i, end = 0, len(flat)
-    while i < end:
-        tid, dup, n, k = flat[i : i + 4]
-        out[tid] = (dup, n, tuple(flat[i + 4 : i + 4 + k]))
-        i += 4 + k
-    return out
-
-
-def _cluster_targets(
-    hashes: Sequence[tuple[int, int, int]], max_hamming: int
-) -> dict[int, tuple[int, int, tuple[int, ...]]]:
+def _cluster_targets(hashes: Sequence[tuple[int, int, int]], max_hamming: int) -> Clusters:
     clusters = cluster_near_duplicates(((pid, h) for pid, _, h in hashes), max_hamming)
     post_target = {pid: tid for pid, tid, _ in hashes}
     members: dict[int, list[int]] = defaultdict(list)
