@@ -13,6 +13,7 @@ from scrapy.exceptions import UsageError
 from alerts.service import send_alerts
 from core.clock import parse_as_of
 from core.config import MonitorConfig, notify_urls
+from crawler.heap import collector_tuned
 from crawler.preflight import require_targets
 from db import open_db, resolve_db_path
 from detection.rules.config import RulesError, load_rules
@@ -79,14 +80,15 @@ class Command(ScrapyCommand):
         require_targets(path, opts.target)
         db = open_db(path)
         try:
-            summary = detect(
-                db,
-                as_of=as_of,
-                rules=rules,
-                profile=opts.rules_profile,
-                target_ids=opts.target,
-                full=opts.full,
-            )
+            with collector_tuned(self.settings):
+                summary = detect(
+                    db,
+                    as_of=as_of,
+                    rules=rules,
+                    profile=opts.rules_profile,
+                    target_ids=opts.target,
+                    full=opts.full,
+                )
             config = MonitorConfig.from_settings(self.settings)
             capture_evidence(db, config, run_id=summary.run_id, limit=config.evidence.per_run)
             urls = notify_urls()
