@@ -300,6 +300,29 @@ def simhashes(db: Database, *, since: str, as_of: str) -> list[tuple[int, int, i
     ).fetchall()
 
 
+# A prime below 2^31: residues of 31 bits, so a product of two stays below 2^62 and no sum over fewer than
+# 2^31 rows overflows SQLite's 64-bit integers.
+_P = 2_147_483_629
+
+
+def window_checksum(db: Database, *, since: str, as_of: str) -> tuple[int, ...]:
+    """Sums over the rows ``simhashes`` returns, taken by SQLite without handing the rows over: their
+    count, post ids, accounts and the low and high halves of their SimHashes (any one row that entered,
+    left or changed moves one of them, whatever the order), and one sum of a product per row that
+    mixes a post's id, account and SimHash (posts that trade places, accounts or hashes move it)."""
+    mixed = (
+        f"(((simhash & 2147483647) + post_rowid) % {_P}) * "
+        f"((((simhash >> 31) & 2147483647) + target_id) % {_P}) % {_P}"
+    )
+    row = db.conn.execute(
+        "SELECT count(*), sum(post_rowid), sum(target_id), sum(simhash & 4294967295), sum(simhash >> 32), "
+        f"sum({mixed}) FROM post_features WHERE published_at >= ? AND published_at <= ? "
+        "AND simhash IS NOT NULL",
+        [since, as_of],
+    ).fetchone()
+    return tuple(v or 0 for v in row)
+
+
 def find_targets_by_name_or_url(db: Database, name: str, url: str | None) -> list[dict[str, Any]]:
     params: list[Any] = [name, name]
     cond = "name = ? OR org = ?"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlite_utils import Database
 
@@ -91,3 +92,16 @@ def cache(db: Database, key: str, fingerprint: str, value: bytes) -> None:
             "INSERT OR REPLACE INTO detect_cache (key, fingerprint, value) VALUES (?, ?, ?)",
             [key, fingerprint, value],
         )
+
+
+@contextmanager
+def snapshot(db: Database) -> Iterator[None]:
+    """Reads that see one state of the database (one read transaction), unless one is open already."""
+    if db.conn.in_transaction:
+        yield
+        return
+    db.conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        db.conn.commit()

@@ -12,20 +12,20 @@ Every other account is read again, in one query per fact over those accounts onl
 account again (``scrapy detect --full``). Reused facts are the stored JSON of the very values a query
 returned, so a judgement from them equals one from a fresh read (tests/test_post_facts.py).
 
-The near-duplicate clusters (m150 ``detect_cache``) are reused when the window's (post, target, SimHash)
-rows, in their order, and the distance have the fingerprint kept with them.
+The near-duplicate clusters (m150 ``detect_cache``) are reused when the run found no post of its
+targets marked and hashed none, and the window's (post, target, SimHash) rows and the distance have the
+fingerprint kept with them: their count and the sums SQLite takes of their post ids, accounts and
+SimHash halves (``window_checksum``), which move with any one row that entered, left or changed.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from array import array
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import chain
 from typing import Any
 
 from sqlite_utils import Database
@@ -40,7 +40,8 @@ VERSION = 1
 GapKey = tuple[float, float]
 Gaps = dict[GapKey, dict[int, tuple[float, float, int, float]]]
 # per target: (near-duplicate posts, posts in the window, other targets sharing them)
-Clusters = dict[int, tuple[int, int, tuple[int, ...]]]
+# target -> (near-duplicate posts, posts in the window, the other targets sharing them, ascending)
+Clusters = dict[int, tuple[int, int, Sequence[int]]]
 Hashes = Sequence[tuple[int, int, int]]  # (post rowid, target, SimHash) of the window
 CLUSTERS_KEY = "duplicates"
 # Reading the facts of more than this share of the accounts, a run reads them all in one pass.
@@ -116,7 +117,7 @@ class PostFactsRead:
         self.params = windows.params()
         self.as_of = iso(as_of)
         edges = windows.edges(as_of)
-        kept.forget_dirty(database, scope)
+        self.marked = kept.forget_dirty(database, scope)  # targets whose posts changed since
         rows = {} if full else kept.kept_facts(database, scope)
         wanted = set(accounts)
         usable = {t: r for t, r in rows.items() if t in wanted and r[1] == self.params}
@@ -215,14 +216,20 @@ def _moved(
 
 def reuse_clusters(
     database: Database,
-    hashes: Hashes,
+    since: str,
+    as_of: str,
     max_hamming: int,
     compute: Callable[[Hashes, int], Clusters],
+    *,
+    changed: bool,
     full: bool = False,
 ) -> tuple[Clusters, bool]:
-    """The clusters of ``hashes`` and whether they are the kept ones; computed ones are kept."""
-    fingerprint = _fingerprint(hashes, max_hamming)
-    packed = None if full else kept.cached(database, CLUSTERS_KEY, fingerprint)
+    """The clusters of the window's SimHashes and whether they are the kept ones; computed ones are
+    kept. ``changed``: the run found posts marked or hashed some (the kept ones are not reused)."""
+    with kept.snapshot(database):  # the fingerprint names the rows the clusters are computed from
+        fingerprint = _fingerprint(q.window_checksum(database, since=since, as_of=as_of), max_hamming)
+        packed = None if full or changed else kept.cached(database, CLUSTERS_KEY, fingerprint)
+        hashes = q.simhashes(database, since=since, as_of=as_of) if packed is None else ()
     if packed is not None:
         return _unpack_clusters(packed), True
     clusters = compute(hashes, max_hamming)
@@ -230,14 +237,8 @@ def reuse_clusters(
     return clusters, False
 
 
-def _fingerprint(hashes: Hashes, max_hamming: int) -> str:
-    """Of the window's (post, target, SimHash) rows in their order, and the distance."""
-    digest = hashlib.blake2b(f"v1 {max_hamming}".encode(), digest_size=16)
-    try:
-        digest.update(array("q", chain.from_iterable(hashes)).tobytes())
-    except OverflowError:  # a SimHash stored unsigned by an old writer
-        digest.update(repr(hashes).encode())
-    return digest.hexdigest()
+def _fingerprint(checksum: tuple[int, ...], max_hamming: int) -> str:
+    return f"v2 {max_hamming} " + " ".join(map(str, checksum))
 
 
 def _pack_clusters(clusters: Clusters) -> bytes:
@@ -255,6 +256,6 @@ def _unpack_clusters(packed: bytes) -> Clusters:
     i, end = 0, len(flat)
     while i < end:
         tid, dup, n, k = flat[i : i + 4]
-        out[tid] = (dup, n, tuple(flat[i + 4 : i + 4 + k]))
+        out[tid] = (dup, n, flat[i + 4 : i + 4 + k])  # an array: its ints are made when read
         i += 4 + k
     return out

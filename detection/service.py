@@ -445,7 +445,8 @@ def _judge_accounts(
         with database.conn:  # what judging did not read: posts of the duplicate window judged before
             reads.hashed += q.update_simhashes(database, since=since_dup, compute=simhash_all)
         max_hamming = base["account.duplicate_posts"]["max_hamming"]
-        duplicates = _duplicates(database, since_dup, as_of_iso, max_hamming, reads, full)
+        changed = bool(reads.hashed or facts_read.marked)
+        duplicates = _duplicates(database, since_dup, as_of_iso, max_hamming, reads, changed, full)
         post_facts = facts_read.result()
         aggs, gaps = post_facts.aggregates, post_facts.gaps
         reads.facts_read, reads.facts_reused = post_facts.read, post_facts.reused
@@ -479,12 +480,13 @@ def _judge_accounts(
 
 
 def _duplicates(
-    database: Database, since: str, as_of: str, max_hamming: int, reads: _Reads, full: bool
+    database: Database, since: str, as_of: str, max_hamming: int, reads: _Reads, changed: bool, full: bool
 ) -> Clusters:
     """Per target: (near-duplicate posts, posts in the window, other targets sharing them); the last
-    run's when the window's SimHashes are the same (detection/post_facts.py)."""
-    hashes = q.simhashes(database, since=since, as_of=as_of)
-    out, reads.clusters_reused = reuse_clusters(database, hashes, max_hamming, _cluster_targets, full=full)
+    run's when nothing in the window changed (detection/post_facts.py)."""
+    out, reads.clusters_reused = reuse_clusters(
+        database, since, as_of, max_hamming, _cluster_targets, changed=changed, full=full
+    )
     return out
 
 

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from core.clock import CHINA_TZ, iso
 from db import bulk, open_db
 from db import detection as q
-from detection.post_facts import FactWindows, PostFactsRead
+from detection.post_facts import FactWindows, PostFactsRead, reuse_clusters
 from detection.rules.config import load_rules
 from detection.service import _cluster_targets, detect
 from tests.helpers import run_scrapy
@@ -316,6 +316,101 @@ def test_reused_clusters_equal_fresh_ones(tmp_path: Path) -> None:
     database.execute("UPDATE post_features SET simhash = simhash + 1 WHERE post_rowid = 1")
     third = detect(database, as_of=AS_OF)
     assert not third.clusters_reused
+
+
+# SimHashes near each other (one bit apart) and far apart, signed as SQLite stores them, with the bits the
+# window checksum splits at.
+HASHES = (0, 1, 3, 1 << 31, (1 << 31) | 1, 1 << 62, -1, -2, -(1 << 63), 0x5A5A_5A5A_5A5A_5A5A)
+cluster_change = st.one_of(
+    st.tuples(st.just("add"), st.integers(0, TARGETS - 1), ages, st.sampled_from(HASHES)),
+    st.tuples(st.just("drop"), st.integers(0, 10_000)),
+    st.tuples(st.just("rehash"), st.integers(0, 10_000), st.sampled_from(HASHES)),
+    st.tuples(st.just("retarget"), st.integers(0, 10_000), st.integers(0, TARGETS - 1)),
+    st.tuples(
+        st.just("swap"),
+        st.integers(0, 10_000),
+        st.integers(0, 10_000),
+        st.sampled_from(["simhash", "target_id"]),
+    ),
+    st.tuples(st.just("clock"), st.integers(-72, 24 * 40)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(cluster_change, min_size=2, max_size=20))
+@example(
+    [
+        ("add", 0, 1.0, 1),
+        ("add", 1, 2.0, 0x5A5A_5A5A_5A5A_5A5A),
+        ("add", 2, 3.0, 1),
+        ("swap", 0, 1, "simhash"),
+    ]
+)
+@example([("add", 0, 0.0, 1), ("add", 1, 0.0, 1), ("retarget", 0, 1), ("retarget", 1, 0)])
+@example([("add", 0, 30.0, 0), ("add", 1, 29.0, 3), ("clock", 24), ("rehash", 1, 1)])
+def test_clusters_are_reused_only_when_the_window_holds_the_same_rows(
+    tmp_path_factory: Any, ops: list
+) -> None:
+    """Nothing marked and nothing hashed (the hardest case: only the checksum stands between the kept
+    clusters and wrong ones): after any one row of the window added, dropped, re-hashed or moved to
+    another account, two rows trading SimHashes or accounts, and the check time moving either way across
+    the window's edges, the clusters a run uses equal the ones computed from the rows."""
+    database, ids = new_db(tmp_path_factory.mktemp("clusters") / "c.db")
+    hamming = BASE["account.duplicate_posts"]["max_hamming"]
+    days = BASE["account.duplicate_posts"]["window_days"]
+    as_of, n = AS_OF, 0
+
+    def check() -> bool:
+        since, upto = iso(as_of - timedelta(days=days)), iso(as_of)
+        got, reused = reuse_clusters(database, since, upto, hamming, _cluster_targets, changed=False)
+        fresh = _cluster_targets(q.simhashes(database, since=since, as_of=upto), hamming)
+        assert {t: (d, k, tuple(p)) for t, (d, k, p) in got.items()} == fresh
+        return reused
+
+    def rows() -> list[int]:
+        return [r[0] for r in database.execute("SELECT post_rowid FROM post_features ORDER BY 1")]
+
+    check()
+    for op in ops:
+        kind = op[0]
+        if kind == "add":
+            n += 1
+            rowid = (
+                database["posts"]
+                .insert(post_row(ids[op[1]], n, AS_OF - timedelta(days=op[2]), False, "动态"))
+                .last_pk
+            )
+            database.execute("UPDATE post_features SET simhash = ? WHERE post_rowid = ?", [op[3], rowid])
+        elif kind == "clock":
+            as_of += timedelta(hours=op[1])
+        elif kind == "swap" and len(existing := rows()) > 1:  # two rows trade hashes or accounts at once
+            a, b = existing[op[1] % len(existing)], existing[op[2] % len(existing)]
+            column = op[3]
+            va, vb = (
+                database.execute(f"SELECT {column} FROM post_features WHERE post_rowid = ?", [x]).fetchone()[
+                    0
+                ]
+                for x in (a, b)
+            )
+            for rowid, value in ((a, vb), (b, va)):
+                database.execute(
+                    f"UPDATE post_features SET {column} = ? WHERE post_rowid = ?", [value, rowid]
+                )
+        elif kind != "swap" and (existing := rows()):
+            rowid = existing[op[1] % len(existing)]
+            change = {
+                "drop": ("simhash", None),
+                "rehash": ("simhash", op[-1]),
+                "retarget": ("target_id", None),
+            }
+            column, value = change[kind]
+            if kind == "retarget":
+                value = ids[op[2]]
+            database.execute(f"UPDATE post_features SET {column} = ? WHERE post_rowid = ?", [value, rowid])
+        database.conn.commit()
+        check()
+        assert check(), "a second run over the same rows reuses the clusters"
+    database.close()
 
 
 def test_a_post_written_while_detection_reads_is_read_by_the_next_run(tmp_path: Path) -> None:

@@ -70,7 +70,8 @@ class AccountFacts:
     gaps: tuple[float, float, int, float] | None = None  # gaps between posts (see combine_gaps)
     notices: Sequence[tuple[Mapping[str, Any], Notice]] = ()  # closures in its posts, oldest first
     successors: Sequence[Successor] = ()  # the newest own notice's named successors that are targets
-    duplicates: tuple[int, int, tuple[int, ...]] = (0, 0, ())  # near-duplicate posts, posts, peers
+    # near-duplicate posts, posts, and the other accounts sharing them (ascending)
+    duplicates: tuple[int, int, Sequence[int]] = (0, 0, ())
 
 
 @dataclass
@@ -225,7 +226,7 @@ def evaluate_account(s: Mapping[str, Any], *, as_of: datetime, facts: AccountFac
                 "posts": posts,
                 "share": round(dup / posts, 3),
                 # the first ones by id, and how many: a 通稿 reposted by hundreds is named by its count
-                "across_targets": sorted(peers)[:MAX_LISTED_PEERS],
+                "across_targets": list(peers[:MAX_LISTED_PEERS]),
                 "across_targets_count": len(peers),
                 "window_days": d["window_days"],
             },
