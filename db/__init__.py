@@ -110,8 +110,11 @@ def insert_row(db: Database, table: str, row: Mapping[str, Any]) -> int:
     return int(db.execute(sql, [row[c] for c in cols]).lastrowid or 0)
 
 
+_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, default=str)  # one, not one per call
+
+
 def to_json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return _ENCODER.encode(value)
 
 
 # --- targets -------------------------------------------------------------------------------------
