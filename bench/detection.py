@@ -2,18 +2,19 @@
 
 The posts are inserted by SQL, so the first run judges every post of the year once (closure notice,
 SimHash: stored in post_features); later runs only judge new or edited posts, and reuse each account's
-facts over posts where neither its posts nor a window edge moved (detection/post_facts.py). Figures: that
-first run, an unchanged re-run, a run after a day's crawl added one post per account (every account's
-facts read again), the next hour's run with nothing new (what an hourly cron pays: the accounts with a
-post at a moved window edge are read again, the clusters computed again), and a first run over posts as
-a crawl stores them: the crawl's writer
-judges and hashes each post as it writes it (detection/features.py, the same functions), so that run
-starts from the same post_features but with no findings or verdicts yet.
+facts over posts where neither its posts nor a window edge moved (detection/post_facts.py). Figures:
+that first run; an unchanged re-run (the median of three in a row); a run after a day's crawl added one
+post per account (every account's facts read again); the next hour's run with nothing new (what an
+hourly cron pays: the accounts with a post at a moved window edge are read again, the clusters computed
+again); and a first run over posts as a crawl stores them: the crawl's writer judges and hashes each post
+as it writes it (detection/features.py, the same functions), so that run starts from the same
+post_features but with no findings or verdicts yet.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import time
 from datetime import timedelta
@@ -75,7 +76,10 @@ def run(ctx: Any) -> dict[str, Any]:
         build_big_db(db_path, accounts=10_000, posts_per_account=100, findings=0)
     built = time.monotonic() - started
     first = time_detect(db_path, name="first")
-    second = time_detect(db_path, name="rerun")
+    # Unchanged: three runs in a row, the median the figure (the first of them also pays for the disk
+    # writing back what the first run changed: 1,000,000 posts marked judged).
+    reruns = [time_detect(db_path, name="rerun") for _ in range(3)]
+    second = statistics.median(reruns)
     db = open_db(db_path)
     # A day of crawling: one new post per account, then the run a cron job would pay for.
     with db.conn:
@@ -116,6 +120,7 @@ def run(ctx: Any) -> dict[str, Any]:
         "build_seconds": round(built, 1),
         "first_run_seconds": round(first, 2),
         "rerun_seconds": round(second, 2),
+        "rerun_seconds_each": [round(x, 2) for x in reruns],
         "after_10000_new_posts_seconds": round(third, 2),
         "next_hour_nothing_new_seconds": round(hour_later, 2),
         "first_run_over_crawled_posts_seconds": round(crawled_first, 2),
