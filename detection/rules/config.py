@@ -53,10 +53,6 @@ class RuleSet:
         return self.rules[rule_id]
 
 
-# libyaml's safe loader where PyYAML was built with it (five times faster), else the pure-Python one.
-SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def read_default_rules() -> str:
     """The built-in rules file, read as package data (also from a zipped egg, as Scrapyd runs it)."""
     return resources.files("detection.rules").joinpath("indicators.yaml").read_text(encoding="utf-8")
@@ -65,7 +61,8 @@ def read_default_rules() -> str:
 def load_rules(path: str | Path | None = None) -> RuleSet:
     path = Path(path) if path else DEFAULT_RULES
     text = path.read_text(encoding="utf-8") if path != DEFAULT_RULES else read_default_rules()
-    data = yaml.load(text, Loader=SAFE_LOADER)
+    # libyaml's safe loader where PyYAML was built with it (five times faster), else the pure-Python one
+    data = yaml.load(text, Loader=yaml.CSafeLoader) if yaml.__with_libyaml__ else yaml.safe_load(text)
     rules = data.get("rules") or {}
     for rule_id, rule in rules.items():
         for key in ("label", "severity", "indicator"):
