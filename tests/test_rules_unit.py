@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,10 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.clock import CHINA_TZ, iso
+from db import open_db
 from detection.rules.config import RulesError, load_rules
 from detection.rules.freshness import gap_stats, is_stale, is_zombie, months_before
 from detection.rules.portal import evaluate_portal, is_column_stale
 from detection.rules.quality import cluster_near_duplicates, hamming, is_meeting_title, is_poster, simhash
+from tests.helpers import run_scrapy
 
 AS_OF = datetime(2026, 6, 30, 12, 0, tzinfo=CHINA_TZ)
 RULES = load_rules()
@@ -65,6 +68,35 @@ def test_profiles_and_region_mapping() -> None:
         RULES.regions.clear()
     with pytest.raises(RulesError):
         RULES.resolved("no-such-profile")
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("rules:\n  a: [\n", "line 3, column 1: not valid YAML"),
+        ("- just\n- a list\n", "expected a mapping"),
+        (None, "cannot be read"),
+        (b"rules: \xff\xfe\n", "not UTF-8"),
+    ],
+)
+def test_a_bad_rules_file_is_a_clear_error_naming_it(
+    tmp_path: Path, content: str | bytes | None, says: str
+) -> None:
+    """`scrapy detect --rules FILE`: a file that is missing, not UTF-8, not YAML or not a mapping stops the
+    run with a usage error naming the file (and the line), before anything is read or written."""
+    rules = tmp_path / "rules.yaml"
+    if isinstance(content, bytes):
+        rules.write_bytes(content)
+    elif content is not None:
+        rules.write_text(content, encoding="utf-8")
+    db_path = tmp_path / "m.db"
+    open_db(db_path).close()
+    proc = run_scrapy("detect", "--rules", str(rules), db_path=db_path, check=False)
+    assert proc.returncode != 0
+    assert f"{rules}:" in proc.stderr, proc.stderr[-2000:]
+    assert says in proc.stderr, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert open_db(db_path)["runs"].count == 0
 
 
 def test_contract_rule_ids_and_severities() -> None:

@@ -60,9 +60,22 @@ def read_default_rules() -> str:
 
 def load_rules(path: str | Path | None = None) -> RuleSet:
     path = Path(path) if path else DEFAULT_RULES
-    text = path.read_text(encoding="utf-8") if path != DEFAULT_RULES else read_default_rules()
-    # libyaml's safe loader where PyYAML was built with it (five times faster), else the pure-Python one
-    data = yaml.load(text, Loader=yaml.CSafeLoader) if yaml.__with_libyaml__ else yaml.safe_load(text)
+    try:
+        text = path.read_text(encoding="utf-8") if path != DEFAULT_RULES else read_default_rules()
+        # libyaml's safe loader where PyYAML was built with it (five times faster), else the pure-Python one
+        data = yaml.load(text, Loader=yaml.CSafeLoader) if yaml.__with_libyaml__ else yaml.safe_load(text)
+    except OSError as exc:
+        raise RulesError(f"{path}: cannot be read: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise RulesError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}:" if mark is not None else ""
+        raise RulesError(f"{path}:{where} not valid YAML: {getattr(exc, 'problem', None) or exc}") from exc
+    if not isinstance(data, dict):
+        raise RulesError(
+            f"{path}: expected a mapping with rules: (and profiles:), found {type(data).__name__}"
+        )
     rules = data.get("rules") or {}
     for rule_id, rule in rules.items():
         for key in ("label", "severity", "indicator"):
