@@ -295,6 +295,7 @@ def detect(
     found: list[dict[str, Any]] = []
     scope: dict[int, set[str]] = {}
     verdict_rows: list[dict[str, Any]] = []
+    written = now_iso()  # the verdicts' updated_at: the same for every one this run writes
     for tid, j in judged.items():
         meta = rules.resolved(j.profile)
         scope[tid] = j.evaluation.scope
@@ -337,7 +338,7 @@ def detect(
                 "as_of": as_of_iso,
                 "held": 0,
                 "note": None,
-                "updated_at": now_iso(),
+                "updated_at": written,
             }
         )
     with database.conn:

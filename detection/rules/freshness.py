@@ -6,12 +6,20 @@ import calendar
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from itertools import pairwise
 
 
 def months_before(as_of: datetime, months: int) -> datetime:
     """``as_of`` minus calendar months, the day clamped to the month's end (31 May - 3 months = 28/29 Feb);
     a negative count goes forward."""
+    # Kept per (instant, time zone, months): every column and message of a run asks the same. The zone is
+    # part of the key because equal instants in two zones fall on different calendar days.
+    return _months_before(as_of, as_of.tzinfo, months)
+
+
+@lru_cache(maxsize=256)
+def _months_before(as_of: datetime, tz: object, months: int) -> datetime:
     year, month0 = divmod(as_of.year * 12 + as_of.month - 1 - months, 12)
     month = month0 + 1
     day = min(as_of.day, calendar.monthrange(year, month)[1])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from core.clock import parse_iso
@@ -18,7 +19,12 @@ from detection.rules.result import Evaluation, Finding
 
 
 def _at(text: str | None) -> datetime | None:
-    return parse_iso(text) if text else None
+    return _parsed(text) if text else None
+
+
+@lru_cache(maxsize=1024)  # a column's newest item and a message's date are each read by two rules in a row
+def _parsed(text: str) -> datetime:
+    return parse_iso(text)
 
 
 def failed_share(probes: Mapping[str, Any] | None) -> float | None:
