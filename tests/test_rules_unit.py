@@ -97,6 +97,16 @@ def test_a_bad_rules_file_is_a_clear_error_naming_it(
     assert says in proc.stderr, proc.stderr[-2000:]
     assert "Traceback" not in proc.stderr
     assert open_db(db_path)["runs"].count == 0
+    # the same file named by MONITOR_RULES stops an import before it writes a target
+    targets = tmp_path / "targets.csv"
+    targets.write_text("platform,name,handle\nwechat,某市发布,gh_0123456789ab\n", encoding="utf-8")
+    proc = run_scrapy("import-targets", str(targets), db_path=db_path, check=False, MONITOR_RULES=str(rules))
+    assert proc.returncode != 0
+    assert says in proc.stderr, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert open_db(db_path)["targets"].count == 0
+    run_scrapy("import-targets", str(targets), db_path=db_path)  # with the shipped rules it imports
+    assert open_db(db_path)["targets"].count == 1
 
 
 def test_contract_rule_ids_and_severities() -> None:

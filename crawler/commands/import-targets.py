@@ -13,7 +13,7 @@ from core.clock import now_iso
 from crawler.targets import read_targets_file
 from db import open_db, resolve_db_path, upsert_target
 from db.detection import write_rules
-from detection.rules.config import load_rules
+from detection.rules.config import RulesError, load_rules
 
 
 class Command(ScrapyCommand):
@@ -56,12 +56,16 @@ class Command(ScrapyCommand):
                 print(f"  {where}: {err.reason}", file=sys.stderr)
             self.exitcode = 1
             return
+        try:
+            rules = load_rules(self.settings.get("MONITOR_RULES") or None)
+        except RulesError as exc:
+            raise UsageError(str(exc), print_help=False) from exc
         db = open_db(resolve_db_path(opts.db or self.settings.get("MONITOR_DB")))
         created = updated = deactivated = 0
         now = now_iso()
         with db.conn:
             # The desk shows rule labels and points before the first detection run.
-            write_rules(db, load_rules(self.settings.get("MONITOR_RULES") or None).rules)
+            write_rules(db, rules.rules)
             keys = set()
             for row in parsed.rows:
                 _, is_new = upsert_target(db, row, now=now)
