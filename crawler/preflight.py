@@ -1,5 +1,6 @@
-"""Mistakes are loud: a database that is not there, no targets, an unknown target id stop a command with
-a line saying what to do, never an empty success (and never a new empty database made by a typo)."""
+"""Mistakes are loud: a database that is not there, no targets, an unknown target id, a rules file that
+cannot be read stop a command with a line saying what to do, never an empty success (and never a new
+empty database made by a typo)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 from scrapy.exceptions import UsageError
 
 from db import open_db
+from detection.rules.config import RulesError, RuleSet, load_rules
 
 
 def require_db(path: str) -> str:
@@ -19,6 +21,14 @@ def require_db(path: str) -> str:
             print_help=False,
         )
     return path
+
+
+def require_rules(path: str | None) -> RuleSet:
+    """The rules file (``--rules`` / MONITOR_RULES, else the shipped one), or a usage error naming it."""
+    try:
+        return load_rules(path or None)
+    except RulesError as exc:
+        raise UsageError(str(exc), print_help=False) from exc
 
 
 def require_targets(path: str, ids: Iterable[int] | None = None) -> None:

@@ -83,7 +83,8 @@ def test_a_bad_rules_file_is_a_clear_error_naming_it(
     tmp_path: Path, content: str | bytes | None, says: str
 ) -> None:
     """`scrapy detect --rules FILE`: a file that is missing, not UTF-8, not YAML or not a mapping stops the
-    run with a usage error naming the file (and the line), before anything is read or written."""
+    run with a usage error naming the file (and the line), before anything is read or written; so does
+    MONITOR_RULES for import-targets, crawl and crawlall."""
     rules = tmp_path / "rules.yaml"
     if isinstance(content, bytes):
         rules.write_bytes(content)
@@ -107,6 +108,13 @@ def test_a_bad_rules_file_is_a_clear_error_naming_it(
     assert open_db(db_path)["targets"].count == 0
     run_scrapy("import-targets", str(targets), db_path=db_path)  # with the shipped rules it imports
     assert open_db(db_path)["targets"].count == 1
+    # and stops a crawl (or crawlall) before it starts: no run is recorded, nothing is fetched
+    for command in (("crawl", "wechat"), ("crawlall", "--spiders", "wechat")):
+        proc = run_scrapy(*command, db_path=db_path, check=False, MONITOR_RULES=str(rules))
+        assert proc.returncode != 0, command
+        assert says in proc.stderr, proc.stderr[-2000:]
+        assert "Traceback" not in proc.stderr, command
+    assert open_db(db_path)["runs"].count == 0
 
 
 def test_contract_rule_ids_and_severities() -> None:

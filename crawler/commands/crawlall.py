@@ -17,11 +17,10 @@ from alerts.service import send_alerts
 from core.clock import parse_as_of
 from core.config import notify_urls, resolve_db_path
 from core.locks import Lock, lock_path
-from crawler.preflight import require_targets
+from crawler.preflight import require_rules, require_targets
 from crawler.summary import format_summary
 from db import open_db
 from db.runs import report_runs
-from detection.rules.config import RulesError, load_rules
 from detection.service import detect
 
 SPIDERS = ("feed", "portal", "wechat", "weibo")
@@ -66,10 +65,7 @@ class Command(ScrapyCommand):
         spiders = [s.strip() for s in opts.spiders.split(",") if s.strip()]
         if not spiders:
             raise UsageError("--spiders names no spider", print_help=False)
-        try:
-            rules = load_rules(self.settings.get("MONITOR_RULES") or None)
-        except RulesError as exc:
-            raise UsageError(str(exc), print_help=False) from exc
+        rules = require_rules(self.settings.get("MONITOR_RULES"))
         require_targets(path)
         lock = Lock(lock_path(path, "crawlall"))
         if not lock.acquire(timeout=opts.wait):

@@ -14,9 +14,9 @@ from alerts.service import send_alerts
 from core.clock import parse_as_of
 from core.config import MonitorConfig, notify_urls
 from crawler.heap import collector_tuned
-from crawler.preflight import require_targets
+from crawler.preflight import require_rules, require_targets
 from db import open_db, resolve_db_path
-from detection.rules.config import RulesError, load_rules
+from detection.rules.config import RulesError
 from detection.service import detect
 from evidence.capture import capture_evidence
 
@@ -69,8 +69,8 @@ class Command(ScrapyCommand):
         if args:
             raise UsageError("detect takes no positional arguments")
         assert self.settings is not None
+        rules = require_rules(opts.rules or self.settings.get("MONITOR_RULES"))
         try:
-            rules = load_rules(opts.rules or self.settings.get("MONITOR_RULES") or None)
             if opts.rules_profile:
                 rules.resolved(opts.rules_profile)
             as_of = parse_as_of(opts.as_of or self.settings.get("MONITOR_AS_OF"))

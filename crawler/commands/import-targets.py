@@ -10,10 +10,10 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from core.clock import now_iso
+from crawler.preflight import require_rules
 from crawler.targets import read_targets_file
 from db import open_db, resolve_db_path, upsert_target
 from db.detection import write_rules
-from detection.rules.config import RulesError, load_rules
 
 
 class Command(ScrapyCommand):
@@ -56,10 +56,7 @@ class Command(ScrapyCommand):
                 print(f"  {where}: {err.reason}", file=sys.stderr)
             self.exitcode = 1
             return
-        try:
-            rules = load_rules(self.settings.get("MONITOR_RULES") or None)
-        except RulesError as exc:
-            raise UsageError(str(exc), print_help=False) from exc
+        rules = require_rules(self.settings.get("MONITOR_RULES"))
         db = open_db(resolve_db_path(opts.db or self.settings.get("MONITOR_DB")))
         created = updated = deactivated = 0
         now = now_iso()
