@@ -14,8 +14,9 @@ returned, so a judgement from them equals one from a fresh read (tests/test_post
 
 The near-duplicate clusters (m150 ``detect_cache``) are reused when the run found no post of its
 targets marked and hashed none, and the window's (post, target, SimHash) rows and the distance have the
-fingerprint kept with them: their count and the sums SQLite takes of their post ids, accounts and
-SimHash halves (``window_checksum``), which move with any one row that entered, left or changed.
+fingerprint kept with them: their count, the sums SQLite takes of their post ids, accounts and SimHash
+halves, and one sum of a product mixing all three per row (``window_checksum``). Any one row that
+entered, left or changed moves a sum, and so do two rows trading SimHashes or accounts.
 """
 
 from __future__ import annotations
@@ -39,7 +40,6 @@ from db import facts as kept
 VERSION = 1
 GapKey = tuple[float, float]
 Gaps = dict[GapKey, dict[int, tuple[float, float, int, float]]]
-# per target: (near-duplicate posts, posts in the window, other targets sharing them)
 # target -> (near-duplicate posts, posts in the window, the other targets sharing them, ascending)
 Clusters = dict[int, tuple[int, int, Sequence[int]]]
 Hashes = Sequence[tuple[int, int, int]]  # (post rowid, target, SimHash) of the window
