@@ -76,8 +76,8 @@ def run(ctx: Any) -> dict[str, Any]:
         build_big_db(db_path, accounts=10_000, posts_per_account=100, findings=0)
     built = time.monotonic() - started
     first = time_detect(db_path, name="first")
-    # Unchanged: three runs in a row, the median the figure (the first of them also pays for the disk
-    # writing back what the first run changed: 1,000,000 posts marked judged).
+    # Unchanged: three runs in a row, the median the figure (one run alone is at the mercy of the
+    # machine's minute: 3.18 s in one bench run, 2.2 s on the same database a minute later).
     reruns = [time_detect(db_path, name="rerun") for _ in range(3)]
     second = statistics.median(reruns)
     db = open_db(db_path)
