@@ -1,4 +1,4 @@
-"""Normalise items: every field to its column's type, timestamps to +08:00 ISO, HTML to plain text.
+"""Normalise items: every field to its column's type, timestamps to +08:00 ISO, text folded.
 
 A field that cannot be made what its column holds (a dict where a name goes, a count past SQLite's
 64-bit integer, a date no parser reads) is lost on its own and counted (``monitor/bad_field/<name>``):
@@ -19,7 +19,7 @@ from scrapy.exceptions import DropItem
 from core.dates import normalize_timestamp
 from core.fields import INT_RANGE, as_column, drain_bad_fields, note_bad_field
 from core.items import AccountItem, BatchItem, CheckItem, PostItem
-from core.text import clean_text, html_to_text
+from core.text import clean_text
 
 # What normalize_timestamp returns: a value already in this form is left as it is.
 logger = logging.getLogger(__name__)
@@ -56,7 +56,9 @@ def normalize_post(item: PostItem) -> PostItem:
     if not item.post_id:
         raise DropItem("post_without_id")
     item.title = clean_text(item.title) or None
-    item.text = html_to_text(item.text)
+    # Plain text, as each spider made it from what its source sends (HTML content, a JSON digest): read
+    # as HTML again, markup the source spelled out as text (&lt;script&gt;) would be cut from the post.
+    item.text = clean_text(item.text)
     item.text_length = len(item.text.replace("\n", "").replace(" ", ""))
     if item.published_at and not NORMALIZED.fullmatch(item.published_at):
         normalized = normalize_timestamp(item.published_at)

@@ -20,7 +20,7 @@ def _items() -> list[object]:
         CheckItem(kind="feed", url="http://127.0.0.1:9/f.xml", outcome="ok", target_id=7, error="e" * 2000),
         AccountItem(target_id=7, name=" 临江\u3000发布 ", followers="12"),  # type: ignore[arg-type]
         PostItem(target_id=7, platform="feed", post_id="", title="no id"),
-        PostItem(target_id=7, platform="feed", post_id="p1", text="<p>一</p><p>二</p>", likes_count=2**70),
+        PostItem(target_id=7, platform="feed", post_id="p1", text="<b>一</b> \n\n二", likes_count=2**70),
         PostItem(
             target_id=7,
             platform="feed",
@@ -41,7 +41,7 @@ def test_each_item_of_a_batch_is_normalized_as_it_would_be_alone() -> None:
     check, account, first, second, _ = batch.items
     assert len(check.error) == 1000
     assert (account.name, account.followers) == ("临江 发布", 12)
-    assert (first.text, first.likes_count) == ("一\n二", None)
+    assert (first.text, first.likes_count) == ("<b>一</b>\n二", None)  # folded, never read as HTML
     assert (second.title, second.published_at) == ("标题", "2026-06-30T05:38:42+08:00")
     stats = crawler.stats.get_stats()  # type: ignore[union-attr]
     assert stats["monitor/dropped/post_without_id"] == 1  # the post without an id, and only it

@@ -11,6 +11,7 @@ from core.dates import normalize_timestamp
 from core.enums import CheckOutcome
 from core.fields import note_bad_field, read_field
 from core.items import PostItem
+from core.text import html_to_text
 from spiders.base import SourceError
 from spiders.wechat.article import ORIGINAL_STATS, REPOST_STATS
 from spiders.wechat.kinds import show_type_kind
@@ -134,7 +135,7 @@ def listed_to_post(item: ListedArticle, *, fakeid: str, target_id: int) -> PostI
         post_id=f"{fakeid}_{item.appmsgid}_{item.itemidx}",
         url=item.link,
         title=item.title,
-        text=item.digest,
+        text=html_to_text(item.digest),  # the list's digest may carry entities
         published_at=item.create_time,
         kind=show_type_kind(item.item_show_type),
         is_original=1 if stat in ORIGINAL_STATS else (0 if stat is not None else None),
