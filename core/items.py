@@ -17,6 +17,8 @@ class PostItem:
     post_id: str
     url: str | None = None
     title: str | None = None
+    # Plain text: a spider reads what its source sends as HTML (core.text.summarize_html) once; the
+    # normalize stage only folds its whitespace.
     text: str | None = None
     author: str | None = None
     published_at: str | None = None

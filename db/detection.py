@@ -70,9 +70,13 @@ def latest_attempts(db: Database, kinds: Iterable[str], target_ids: Sequence[int
     target-side answer, and the crawler-side problems recorded against it."""
     where, params = _scope(target_ids, "c.target_id")
     kinds_sql = in_list(kinds)
+    # The runs as a list the checks are filtered by, not a join: with statistics (ANALYZE) over many
+    # checks that belong to no run, SQLite planned the join as a scan of the runs per check (0.18 s
+    # instead of 0.02 s over 110,000 checks).
     rows = db.query(
-        "WITH l AS (SELECT c.target_id, max(c.run_id) AS run_id FROM checks c JOIN runs r ON r.id = c.run_id "
-        f"WHERE c.kind IN {kinds_sql} AND coalesce(r.status, '') != ?{where} GROUP BY c.target_id) "
+        "WITH l AS (SELECT c.target_id, max(c.run_id) AS run_id FROM checks c "
+        f"WHERE c.kind IN {kinds_sql} AND c.run_id IN (SELECT id FROM runs WHERE coalesce(status, '') != ?)"
+        f"{where} GROUP BY c.target_id) "
         "SELECT l.target_id, l.run_id, r.trusted, r.status, "
         "(SELECT count(*) FROM checks c WHERE c.target_id = l.target_id AND c.run_id = l.run_id "
         f" AND c.kind IN {kinds_sql} AND c.outcome NOT IN {CRAWLER_OUTCOMES}) AS target_side, "
