@@ -6,10 +6,15 @@ import os
 import socket
 import subprocess
 import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import yaml
 from scrapy.http import HtmlResponse, Request, TextResponse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -17,6 +22,40 @@ FIXTURES = Path(__file__).with_name("fixtures")
 SHARED_REAL = ROOT.parent / "shared" / "fixtures" / "real"
 BIN = Path(sys.executable).parent
 AS_OF = "2026-06-30T12:00:00+08:00"  # the demo world's frozen clock in tests
+
+
+@contextmanager
+def answering(answer: Callable[[str], tuple[bytes, str]]) -> Iterator[str]:
+    """A local HTTP server in a thread that answers every GET 200 with ``answer(path)`` (body, content
+    type); yields its base URL and stops it after."""
+
+    class Answers(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+        def do_GET(self) -> None:
+            body, ctype = answer(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Answers)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def write_targets(folder: Path, rows: list[dict[str, Any]]) -> Path:
+    """A targets file of ``rows`` in ``folder``, as `scrapy import-targets` reads it."""
+    path = folder / "targets.yaml"
+    path.write_text(yaml.safe_dump({"targets": rows}, allow_unicode=True), encoding="utf-8")
+    return path
 
 
 def free_port() -> int:

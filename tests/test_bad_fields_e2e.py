@@ -7,16 +7,11 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
 from urllib.parse import parse_qs, urlsplit
 
-import yaml
-
 from demo.wechat import DEMO_COOKIE, DEMO_TOKEN
-from tests.helpers import fixture_path, run_scrapy
+from tests.helpers import answering, fixture_path, run_scrapy, write_targets
 
 FEED = fixture_path("feed", "rss_wechat_bridge.xml").read_text(encoding="utf-8")
 PROFILE = json.loads(fixture_path("weibo", "profile.json").read_text(encoding="utf-8"))
@@ -42,60 +37,40 @@ def bad_timeline() -> bytes:
     return json.dumps(data, ensure_ascii=False).encode()
 
 
-class Answers(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    routes: ClassVar[dict[str, Any]] = {}
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def do_GET(self) -> None:
-        parts = urlsplit(self.path)
-        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        if parts.path == "/feed.xml":
-            body, ctype = bad_feed(), "application/rss+xml; charset=utf-8"
-        elif parts.path == "/api/container/getIndex":
-            profile = query.get("containerid", "").startswith("100505")
-            body = json.dumps(PROFILE, ensure_ascii=False).encode() if profile else bad_timeline()
-            ctype = "application/json; charset=utf-8"
-        else:  # the MP list: a base_resp of the wrong type
-            body, ctype = b'{"base_resp": "ok", "publish_page": "{}"}', "application/json"
-        self.send_response(200)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+def answer(path: str) -> tuple[bytes, str]:
+    parts = urlsplit(path)
+    query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+    if parts.path == "/feed.xml":
+        return bad_feed(), "application/rss+xml; charset=utf-8"
+    if parts.path == "/api/container/getIndex":
+        profile = query.get("containerid", "").startswith("100505")
+        body = json.dumps(PROFILE, ensure_ascii=False).encode() if profile else bad_timeline()
+        return body, "application/json; charset=utf-8"
+    return b'{"base_resp": "ok", "publish_page": "{}"}', "application/json"  # the MP list: a wrong type
 
 
 def test_bad_fields_lose_the_field_not_the_page(tmp_path: Path, db_path: Path) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Answers)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    rows = [
-        {"platform": "feed", "name": "坏日期的源", "feed": f"{base}/feed.xml"},
-        {
-            "platform": "weibo",
-            "name": "坏字段的微博",
-            "handle": "5800000001",
-            "options": {"weibo_base": base},
-        },
-        {
-            "platform": "wechat",
-            "name": "坏应答的公众号",
-            "handle": "MzA4ODUzNjAxOA==",
-            "options": {"mode": "mp", "fakeid": "MzA4ODUzNjAxOA==", "mp_base": base},
-        },
-    ]
-    targets = tmp_path / "t.yaml"
-    targets.write_text(yaml.safe_dump({"targets": rows}, allow_unicode=True), encoding="utf-8")
     creds = {"MONITOR_WECHAT_TOKEN": DEMO_TOKEN, "MONITOR_WECHAT_COOKIE": DEMO_COOKIE}
-    try:
-        run_scrapy("import-targets", str(targets), db_path=db_path)
+    with answering(answer) as base:
+        rows = [
+            {"platform": "feed", "name": "坏日期的源", "feed": f"{base}/feed.xml"},
+            {
+                "platform": "weibo",
+                "name": "坏字段的微博",
+                "handle": "5800000001",
+                "options": {"weibo_base": base},
+            },
+            {
+                "platform": "wechat",
+                "name": "坏应答的公众号",
+                "handle": "MzA4ODUzNjAxOA==",
+                "options": {"mode": "mp", "fakeid": "MzA4ODUzNjAxOA==", "mp_base": base},
+            },
+        ]
+        run_scrapy("import-targets", str(write_targets(tmp_path, rows)), db_path=db_path)
         logs = {
             s: run_scrapy("crawl", s, db_path=db_path, **creds).stderr for s in ("feed", "weibo", "wechat")
         }
-    finally:
-        server.shutdown()
     assert all("Traceback" not in log for log in logs.values())
     with sqlite3.connect(db_path) as conn:
         posts = dict(

@@ -7,14 +7,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, ClassVar
 
-import yaml
-
-from tests.helpers import fixture_path, run_scrapy
+from tests.helpers import answering, fixture_path, run_scrapy, write_targets
 
 # What a reader sees: the notice names the tags it warns about.
 SEEN = "网站安全提示：请勿在留言中粘贴<script>代码</script>或<iframe>链接。"
@@ -41,48 +36,28 @@ def timeline() -> bytes:
     return json.dumps(data, ensure_ascii=False).encode()
 
 
-class Answers(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    routes: ClassVar[dict[str, Any]] = {}
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return
-
-    def do_GET(self) -> None:
-        if self.path.startswith("/feed.xml"):
-            body, ctype = FEED, "application/rss+xml; charset=utf-8"
-        elif "containerid=100505" in self.path:
-            body, ctype = json.dumps(PROFILE, ensure_ascii=False).encode(), "application/json"
-        else:
-            body, ctype = timeline(), "application/json; charset=utf-8"
-        self.send_response(200)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+def answer(path: str) -> tuple[bytes, str]:
+    if path.startswith("/feed.xml"):
+        return FEED, "application/rss+xml; charset=utf-8"
+    if "containerid=100505" in path:
+        return json.dumps(PROFILE, ensure_ascii=False).encode(), "application/json"
+    return timeline(), "application/json; charset=utf-8"
 
 
 def test_markup_a_source_spells_out_as_text_is_kept(tmp_path: Path, db_path: Path) -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Answers)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    rows = [
-        {"platform": "feed", "name": "标记文字的源", "feed": f"{base}/feed.xml"},
-        {
-            "platform": "weibo",
-            "name": "标记文字的微博",
-            "handle": "5800000001",
-            "options": {"weibo_base": base},
-        },
-    ]
-    targets = tmp_path / "t.yaml"
-    targets.write_text(yaml.safe_dump({"targets": rows}, allow_unicode=True), encoding="utf-8")
-    try:
-        run_scrapy("import-targets", str(targets), db_path=db_path)
+    with answering(answer) as base:
+        rows = [
+            {"platform": "feed", "name": "标记文字的源", "feed": f"{base}/feed.xml"},
+            {
+                "platform": "weibo",
+                "name": "标记文字的微博",
+                "handle": "5800000001",
+                "options": {"weibo_base": base},
+            },
+        ]
+        run_scrapy("import-targets", str(write_targets(tmp_path, rows)), db_path=db_path)
         for spider in ("feed", "weibo"):
             run_scrapy("crawl", spider, db_path=db_path)
-    finally:
-        server.shutdown()
     with sqlite3.connect(db_path) as conn:
         texts = dict(
             conn.execute(
