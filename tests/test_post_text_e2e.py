@@ -7,9 +7,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
-from tests.helpers import answering, fixture_path, run_scrapy, write_targets
+import pytest
+
+from core.clock import CHINA_TZ
+from pipelines.normalize import normalize_item
+from spiders.wechat.article import Article, article_to_post, parse_article_page
+from spiders.weibo import mblog_to_post, parse_timeline
+from tests.helpers import SHARED_REAL, answering, fixture_path, run_scrapy, write_targets
 
 # What a reader sees: the notice names the tags it warns about.
 SEEN = "网站安全提示：请勿在留言中粘贴<script>代码</script>或<iframe>链接。"
@@ -70,3 +77,23 @@ def test_markup_a_source_spells_out_as_text_is_kept(tmp_path: Path, db_path: Pat
         ).fetchone()[0]
     assert texts == {"标记文字的源": SEEN, "标记文字的微博": SEEN}
     assert found == 2  # and searchable as the reader saw it
+
+
+def test_normalize_keeps_the_text_spiders_make_of_real_answers() -> None:
+    """On the real answers under ../shared (a Weibo timeline, a WeChat article): the stored text is what
+    the spider read, whitespace folded, and nothing the second HTML reading used to change."""
+    timeline_path = SHARED_REAL / "weibo_getIndex_107603_list_pinned.json"
+    article_path = SHARED_REAL / "wechat_article_gongchandangyuan_2018.html"
+    missing = [p for p in (timeline_path, article_path) if not p.exists()]
+    if missing:
+        pytest.skip(f"real answers not present: {missing}")
+    now = datetime(2026, 6, 30, tzinfo=CHINA_TZ)
+    timeline = parse_timeline(json.loads(timeline_path.read_text(encoding="utf-8")))
+    posts = [mblog_to_post(m, target_id=1, now=now, base="https://m.weibo.cn") for m in timeline.mblogs]
+    article = parse_article_page(article_path.read_text(encoding="utf-8"), "https://mp.weixin.qq.com/s/x")
+    assert isinstance(article, Article)
+    posts.append(article_to_post(article, target_id=2))
+    made = [p.text for p in posts]
+    assert len(made) == 11
+    assert all(made)
+    assert [normalize_item(p).text for p in posts] == made
