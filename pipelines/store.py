@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from scrapy import signals
@@ -28,6 +29,10 @@ logger = logging.getLogger(__name__)
 # Sent after the run row is finished and its health recorded: detection listens to this, not to
 # spider_closed, so it always judges a run that is complete and whose trust is known.
 run_finished = object()
+# Sent (flush=bool) by whatever hands the pipeline items it must not lose — the distributed store's drain:
+# the pipeline answers a ticket, a callable that is true once every item it had received when asked is
+# committed (flush: written now instead of with the next batch).
+stored_ticket = object()
 
 
 class InlineWriter:
@@ -35,9 +40,12 @@ class InlineWriter:
 
     def __init__(self, writer: BatchWriter) -> None:
         self.writer = writer
+        self.sent = self.acked = 0
 
     def submit(self, batch: Batch) -> None:
+        self.sent += 1
         self.writer.write(batch)
+        self.acked = self.sent
 
     def finish(self) -> Counter[str]:
         return self.writer.counts
@@ -63,6 +71,7 @@ class StorePipeline:
         self.lock: Lock | None = None
         self.writer: ProcessWriter | InlineWriter | None = None
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.ticket, signal=stored_ticket)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -117,6 +126,16 @@ class StorePipeline:
         batch, self.buffer = self.buffer, []
         self.flushed_at = time.monotonic()
         self.writer.submit(batch)
+
+    def ticket(self, flush: bool = False) -> Callable[[], bool] | None:
+        """True, once committed, for every item received so far (see ``stored_ticket``)."""
+        writer = self.writer
+        if writer is None:
+            return None
+        if flush:
+            self.flush()
+        batch = writer.sent + (1 if self.buffer else 0)  # what is buffered goes with the next batch
+        return lambda: writer.acked >= batch
 
     def close_spider(self) -> None:
         self.flush()

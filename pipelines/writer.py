@@ -214,6 +214,7 @@ class ProcessWriter:
         self.counts: Counter[str] = Counter()
         self.pending: dict[int, Batch] = {}  # sent, not yet acknowledged
         self.sent = 0
+        self.acked = 0  # every batch up to this one is written (batches are written in order)
         self.inline: BatchWriter | None = None
         self._lock = threading.Lock()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
@@ -241,14 +242,16 @@ class ProcessWriter:
             if kind == "ack":
                 with self._lock:
                     self.pending.pop(int(rest), None)
+                    self.acked = int(rest)
             elif kind == "counts":
                 self.counts.update(json.loads(rest))
 
     def submit(self, batch: Batch) -> None:
+        self.sent += 1
         if self.inline is not None:
             self.inline.write(batch)
+            self.acked = self.sent
             return
-        self.sent += 1
         with self._lock:
             self.pending[self.sent] = batch
         data = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
@@ -289,6 +292,7 @@ class ProcessWriter:
         self.inline = BatchWriter(store.open_db(self.db_path), self.run_id, self.hash_from)
         for batch in left:
             self.inline.write(batch)
+        self.acked = self.sent
 
 
 def main(argv: list[str]) -> int:

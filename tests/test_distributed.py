@@ -1,8 +1,9 @@
 """Distributed mode against a real redis-server: two workers and one store crawl the demo world.
 
 The database they fill equals the session's single-machine crawl of the same world; a worker killed
-mid-crawl loses nothing (its leased targets come back to the other); the per-host limit the demo server
-observes holds over both workers.
+mid-crawl loses nothing (its leased targets come back to the other); neither does a store killed with
+items it took from Redis and had not committed (the next store drains them again); the per-host limit
+the demo server observes holds over both workers.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
+import subprocess
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -124,6 +127,83 @@ def test_a_killed_worker_loses_nothing_and_the_host_limit_holds(
     # can come closer than that, never at the rate of two unthrottled workers; on average they keep it.
     assert seen[host]["mean_interval_s"] >= 0.095, seen[host]
     assert seen[host]["min_interval_s"] >= 0.05, seen[host]
+
+
+def _until(done: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path, deadline: float) -> None:
+    """Wait until ``done()``, as long as ``proc`` runs and the deadline is ahead."""
+    while not done():
+        assert proc.poll() is None, log.read_text()[-3000:]
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.05)
+
+
+def _kill_with_children(pid: int) -> None:
+    """SIGKILL a process and everything it started (its writer process): a machine going down."""
+    tree = [pid]
+    for parent in tree:
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            tree += [int(child) for child in task.read_text().split()]
+    for one in tree:
+        os.kill(one, signal.SIGKILL)
+
+
+@pytest.mark.parametrize("when", ["while the worker crawls", "once the crawl has drained"])
+def test_a_killed_store_loses_nothing_it_took_from_redis(
+    world_crawl: Crawl, redis_url: str, tmp_path: Path, when: str
+) -> None:
+    """The store takes the workers' items from Redis, then dies before they are committed (the test
+    holds the database's write lock, so no batch can be): the next store drains them again. Killed at
+    the end, the crawl is not over either: a store declares it finished only once all it took is stored."""
+    baseline = tmp_path / "single.db"
+    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=baseline)
+    run_scrapy("crawl", "feed", db_path=baseline)
+
+    db_path = tmp_path / "monitor.db"
+    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
+    prefix = "storekill-" + when.split()[-1]
+    env = {"MONITOR_REDIS_URL": redis_url, "MONITOR_REDIS_PREFIX": prefix, "MONITOR_LEASE_S": "2"}
+    if when == "while the worker crawls":  # one request at a time, 0.3 s apart: the crawl takes a while
+        env |= {"MONITOR_HOST_CONCURRENCY": "1", "MONITOR_HOST_DELAY_S": "0.3", "MONITOR_LOG_LEVEL": "DEBUG"}
+    server = redis.Redis.from_url(redis_url)
+    items = f"{prefix}:feed:items"
+    logs = [tmp_path / "store.log", tmp_path / "worker.log", tmp_path / "store-again.log"]
+    store = start_scrapy("store", "feed", db_path=db_path, log=logs[0], **env)
+    deadline = time.monotonic() + 60
+
+    def seeded() -> bool:  # and so the run row is written
+        return server.get(f"{prefix}:feed:state") == b"crawling"
+
+    _until(seeded, store, logs[0], deadline)
+    lock = sqlite3.connect(db_path, isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # from here on no batch of the store is committed
+    try:
+        worker = start_scrapy("worker", "feed", db_path=db_path, log=logs[1], **env)
+        if when == "while the worker crawls":
+            _until(lambda: "Scraped from" in logs[1].read_text(errors="replace"), worker, logs[1], deadline)
+        else:
+            wait_all([worker], [logs[1]])  # every item is in Redis or with the store
+        _until(lambda: not server.llen(items), store, logs[0], deadline)  # the store took what was sent
+        time.sleep(0.5)
+        assert store.poll() is None, "the store finished though it could not commit"
+        _kill_with_children(store.pid)
+        store.wait()
+        if when == "while the worker crawls":
+            assert worker.poll() is None, "the crawl ended before the store was killed"
+    finally:
+        lock.rollback()
+        lock.close()
+    taken = server.llen(f"{items}:taken")  # what the dead store had taken and not stored
+
+    again = start_scrapy("store", "feed", db_path=db_path, log=logs[2], **env)
+    wait_all([again, worker], [logs[2], logs[1]], timeout=90)
+    single, distributed = crawl_rows(baseline), crawl_rows(db_path)
+    assert sum(single["posts"].values()) > 0
+    assert distributed["posts"] == single["posts"]
+    for table in ("accounts", "checks", "http_validators"):
+        assert set(distributed[table]) == set(single[table]), table
+    assert taken > 0
+    assert f"{taken} items the last store took and had not stored are drained again" in logs[2].read_text()
+    assert not server.exists(f"{items}:taken")
 
 
 def test_a_refusal_one_worker_meets_holds_for_every_worker(redis_url: str) -> None:

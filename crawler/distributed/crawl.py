@@ -11,7 +11,8 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import redis
@@ -25,6 +26,7 @@ from crawler.distributed.config import DistributedConfig, Role, distributed_conf
 from crawler.distributed.flags import FLAGS, SharedFlags
 from crawler.distributed.items import decode_item
 from crawler.distributed.queue import LeasedQueue
+from pipelines.store import stored_ticket
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +35,25 @@ DRAIN_BATCH = 500
 POLL_S = 0.25
 WAITING_LOG_S = 60.0
 
+# The store takes items from the workers' list into its own ("items:taken") in one step, and removes them
+# from there only once they are committed: a store that dies (killed, out of memory, the machine down)
+# leaves what it took and had not stored, and the next store drains it again.
+# KEYS: items, taken. ARGV: how many. Returns the items moved.
+TAKE = """
+local xs = redis.call('LPOP', KEYS[1], ARGV[1])
+if not xs then return {} end
+redis.call('RPUSH', KEYS[2], unpack(xs))
+return xs
+"""
+# KEYS: items, taken. Puts the taken items back at the front of the list, in their order; returns how many.
+GIVE_BACK = """
+local xs = redis.call('LRANGE', KEYS[2], 0, -1)
+for i = #xs, 1, -1 do redis.call('LPUSH', KEYS[1], xs[i]) end
+redis.call('DEL', KEYS[2])
+return #xs
+"""
+Ticket = Callable[[], bool]  # true once what the store pipeline had received when it was issued is committed
+
 
 class SharedCrawl:
     def __init__(self, config: DistributedConfig, spider: Any) -> None:
@@ -40,6 +61,8 @@ class SharedCrawl:
         self.spider_name = spider.name
         self.server: Any = redis.Redis.from_url(config.redis_url)
         self.queue = LeasedQueue(self.server, spider, config.key(spider.name, "seeds"))
+        self._take = self.server.register_script(TAKE)
+        self._give_back = self.server.register_script(GIVE_BACK)
 
     def key(self, name: str) -> str:
         return self.config.key(self.spider_name, name)
@@ -56,8 +79,8 @@ class SharedCrawl:
 
     def reset(self) -> None:
         # Registered workers stay: one that started before the store is waiting for these seeds.
-        names = ("seeds", "seeds:leases", "dupefilter", "items", "worker_stats", "state", FLAGS)
-        self.server.delete(*(self.key(n) for n in names))
+        names = ("seeds", "seeds:leases", "dupefilter", "items", "items:taken", "worker_stats", "state")
+        self.server.delete(*(self.key(n) for n in names), self.key(FLAGS))
 
     # --- workers ---------------------------------------------------------------------------------
 
@@ -85,8 +108,13 @@ class SharedCrawl:
     def seed(self, requests: Iterable[Request]) -> int:
         """Fill the queue (a crawl left half done by a stopped store is resumed, not seeded again)."""
         if self.state() == CRAWLING:
+            returned = self._give_back(keys=[self.key("items"), self.key("items:taken")])
             logger.warning(
-                "resuming the distributed crawl of %s (%d seeds queued)", self.spider_name, len(self.queue)
+                "resuming the distributed crawl of %s (%d seeds queued; %d items the last store took and "
+                "had not stored are drained again)",
+                self.spider_name,
+                len(self.queue),
+                returned,
             )
             return 0
         self.reset()
@@ -98,16 +126,29 @@ class SharedCrawl:
         self.set_state(CRAWLING)
         return n
 
-    async def drain(self) -> AsyncIterator[Any]:
-        """The workers' items as they arrive, until the crawl has drained and every worker reported."""
-        items = self.key("items")
+    async def drain(self, ticket: Callable[[bool], Ticket], settled: Callable[[], int]) -> AsyncIterator[Any]:
+        """The workers' items as they arrive, until the crawl has drained and every worker reported and
+        everything taken is committed.
+
+        ``settled()`` counts the items that went through the pipelines; ``ticket(flush)`` asks the store
+        pipeline for a ticket over what it has received (``flush``: write it now). A chunk leaves the
+        taken list once its ticket says it is committed.
+        """
+        items, taken = self.key("items"), self.key("items:taken")
+        waiting_for: deque[tuple[Ticket, int]] = deque()  # per chunk taken: its ticket, its size
+        yielded = 0
         drained_at: float | None = None
         said_at = time.monotonic()
         while True:
-            raws = self.server.lpop(items, DRAIN_BATCH)
+            self._forget_stored(waiting_for)
+            raws = self._take(keys=[items, taken], args=[DRAIN_BATCH])
             if raws:
                 for raw in raws:
                     yield decode_item(raw)
+                yielded += len(raws)
+                while settled() < yielded:  # the pipelines run as tasks of their own
+                    await asyncio.sleep(0.005)
+                waiting_for.append((ticket(False), len(raws)))
                 continue
             reclaimed = self.queue.reclaim()
             if reclaimed:
@@ -125,20 +166,45 @@ class SharedCrawl:
                     "waiting for workers: %d seeds queued, %d leased", len(self.queue), self.queue.leased()
                 )
             await asyncio.sleep(0.05)
+        # The crawl is declared finished (its lists deleted) only once all it took is on disk.
+        waiting_for.append((ticket(True), 0))
+        while waiting_for:
+            self._forget_stored(waiting_for)
+            await asyncio.sleep(0.05)
+
+    def _forget_stored(self, waiting_for: deque[tuple[Ticket, int]]) -> None:
+        """Remove the chunks that are committed from the head of the taken list."""
+        while waiting_for and waiting_for[0][0]():
+            n = waiting_for.popleft()[1]
+            if n:
+                self.server.ltrim(self.key("items:taken"), n, -1)
 
     def finish(self) -> None:
         # kept a lease long: a worker still finishing sees the crawl is over; a later one waits for seeds
         self.server.set(self.key("state"), FINISHED, px=int(self.config.lease_s * 1000))
-        for name in ("seeds", "seeds:leases", "dupefilter", "items"):
+        for name in ("seeds", "seeds:leases", "dupefilter", "items", "items:taken"):
             self.server.delete(self.key(name))
 
 
 async def run_store(spider: Any, seeds: Iterable[Request]) -> AsyncIterator[Any]:
     """The store role's start(): seed the crawl, yield the workers' items, add their counters."""
-    crawl = SharedCrawl(distributed_config(spider.crawler), spider)
-    stats = spider.crawler.stats
+    crawler = spider.crawler
+    crawl = SharedCrawl(distributed_config(crawler), spider)
+    stats = crawler.stats
     stats.set_value("monitor/distributed/seeds", crawl.seed(seeds))
-    async for item in crawl.drain():
+    settled = [0]
+
+    def one_settled(*_: Any, **__: Any) -> None:
+        settled[0] += 1
+
+    for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+        crawler.signals.connect(one_settled, signal=signal, weak=False)
+
+    def ticket(flush: bool) -> Ticket:
+        answers = [t for _, t in crawler.signals.send_catch_log(stored_ticket, flush=flush) if callable(t)]
+        return answers[0] if answers else (lambda: True)  # no store pipeline: nothing is written to wait for
+
+    async for item in crawl.drain(ticket, lambda: settled[0]):
         yield item
     reports = crawl.worker_stats()
     for counters in reports.values():
