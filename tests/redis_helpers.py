@@ -19,40 +19,37 @@ from tests.helpers import BIN, ROOT, free_port, scrapy_env
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 
 
+def start_redis(port: int, tmp: Path, *, persistent: bool = False) -> subprocess.Popen[bytes]:
+    """redis-server on ``port``, its files in ``tmp`` (``persistent``: every write in its append-only
+    file, so a restart finds the data again); returns once it answers PING."""
+    persistence = ["--appendonly", "yes", "--appendfsync", "always"] if persistent else ["--appendonly", "no"]
+    args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", *persistence, "--dir", str(tmp)]
+    proc = subprocess.Popen(
+        [REDIS_SERVER, *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return proc
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            proc.kill()
+            raise RuntimeError("redis-server did not start")
+        time.sleep(0.05)
+
+
 @contextmanager
 def redis_server(tmp: Path) -> Iterator[str]:
     """Start redis-server (no persistence) on a free port; yield its URL; stop it."""
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            REDIS_SERVER,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    proc = start_redis(port, tmp)
     try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError("redis-server did not start")
-            time.sleep(0.05)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
         proc.terminate()

@@ -22,8 +22,8 @@ import pytest
 import redis
 
 from tests.conftest import CREDENTIALS, SPIDERS, Crawl
-from tests.helpers import run_scrapy
-from tests.redis_helpers import REDIS_SERVER, crawl_rows, redis_server, start_scrapy, wait_all
+from tests.helpers import free_port, run_scrapy
+from tests.redis_helpers import REDIS_SERVER, crawl_rows, redis_server, start_redis, start_scrapy, wait_all
 
 pytestmark = pytest.mark.skipif(not Path(REDIS_SERVER).exists(), reason="redis-server is not installed")
 
@@ -204,6 +204,85 @@ def test_a_killed_store_loses_nothing_it_took_from_redis(
     assert taken > 0
     assert f"{taken} items the last store took and had not stored are drained again" in logs[2].read_text()
     assert not server.exists(f"{items}:taken")
+
+
+def test_a_redis_restart_mid_crawl_loses_nothing(world_crawl: Crawl, tmp_path: Path) -> None:
+    """Redis (persistent) stops while a worker crawls and comes back 2 s later on the same port: the
+    store and the worker wait for it (every command retried, the scripts loaded again), and the crawl
+    ends with what a single crawl stores."""
+    baseline = tmp_path / "single.db"
+    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=baseline)
+    run_scrapy("crawl", "feed", db_path=baseline)
+
+    db_path = tmp_path / "monitor.db"
+    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
+    port, data = free_port(), tmp_path / "redis"
+    data.mkdir()
+    redis_proc = start_redis(port, data, persistent=True)
+    env = {
+        "MONITOR_REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        "MONITOR_REDIS_PREFIX": "restart",
+        "MONITOR_LEASE_S": "5",
+        "MONITOR_HOST_CONCURRENCY": "1",
+        "MONITOR_HOST_DELAY_S": "0.3",
+        "MONITOR_LOG_LEVEL": "DEBUG",
+    }
+    logs = [tmp_path / "store.log", tmp_path / "worker.log"]
+    try:
+        store = start_scrapy("store", "feed", db_path=db_path, log=logs[0], **env)
+        worker = start_scrapy("worker", "feed", db_path=db_path, log=logs[1], **env)
+        deadline = time.monotonic() + 60
+        _until(lambda: "Scraped from" in logs[1].read_text(errors="replace"), worker, logs[1], deadline)
+        redis_proc.terminate()
+        redis_proc.wait(timeout=10)
+        time.sleep(2)
+        assert worker.poll() is None, "the crawl ended before Redis stopped"
+        redis_proc = start_redis(port, data, persistent=True)
+        wait_all([worker, store], logs, timeout=120)
+    finally:
+        redis_proc.terminate()
+        redis_proc.wait(timeout=10)
+    single, distributed = crawl_rows(baseline), crawl_rows(db_path)
+    assert sum(single["posts"].values()) > 0
+    assert distributed["posts"] == single["posts"]
+    for table in ("accounts", "checks", "http_validators"):
+        assert set(distributed[table]) == set(single[table]), table
+    assert "Traceback" not in logs[0].read_text() + logs[1].read_text()
+
+
+def test_a_crawl_redis_forgot_ends_instead_of_waiting_forever(world_crawl: Crawl, tmp_path: Path) -> None:
+    """Redis restarts without persistence mid-crawl: the queue and the crawl's state are gone, so it can
+    never drain. The store ends its run as `redis_lost` and says why; the worker ends too."""
+    db_path = tmp_path / "monitor.db"
+    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
+    port, data = free_port(), tmp_path / "redis"
+    data.mkdir()
+    redis_proc = start_redis(port, data)
+    env = {
+        "MONITOR_REDIS_URL": f"redis://127.0.0.1:{port}/0",
+        "MONITOR_REDIS_PREFIX": "forgot",
+        "MONITOR_LEASE_S": "2",
+        "MONITOR_HOST_CONCURRENCY": "1",
+        "MONITOR_HOST_DELAY_S": "0.3",
+        "MONITOR_LOG_LEVEL": "DEBUG",
+    }
+    logs = [tmp_path / "store.log", tmp_path / "worker.log"]
+    try:
+        store = start_scrapy("store", "feed", db_path=db_path, log=logs[0], **env)
+        worker = start_scrapy("worker", "feed", db_path=db_path, log=logs[1], **env)
+        deadline = time.monotonic() + 60
+        _until(lambda: "Scraped from" in logs[1].read_text(errors="replace"), worker, logs[1], deadline)
+        redis_proc.terminate()
+        redis_proc.wait(timeout=10)
+        redis_proc = start_redis(port, data)  # empty
+        wait_all([store, worker], logs, timeout=90)
+    finally:
+        redis_proc.terminate()
+        redis_proc.wait(timeout=10)
+    assert "Redis lost the distributed crawl of feed" in logs[0].read_text()
+    with sqlite3.connect(db_path) as conn:
+        reasons = [r[0] for r in conn.execute("SELECT finish_reason FROM runs WHERE spider = 'feed'")]
+    assert reasons == ["redis_lost"]
 
 
 def test_a_refusal_one_worker_meets_holds_for_every_worker(redis_url: str) -> None:

@@ -8,6 +8,23 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+# Redis restarting (a deploy, a failover, a reboot with persistence) or a dropped connection is waited
+# for, not given up on: every command is retried with backoff — 0.2 s, 0.4 s … then every 5 s — for about
+# a minute, reconnecting each time (the Lua scripts load themselves again after a restart). Past that the
+# command fails, as before. Used by every client of the distributed mode, scrapy-redis' included.
+REDIS_RETRIES = 16
+
+
+def redis_params() -> dict[str, Any]:
+    return {
+        "retry": Retry(ExponentialBackoff(cap=5.0, base=0.1), REDIS_RETRIES),
+        "retry_on_error": [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
+    }
+
 
 class Role(StrEnum):
     SINGLE = "single"  # no Redis: the one-machine crawl
@@ -33,6 +50,9 @@ class DistributedConfig:
 
     def key(self, spider: str, name: str) -> str:
         return f"{self.prefix}:{spider}:{name}"
+
+    def redis(self) -> Any:
+        return redis.Redis.from_url(self.redis_url, **redis_params())
 
     def host_limit(self, host: str) -> HostLimit:
         return self.host_slots.get(host, self.host_default)

@@ -15,10 +15,9 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-import redis
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.exceptions import CloseSpider, DontCloseSpider, NotConfigured
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
@@ -31,6 +30,7 @@ from pipelines.store import stored_ticket
 logger = logging.getLogger(__name__)
 
 SEEDING, CRAWLING, FINISHED = "seeding", "crawling", "finished"
+REDIS_LOST = "redis_lost"  # the close reason of a store whose crawl vanished from Redis
 DRAIN_BATCH = 500
 POLL_S = 0.25
 WAITING_LOG_S = 60.0
@@ -59,7 +59,7 @@ class SharedCrawl:
     def __init__(self, config: DistributedConfig, spider: Any) -> None:
         self.config = config
         self.spider_name = spider.name
-        self.server: Any = redis.Redis.from_url(config.redis_url)
+        self.server: Any = config.redis()
         self.queue = LeasedQueue(self.server, spider, config.key(spider.name, "seeds"))
         self._take = self.server.register_script(TAKE)
         self._give_back = self.server.register_script(GIVE_BACK)
@@ -150,6 +150,15 @@ class SharedCrawl:
                     await asyncio.sleep(0.005)
                 waiting_for.append((ticket(False), len(raws)))
                 continue
+            if self.state() is None:
+                # Redis restarted without its data (no persistence): the queue, the leases and the items
+                # on their way are gone. Not a finished crawl, and not one that can ever drain.
+                logger.error(
+                    "Redis lost the distributed crawl of %s (restarted without persistence?): what it had "
+                    "not delivered is gone; run the crawl again",
+                    self.spider_name,
+                )
+                raise CloseSpider(REDIS_LOST)
             reclaimed = self.queue.reclaim()
             if reclaimed:
                 logger.warning("reclaimed %d target(s) from a worker that stopped", reclaimed)
@@ -277,10 +286,14 @@ class WorkerLifecycle:
             if scheduler.has_pending_requests() or getattr(scheduler, "leases", None):
                 return False
         state = self.crawl.state()
-        if state == CRAWLING:
-            self.joined = True
+        stats = self.crawler.stats
+        if state == CRAWLING or (stats is not None and stats.get_value("monitor/distributed/targets_leased")):
+            self.joined = True  # a worker that crawled a seed of this crawl took part in it
         # A crawl this worker never saw running may be an earlier one: wait for the next seeds.
         if self.joined and (state == FINISHED or self.crawl.is_drained()):
+            return True
+        if self.joined and state is None:
+            logger.error("Redis lost the distributed crawl (restarted without persistence?)")
             return True
         if not self.joined and time.monotonic() - self.started > self.wait_s:
             logger.warning("no distributed crawl was seeded within %.0f s", self.wait_s)

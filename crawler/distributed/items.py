@@ -11,7 +11,6 @@ import dataclasses
 import json
 from typing import Any
 
-import redis
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
@@ -76,7 +75,7 @@ class ItemQueuePipeline:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.config = distributed_config(crawler)
-        self.server: Any = redis.Redis.from_url(self.config.redis_url)
+        self.server: Any = self.config.redis()
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod

@@ -14,7 +14,6 @@ import asyncio
 import uuid
 from typing import Any
 
-import redis
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
@@ -44,7 +43,7 @@ class SharedPolitenessMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.config = distributed_config(crawler)
-        self.server: Any = redis.Redis.from_url(self.config.redis_url)
+        self.server: Any = self.config.redis()
         self.acquire = self.server.register_script(ACQUIRE)
         # A holder that never releases (its worker died) frees its slot after the download timeout.
         self.hold_ms = int(crawler.settings.getfloat("DOWNLOAD_TIMEOUT", 180) * 1000) + 5000

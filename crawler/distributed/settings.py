@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from crawler.distributed.config import Role
+from crawler.distributed.config import Role, redis_params
 
 PRIORITY = "spider"
 
@@ -23,6 +23,7 @@ def apply_role(settings: Any) -> Role:
         return role
     prefix = str(settings.get("MONITOR_REDIS_PREFIX") or "govmedia")
     settings.set("REDIS_URL", settings.get("MONITOR_REDIS_URL"), priority=PRIORITY)
+    settings.set("REDIS_PARAMS", {**settings.getdict("REDIS_PARAMS"), **redis_params()}, priority=PRIORITY)
     if role is Role.STORE:
         return role
     settings.set("SCHEDULER", "crawler.distributed.scheduler.WorkerScheduler", priority=PRIORITY)
