@@ -192,7 +192,8 @@ def test_a_killed_store_loses_nothing_it_took_from_redis(
     finally:
         lock.rollback()
         lock.close()
-    taken = server.llen(f"{items}:taken")  # what the dead store had taken and not stored
+    # what the dead store had taken and not stored
+    taken = sum(server.llen(f"{items}:taken:{n.decode()}") for n in server.zrange(f"{items}:taken", 0, -1))
 
     again = start_scrapy("store", "feed", db_path=db_path, log=logs[2], **env)
     wait_all([again, worker], [logs[2], logs[1]], timeout=90)
@@ -203,7 +204,45 @@ def test_a_killed_store_loses_nothing_it_took_from_redis(
         assert set(distributed[table]) == set(single[table]), table
     assert taken > 0
     assert f"{taken} items the last store took and had not stored are drained again" in logs[2].read_text()
-    assert not server.exists(f"{items}:taken")
+    assert not server.keys(f"{items}:taken*")
+
+
+def test_a_chunk_whose_answer_was_lost_is_drained_again(
+    world_crawl: Crawl, redis_url: str, tmp_path: Path
+) -> None:
+    """The store's take ran in Redis but its answer never came back (a dropped connection; the retried
+    command took the next chunk): the chunk sits taken, never handed on. The store finds it before it
+    declares the crawl finished, and drains it again."""
+    from crawler.distributed.crawl import TAKE
+
+    baseline = tmp_path / "single.db"
+    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=baseline)
+    run_scrapy("crawl", "feed", db_path=baseline)
+    db_path = tmp_path / "monitor.db"
+    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
+    prefix = "lostanswer"
+    env = {"MONITOR_REDIS_URL": redis_url, "MONITOR_REDIS_PREFIX": prefix, "MONITOR_LEASE_S": "2"}
+    server = redis.Redis.from_url(redis_url)
+    items = f"{prefix}:feed:items"
+    logs = [tmp_path / "store.log", tmp_path / "worker.log"]
+    store = start_scrapy("store", "feed", db_path=db_path, log=logs[0], **env)
+    _until(lambda: server.get(f"{prefix}:feed:state") == b"crawling", store, logs[0], time.monotonic() + 60)
+    os.kill(store.pid, signal.SIGSTOP)  # the store waits while the worker crawls everything
+    try:
+        worker = start_scrapy("worker", "feed", db_path=db_path, log=logs[1], **env)
+        wait_all([worker], [logs[1]])
+        sent = server.llen(items)
+        taken = server.register_script(TAKE)(keys=[items, f"{items}:taken", f"{items}:taken:n"], args=[sent])
+        assert len(taken) == sent + 1  # the chunk's number, then every item
+    finally:
+        os.kill(store.pid, signal.SIGCONT)
+    wait_all([store], [logs[0]])
+    assert f"{sent} items taken and never handed on are drained again" in logs[0].read_text()
+    single, distributed = crawl_rows(baseline), crawl_rows(db_path)
+    assert sum(single["posts"].values()) > 0
+    assert distributed["posts"] == single["posts"]
+    for table in ("accounts", "checks", "http_validators"):
+        assert set(distributed[table]) == set(single[table]), table
 
 
 def test_a_redis_restart_mid_crawl_loses_nothing(world_crawl: Crawl, tmp_path: Path) -> None:

@@ -35,22 +35,40 @@ DRAIN_BATCH = 500
 POLL_S = 0.25
 WAITING_LOG_S = 60.0
 
-# The store takes items from the workers' list into its own ("items:taken") in one step, and removes them
-# from there only once they are committed: a store that dies (killed, out of memory, the machine down)
-# leaves what it took and had not stored, and the next store drains it again.
-# KEYS: items, taken. ARGV: how many. Returns the items moved.
+# The store takes the workers' items in chunks, each moved in one step into a list of its own
+# ("items:taken:<n>", its number in the sorted set "items:taken"), and deletes a chunk only once it is
+# committed: a store that dies (killed, out of memory, the machine down) leaves what it took and had not
+# stored, and the next store drains it again. A chunk whose answer was lost on the way (the command
+# retried after a dropped connection) is never handed on: it is given back before the crawl finishes.
+# KEYS: items, taken, the chunk counter. ARGV: how many. Returns the chunk's number, then its items.
 TAKE = """
 local xs = redis.call('LPOP', KEYS[1], ARGV[1])
 if not xs then return {} end
-redis.call('RPUSH', KEYS[2], unpack(xs))
+local n = redis.call('INCR', KEYS[3])
+redis.call('RPUSH', KEYS[2] .. ':' .. n, unpack(xs))
+redis.call('ZADD', KEYS[2], n, n)
+table.insert(xs, 1, tostring(n))
 return xs
 """
-# KEYS: items, taken. Puts the taken items back at the front of the list, in their order; returns how many.
+# KEYS: taken. ARGV: a chunk's number. The chunk is stored: forget it.
+STORED = """
+redis.call('DEL', KEYS[1] .. ':' .. ARGV[1])
+return redis.call('ZREM', KEYS[1], ARGV[1])
+"""
+# KEYS: items, taken. Puts every taken chunk back at the front of the list, in their order; returns how
+# many items.
 GIVE_BACK = """
-local xs = redis.call('LRANGE', KEYS[2], 0, -1)
-for i = #xs, 1, -1 do redis.call('LPUSH', KEYS[1], xs[i]) end
+local chunks = redis.call('ZRANGE', KEYS[2], 0, -1)
+local count = 0
+for i = #chunks, 1, -1 do
+  local key = KEYS[2] .. ':' .. chunks[i]
+  local xs = redis.call('LRANGE', key, 0, -1)
+  for j = #xs, 1, -1 do redis.call('LPUSH', KEYS[1], xs[j]) end
+  count = count + #xs
+  redis.call('DEL', key)
+end
 redis.call('DEL', KEYS[2])
-return #xs
+return count
 """
 Ticket = Callable[[], bool]  # true once what the store pipeline had received when it was issued is committed
 
@@ -62,7 +80,8 @@ class SharedCrawl:
         self.server: Any = config.redis()
         self.queue = LeasedQueue(self.server, spider, config.key(spider.name, "seeds"))
         self._take = self.server.register_script(TAKE)
-        self._give_back = self.server.register_script(GIVE_BACK)
+        self._stored = self.server.register_script(STORED)
+        self._give_back_script = self.server.register_script(GIVE_BACK)
 
     def key(self, name: str) -> str:
         return self.config.key(self.spider_name, name)
@@ -79,7 +98,8 @@ class SharedCrawl:
 
     def reset(self) -> None:
         # Registered workers stay: one that started before the store is waiting for these seeds.
-        names = ("seeds", "seeds:leases", "dupefilter", "items", "items:taken", "worker_stats", "state")
+        self.give_back()  # chunks a crawl Redis half forgot left behind go with its items
+        names = ("seeds", "seeds:leases", "dupefilter", "items", "items:taken:n", "worker_stats", "state")
         self.server.delete(*(self.key(n) for n in names), self.key(FLAGS))
 
     # --- workers ---------------------------------------------------------------------------------
@@ -108,7 +128,7 @@ class SharedCrawl:
     def seed(self, requests: Iterable[Request]) -> int:
         """Fill the queue (a crawl left half done by a stopped store is resumed, not seeded again)."""
         if self.state() == CRAWLING:
-            returned = self._give_back(keys=[self.key("items"), self.key("items:taken")])
+            returned = self.give_back()
             logger.warning(
                 "resuming the distributed crawl of %s (%d seeds queued; %d items the last store took and "
                 "had not stored are drained again)",
@@ -126,29 +146,33 @@ class SharedCrawl:
         self.set_state(CRAWLING)
         return n
 
+    def give_back(self) -> int:
+        """Every chunk taken and not stored back at the front of the item list; how many items."""
+        return int(self._give_back_script(keys=[self.key("items"), self.key("items:taken")]))
+
     async def drain(self, ticket: Callable[[bool], Ticket], settled: Callable[[], int]) -> AsyncIterator[Any]:
         """The workers' items as they arrive, until the crawl has drained and every worker reported and
         everything taken is committed.
 
         ``settled()`` counts the items that went through the pipelines; ``ticket(flush)`` asks the store
-        pipeline for a ticket over what it has received (``flush``: write it now). A chunk leaves the
-        taken list once its ticket says it is committed.
+        pipeline for a ticket over what it has received (``flush``: write it now). A chunk is forgotten
+        once its ticket says it is committed.
         """
-        items, taken = self.key("items"), self.key("items:taken")
-        waiting_for: deque[tuple[Ticket, int]] = deque()  # per chunk taken: its ticket, its size
+        keys = [self.key("items"), self.key("items:taken"), self.key("items:taken:n")]
+        waiting_for: deque[tuple[Ticket, str]] = deque()  # per chunk handed on: its ticket, its number
         yielded = 0
         drained_at: float | None = None
         said_at = time.monotonic()
         while True:
             self._forget_stored(waiting_for)
-            raws = self._take(keys=[items, taken], args=[DRAIN_BATCH])
-            if raws:
+            chunk, *raws = self._take(keys=keys, args=[DRAIN_BATCH]) or [None]
+            if chunk is not None:
                 for raw in raws:
                     yield decode_item(raw)
                 yielded += len(raws)
                 while settled() < yielded:  # the pipelines run as tasks of their own
                     await asyncio.sleep(0.005)
-                waiting_for.append((ticket(False), len(raws)))
+                waiting_for.append((ticket(False), chunk.decode()))
                 continue
             if self.state() is None:
                 # Redis restarted without its data (no persistence): the queue, the leases and the items
@@ -162,36 +186,40 @@ class SharedCrawl:
             reclaimed = self.queue.reclaim()
             if reclaimed:
                 logger.warning("reclaimed %d target(s) from a worker that stopped", reclaimed)
-            if self.is_drained() and not self.server.llen(items):
+            if self.is_drained() and not self.server.llen(keys[0]):
                 drained_at = drained_at or time.monotonic()
                 waiting = self.pending_workers()
                 if not waiting or time.monotonic() - drained_at > self.config.lease_s:
                     if waiting:
                         logger.warning("workers %s did not report their counters", ", ".join(waiting))
-                    break
+                    # The crawl is declared finished (its lists deleted) only once all it took is on disk.
+                    waiting_for.append((ticket(True), ""))
+                    while waiting_for:
+                        self._forget_stored(waiting_for)
+                        await asyncio.sleep(0.05)
+                    never_handed_on = self.give_back()
+                    if not never_handed_on:
+                        break
+                    logger.warning("%d items taken and never handed on are drained again", never_handed_on)
+                    continue
             if time.monotonic() - said_at > WAITING_LOG_S:
                 said_at = time.monotonic()
                 logger.info(
                     "waiting for workers: %d seeds queued, %d leased", len(self.queue), self.queue.leased()
                 )
             await asyncio.sleep(0.05)
-        # The crawl is declared finished (its lists deleted) only once all it took is on disk.
-        waiting_for.append((ticket(True), 0))
-        while waiting_for:
-            self._forget_stored(waiting_for)
-            await asyncio.sleep(0.05)
 
-    def _forget_stored(self, waiting_for: deque[tuple[Ticket, int]]) -> None:
-        """Remove the chunks that are committed from the head of the taken list."""
+    def _forget_stored(self, waiting_for: deque[tuple[Ticket, str]]) -> None:
+        """Forget the chunks that are committed."""
         while waiting_for and waiting_for[0][0]():
-            n = waiting_for.popleft()[1]
-            if n:
-                self.server.ltrim(self.key("items:taken"), n, -1)
+            chunk = waiting_for.popleft()[1]
+            if chunk:
+                self._stored(keys=[self.key("items:taken")], args=[chunk])
 
     def finish(self) -> None:
         # kept a lease long: a worker still finishing sees the crawl is over; a later one waits for seeds
         self.server.set(self.key("state"), FINISHED, px=int(self.config.lease_s * 1000))
-        for name in ("seeds", "seeds:leases", "dupefilter", "items", "items:taken"):
+        for name in ("seeds", "seeds:leases", "dupefilter", "items", "items:taken", "items:taken:n"):
             self.server.delete(self.key(name))
 
 
