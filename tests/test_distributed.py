@@ -15,8 +15,10 @@ import sqlite3
 import subprocess
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -32,6 +34,28 @@ pytestmark = pytest.mark.skipif(not Path(REDIS_SERVER).exists(), reason="redis-s
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with redis_server(tmp_path_factory.mktemp("redis")) as url:
         yield url
+
+
+Rows = dict[str, Counter[tuple[Any, ...]]]
+
+
+@pytest.fixture(scope="module")
+def single_feed(world_crawl: Crawl, tmp_path_factory: pytest.TempPathFactory) -> Rows:
+    """What a single-machine `scrapy crawl feed` of the world stores (the yardstick of the tests below)."""
+    db_path = tmp_path_factory.mktemp("single-feed") / "single.db"
+    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
+    run_scrapy("crawl", "feed", db_path=db_path)
+    return crawl_rows(db_path)
+
+
+def assert_stores_what_a_single_crawl_stores(single: Rows, db_path: Path) -> None:
+    """The same posts, no more, no fewer; every account observation, check and validator a single crawl
+    records (a target crawled again may record one twice)."""
+    distributed = crawl_rows(db_path)
+    assert sum(single["posts"].values()) > 0
+    assert distributed["posts"] == single["posts"]
+    for table in ("accounts", "checks", "http_validators"):
+        assert set(distributed[table]) == set(single[table]), table
 
 
 def crawl_distributed(spider: str, *, db_path: Path, tmp: Path, workers: int = 2, **env: str) -> list[Path]:
@@ -75,13 +99,9 @@ def test_two_workers_fill_the_database_a_single_crawl_fills(
 
 
 def test_a_killed_worker_loses_nothing_and_the_host_limit_holds(
-    world_crawl: Crawl, redis_url: str, tmp_path: Path
+    world_crawl: Crawl, single_feed: Rows, redis_url: str, tmp_path: Path
 ) -> None:
     base = world_crawl.world.base
-    baseline = tmp_path / "single.db"
-    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=baseline)
-    run_scrapy("crawl", "feed", db_path=baseline)
-
     db_path = tmp_path / "monitor.db"
     run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
     prefix = "killed"
@@ -110,11 +130,8 @@ def test_a_killed_worker_loses_nothing_and_the_host_limit_holds(
     survivor = start_scrapy("worker", "feed", *settings, db_path=db_path, log=logs[2], **env)
     wait_all([survivor, store], [logs[2], logs[0]])
 
-    single, distributed = crawl_rows(baseline), crawl_rows(db_path)
-    assert distributed["posts"] == single["posts"]
-    for table in ("accounts", "checks", "http_validators"):
-        # the killed worker's targets were crawled again: more rows maybe, never fewer
-        assert set(distributed[table]) == set(single[table]), table
+    # the killed worker's targets were crawled again: more rows maybe, never fewer
+    assert_stores_what_a_single_crawl_stores(single_feed, db_path)
     if unfinished:
         assert "reclaimed" in logs[2].read_text() + logs[0].read_text()
     assert server.zcard(f"{prefix}:feed:seeds:leases") == 0
@@ -149,15 +166,11 @@ def _kill_with_children(pid: int) -> None:
 
 @pytest.mark.parametrize("when", ["while the worker crawls", "once the crawl has drained"])
 def test_a_killed_store_loses_nothing_it_took_from_redis(
-    world_crawl: Crawl, redis_url: str, tmp_path: Path, when: str
+    world_crawl: Crawl, single_feed: Rows, redis_url: str, tmp_path: Path, when: str
 ) -> None:
     """The store takes the workers' items from Redis, then dies before they are committed (the test
     holds the database's write lock, so no batch can be): the next store drains them again. Killed at
     the end, the crawl is not over either: a store declares it finished only once all it took is stored."""
-    baseline = tmp_path / "single.db"
-    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=baseline)
-    run_scrapy("crawl", "feed", db_path=baseline)
-
     db_path = tmp_path / "monitor.db"
     run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
     prefix = "storekill-" + when.split()[-1]
@@ -197,27 +210,20 @@ def test_a_killed_store_loses_nothing_it_took_from_redis(
 
     again = start_scrapy("store", "feed", db_path=db_path, log=logs[2], **env)
     wait_all([again, worker], [logs[2], logs[1]], timeout=90)
-    single, distributed = crawl_rows(baseline), crawl_rows(db_path)
-    assert sum(single["posts"].values()) > 0
-    assert distributed["posts"] == single["posts"]
-    for table in ("accounts", "checks", "http_validators"):
-        assert set(distributed[table]) == set(single[table]), table
+    assert_stores_what_a_single_crawl_stores(single_feed, db_path)
     assert taken > 0
     assert f"{taken} items the last store took and had not stored are drained again" in logs[2].read_text()
     assert not server.keys(f"{items}:taken*")
 
 
 def test_a_chunk_whose_answer_was_lost_is_drained_again(
-    world_crawl: Crawl, redis_url: str, tmp_path: Path
+    world_crawl: Crawl, single_feed: Rows, redis_url: str, tmp_path: Path
 ) -> None:
     """The store's take ran in Redis but its answer never came back (a dropped connection; the retried
     command took the next chunk): the chunk sits taken, never handed on. The store finds it before it
     declares the crawl finished, and drains it again."""
     from crawler.distributed.crawl import TAKE
 
-    baseline = tmp_path / "single.db"
-    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=baseline)
-    run_scrapy("crawl", "feed", db_path=baseline)
     db_path = tmp_path / "monitor.db"
     run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
     prefix = "lostanswer"
@@ -238,21 +244,15 @@ def test_a_chunk_whose_answer_was_lost_is_drained_again(
         os.kill(store.pid, signal.SIGCONT)
     wait_all([store], [logs[0]])
     assert f"{sent} items taken and never handed on are drained again" in logs[0].read_text()
-    single, distributed = crawl_rows(baseline), crawl_rows(db_path)
-    assert sum(single["posts"].values()) > 0
-    assert distributed["posts"] == single["posts"]
-    for table in ("accounts", "checks", "http_validators"):
-        assert set(distributed[table]) == set(single[table]), table
+    assert_stores_what_a_single_crawl_stores(single_feed, db_path)
 
 
-def test_a_redis_restart_mid_crawl_loses_nothing(world_crawl: Crawl, tmp_path: Path) -> None:
+def test_a_redis_restart_mid_crawl_loses_nothing(
+    world_crawl: Crawl, single_feed: Rows, tmp_path: Path
+) -> None:
     """Redis (persistent) stops while a worker crawls and comes back 2 s later on the same port: the
     store and the worker wait for it (every command retried, the scripts loaded again), and the crawl
     ends with what a single crawl stores."""
-    baseline = tmp_path / "single.db"
-    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=baseline)
-    run_scrapy("crawl", "feed", db_path=baseline)
-
     db_path = tmp_path / "monitor.db"
     run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
     port, data = free_port(), tmp_path / "redis"
@@ -281,11 +281,7 @@ def test_a_redis_restart_mid_crawl_loses_nothing(world_crawl: Crawl, tmp_path: P
     finally:
         redis_proc.terminate()
         redis_proc.wait(timeout=10)
-    single, distributed = crawl_rows(baseline), crawl_rows(db_path)
-    assert sum(single["posts"].values()) > 0
-    assert distributed["posts"] == single["posts"]
-    for table in ("accounts", "checks", "http_validators"):
-        assert set(distributed[table]) == set(single[table]), table
+    assert_stores_what_a_single_crawl_stores(single_feed, db_path)
     assert "Traceback" not in logs[0].read_text() + logs[1].read_text()
 
 
