@@ -247,17 +247,21 @@ def test_a_chunk_whose_answer_was_lost_is_drained_again(
     assert_stores_what_a_single_crawl_stores(single_feed, db_path)
 
 
-def test_a_redis_restart_mid_crawl_loses_nothing(
-    world_crawl: Crawl, single_feed: Rows, tmp_path: Path
+@pytest.mark.parametrize("persistent", [True, False], ids=["with-its-data", "empty"])
+def test_redis_restarting_mid_crawl(
+    world_crawl: Crawl, single_feed: Rows, tmp_path: Path, persistent: bool
 ) -> None:
-    """Redis (persistent) stops while a worker crawls and comes back 2 s later on the same port: the
-    store and the worker wait for it (every command retried, the scripts loaded again), and the crawl
-    ends with what a single crawl stores."""
+    """Redis stops while a worker crawls and comes back 2 s later on the same port.
+
+    With its data (persistence): the store and the worker wait for it (every command retried, the
+    scripts loaded again), and the crawl ends with what a single crawl stores. Empty (no persistence):
+    the queue and the crawl's state are gone, so it can never drain; the store ends its run as
+    `redis_lost` and says why, and the worker ends too."""
     db_path = tmp_path / "monitor.db"
     run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
     port, data = free_port(), tmp_path / "redis"
     data.mkdir()
-    redis_proc = start_redis(port, data, persistent=True)
+    redis_proc = start_redis(port, data, persistent=persistent)
     env = {
         "MONITOR_REDIS_URL": f"redis://127.0.0.1:{port}/0",
         "MONITOR_REDIS_PREFIX": "restart",
@@ -276,44 +280,15 @@ def test_a_redis_restart_mid_crawl_loses_nothing(
         redis_proc.wait(timeout=10)
         time.sleep(2)
         assert worker.poll() is None, "the crawl ended before Redis stopped"
-        redis_proc = start_redis(port, data, persistent=True)
+        redis_proc = start_redis(port, data, persistent=persistent)
         wait_all([worker, store], logs, timeout=120)
     finally:
         redis_proc.terminate()
         redis_proc.wait(timeout=10)
-    assert_stores_what_a_single_crawl_stores(single_feed, db_path)
-    assert "Traceback" not in logs[0].read_text() + logs[1].read_text()
-
-
-def test_a_crawl_redis_forgot_ends_instead_of_waiting_forever(world_crawl: Crawl, tmp_path: Path) -> None:
-    """Redis restarts without persistence mid-crawl: the queue and the crawl's state are gone, so it can
-    never drain. The store ends its run as `redis_lost` and says why; the worker ends too."""
-    db_path = tmp_path / "monitor.db"
-    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
-    port, data = free_port(), tmp_path / "redis"
-    data.mkdir()
-    redis_proc = start_redis(port, data)
-    env = {
-        "MONITOR_REDIS_URL": f"redis://127.0.0.1:{port}/0",
-        "MONITOR_REDIS_PREFIX": "forgot",
-        "MONITOR_LEASE_S": "2",
-        "MONITOR_HOST_CONCURRENCY": "1",
-        "MONITOR_HOST_DELAY_S": "0.3",
-        "MONITOR_LOG_LEVEL": "DEBUG",
-    }
-    logs = [tmp_path / "store.log", tmp_path / "worker.log"]
-    try:
-        store = start_scrapy("store", "feed", db_path=db_path, log=logs[0], **env)
-        worker = start_scrapy("worker", "feed", db_path=db_path, log=logs[1], **env)
-        deadline = time.monotonic() + 60
-        _until(lambda: "Scraped from" in logs[1].read_text(errors="replace"), worker, logs[1], deadline)
-        redis_proc.terminate()
-        redis_proc.wait(timeout=10)
-        redis_proc = start_redis(port, data)  # empty
-        wait_all([store, worker], logs, timeout=90)
-    finally:
-        redis_proc.terminate()
-        redis_proc.wait(timeout=10)
+    if persistent:
+        assert_stores_what_a_single_crawl_stores(single_feed, db_path)
+        assert "Traceback" not in logs[0].read_text() + logs[1].read_text()
+        return
     assert "Redis lost the distributed crawl of feed" in logs[0].read_text()
     with sqlite3.connect(db_path) as conn:
         reasons = [r[0] for r in conn.execute("SELECT finish_reason FROM runs WHERE spider = 'feed'")]
