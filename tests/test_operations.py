@@ -5,13 +5,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from db import open_db
 from tests.conftest import CREDENTIALS
-from tests.helpers import BIN, ROOT, run_scrapy, scrapy_env
+from tests.helpers import BIN, ROOT, free_port, run_scrapy, scrapy_env
 
 
 def runs(db_path: Path) -> list[tuple[int, str]]:
@@ -92,6 +93,24 @@ def test_mistakes_are_loud(tmp_path: Path, crawl_copy: Path) -> None:
     proc = run_scrapy("crawl", "feed", db_path=typo, check=False)
     assert proc.returncode != 0
     assert not typo.exists()
+
+
+def test_a_redis_that_does_not_answer_is_said_at_once(tmp_path: Path) -> None:
+    """`scrapy store` / `scrapy worker` pointed at no Redis (nothing listening, or no URL at all) stop
+    at once and say where they looked, without the password; the minute of retries is for a Redis that
+    goes away mid-crawl."""
+    port = free_port()
+    url = f"redis://monitor:s3cret@127.0.0.1:{port}/0"
+    for role in ("store", "worker"):
+        started = time.monotonic()
+        proc = run_scrapy(role, "feed", db_path=tmp_path / "m.db", check=False, MONITOR_REDIS_URL=url)
+        assert proc.returncode != 0, role
+        assert f"cannot reach Redis at redis://127.0.0.1:{port}/0" in proc.stderr, proc.stderr[-2000:]
+        assert "s3cret" not in proc.stderr + proc.stdout
+        assert time.monotonic() - started < 30
+    proc = run_scrapy("store", "feed", db_path=tmp_path / "m.db", check=False, MONITOR_REDIS_URL="")
+    assert proc.returncode != 0
+    assert "set MONITOR_REDIS_URL" in proc.stderr
 
 
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 import redis
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 
 # Redis restarting (a deploy, a failover, a reboot with persistence) or a dropped connection is waited
@@ -17,6 +17,20 @@ from redis.retry import Retry
 # a minute, reconnecting each time (the Lua scripts load themselves again after a restart). Past that the
 # command fails, as before. Used by every client of the distributed mode, scrapy-redis' included.
 REDIS_RETRIES = 16
+
+
+def unreachable(url: str) -> str | None:
+    """Why Redis at ``url`` does not answer now (one try, 5 s at most), or None when it does. A
+    mistyped address or a Redis that is not running is said at once, not after a minute of retries."""
+    try:
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=5, socket_timeout=5, retry=Retry(NoBackoff(), 0)
+        )
+        client.ping()
+        client.close()
+    except (redis.exceptions.RedisError, ValueError, OSError) as exc:
+        return f"{type(exc).__name__}: {exc}"
+    return None
 
 
 def redis_params() -> dict[str, Any]:
