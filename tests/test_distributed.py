@@ -216,6 +216,46 @@ def test_a_killed_store_loses_nothing_it_took_from_redis(
     assert not server.keys(f"{items}:taken*")
 
 
+def test_a_store_stopped_with_ctrl_c_leaves_nothing_to_drain_twice(
+    world_crawl: Crawl, single_feed: Rows, redis_url: str, tmp_path: Path
+) -> None:
+    """Ctrl-C (or a service stop) to the store mid-crawl: it writes what it took and forgets it, so the
+    next store resumes with nothing to drain again, and no check is recorded twice."""
+    db_path = tmp_path / "monitor.db"
+    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
+    prefix = "ctrlc"
+    env = {
+        "MONITOR_REDIS_URL": redis_url,
+        "MONITOR_REDIS_PREFIX": prefix,
+        "MONITOR_LEASE_S": "5",
+        "MONITOR_HOST_CONCURRENCY": "1",
+        "MONITOR_HOST_DELAY_S": "0.3",
+        "MONITOR_LOG_LEVEL": "DEBUG",
+    }
+    server = redis.Redis.from_url(redis_url)
+    items = f"{prefix}:feed:items"
+    logs = [tmp_path / "store.log", tmp_path / "worker.log", tmp_path / "store-again.log"]
+    store = start_scrapy("store", "feed", db_path=db_path, log=logs[0], **env)
+    worker = start_scrapy("worker", "feed", db_path=db_path, log=logs[1], **env)
+    deadline = time.monotonic() + 60
+    _until(lambda: "Scraped from" in logs[1].read_text(errors="replace"), worker, logs[1], deadline)
+    os.kill(worker.pid, signal.SIGSTOP)  # nothing new arrives: the store is between chunks when stopped
+    try:
+        _until(lambda: not server.llen(items), store, logs[0], deadline)
+        time.sleep(0.5)
+        store.send_signal(signal.SIGINT)
+        store.wait(timeout=60)
+        chunks = server.zrange(f"{items}:taken", 0, -1)
+    finally:
+        os.kill(worker.pid, signal.SIGCONT)
+    assert chunks == []  # all it took was written, and forgotten
+    again = start_scrapy("store", "feed", db_path=db_path, log=logs[2], **env)
+    wait_all([again, worker], [logs[2], logs[1]], timeout=90)
+    assert "0 items the last store took and had not stored are drained again" in logs[2].read_text()
+    assert_stores_what_a_single_crawl_stores(single_feed, db_path)
+    assert crawl_rows(db_path)["checks"] == single_feed["checks"]  # none twice
+
+
 def test_a_chunk_whose_answer_was_lost_is_drained_again(
     world_crawl: Crawl, single_feed: Rows, redis_url: str, tmp_path: Path
 ) -> None:

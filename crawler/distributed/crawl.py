@@ -81,6 +81,8 @@ class SharedCrawl:
         self.queue = LeasedQueue(self.server, spider, config.key(spider.name, "seeds"))
         self._take = self.server.register_script(TAKE)
         self._stored = self.server.register_script(STORED)
+        # per chunk handed on and not yet forgotten: its ticket, its number
+        self.waiting_for: deque[tuple[Ticket, str]] = deque()
         self._give_back_script = self.server.register_script(GIVE_BACK)
 
     def key(self, name: str) -> str:
@@ -159,7 +161,7 @@ class SharedCrawl:
         once its ticket says it is committed.
         """
         keys = [self.key("items"), self.key("items:taken"), self.key("items:taken:n")]
-        waiting_for: deque[tuple[Ticket, str]] = deque()  # per chunk handed on: its ticket, its number
+        waiting_for = self.waiting_for
         yielded = 0
         drained_at: float | None = None
         said_at = time.monotonic()
@@ -209,6 +211,11 @@ class SharedCrawl:
                 )
             await asyncio.sleep(0.05)
 
+    def forget_stored(self) -> None:
+        """Forget the chunks handed on that are committed (at close too: a store stopped with Ctrl-C or
+        a service stop has written them by then, and the next store need not drain them again)."""
+        self._forget_stored(self.waiting_for)
+
     def _forget_stored(self, waiting_for: deque[tuple[Ticket, str]]) -> None:
         """Forget the chunks that are committed."""
         while waiting_for and waiting_for[0][0]():
@@ -241,6 +248,7 @@ async def run_store(spider: Any, seeds: Iterable[Request]) -> AsyncIterator[Any]
         answers = [t for _, t in crawler.signals.send_catch_log(stored_ticket, flush=flush) if callable(t)]
         return answers[0] if answers else (lambda: True)  # no store pipeline: nothing is written to wait for
 
+    crawler.signals.connect(lambda **_: crawl.forget_stored(), signal=signals.spider_closed, weak=False)
     async for item in crawl.drain(ticket, lambda: settled[0]):
         yield item
     reports = crawl.worker_stats()
