@@ -37,6 +37,8 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 Rows = dict[str, Counter[tuple[Any, ...]]]
+# One request at a time, 0.3 s apart, each item logged: a crawl that lasts while the test acts on it.
+SLOW_CRAWL = {"MONITOR_HOST_CONCURRENCY": "1", "MONITOR_HOST_DELAY_S": "0.3", "MONITOR_LOG_LEVEL": "DEBUG"}
 
 
 @pytest.fixture(scope="module")
@@ -175,8 +177,8 @@ def test_a_killed_store_loses_nothing_it_took_from_redis(
     run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
     prefix = "storekill-" + when.split()[-1]
     env = {"MONITOR_REDIS_URL": redis_url, "MONITOR_REDIS_PREFIX": prefix, "MONITOR_LEASE_S": "2"}
-    if when == "while the worker crawls":  # one request at a time, 0.3 s apart: the crawl takes a while
-        env |= {"MONITOR_HOST_CONCURRENCY": "1", "MONITOR_HOST_DELAY_S": "0.3", "MONITOR_LOG_LEVEL": "DEBUG"}
+    if when == "while the worker crawls":
+        env |= SLOW_CRAWL
     server = redis.Redis.from_url(redis_url)
     items = f"{prefix}:feed:items"
     logs = [tmp_path / "store.log", tmp_path / "worker.log", tmp_path / "store-again.log"]
@@ -228,9 +230,7 @@ def test_a_store_stopped_with_ctrl_c_leaves_nothing_to_drain_twice(
         "MONITOR_REDIS_URL": redis_url,
         "MONITOR_REDIS_PREFIX": prefix,
         "MONITOR_LEASE_S": "5",
-        "MONITOR_HOST_CONCURRENCY": "1",
-        "MONITOR_HOST_DELAY_S": "0.3",
-        "MONITOR_LOG_LEVEL": "DEBUG",
+        **SLOW_CRAWL,
     }
     server = redis.Redis.from_url(redis_url)
     items = f"{prefix}:feed:items"
@@ -306,9 +306,7 @@ def test_redis_restarting_mid_crawl(
         "MONITOR_REDIS_URL": f"redis://127.0.0.1:{port}/0",
         "MONITOR_REDIS_PREFIX": "restart",
         "MONITOR_LEASE_S": "5",
-        "MONITOR_HOST_CONCURRENCY": "1",
-        "MONITOR_HOST_DELAY_S": "0.3",
-        "MONITOR_LOG_LEVEL": "DEBUG",
+        **SLOW_CRAWL,
     }
     logs = [tmp_path / "store.log", tmp_path / "worker.log"]
     try:
