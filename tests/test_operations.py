@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import subprocess
 import sys
 import time
@@ -95,19 +96,31 @@ def test_mistakes_are_loud(tmp_path: Path, crawl_copy: Path) -> None:
     assert not typo.exists()
 
 
-def test_a_redis_that_does_not_answer_is_said_at_once(tmp_path: Path) -> None:
-    """`scrapy store` / `scrapy worker` pointed at no Redis (nothing listening, or no URL at all) stop
-    at once and say where they looked, without the password; the minute of retries is for a Redis that
-    goes away mid-crawl."""
+def test_a_redis_that_does_not_answer_is_said_at_once(tmp_path: Path, crawl_copy: Path) -> None:
+    """Pointed at no Redis (nothing listening, or no URL at all), `scrapy store` / `scrapy worker` and
+    Scrapyd's form of them (`scrapy crawl` with MONITOR_ROLE) stop at once and say where they looked,
+    without the password; the minute of retries is for a Redis that goes away mid-crawl."""
     port = free_port()
     url = f"redis://monitor:s3cret@127.0.0.1:{port}/0"
-    for role in ("store", "worker"):
+    said = f"cannot reach Redis at redis://127.0.0.1:{port}/0"
+    for args in (("store", "feed"), ("worker", "feed")):
         started = time.monotonic()
-        proc = run_scrapy(role, "feed", db_path=tmp_path / "m.db", check=False, MONITOR_REDIS_URL=url)
-        assert proc.returncode != 0, role
-        assert f"cannot reach Redis at redis://127.0.0.1:{port}/0" in proc.stderr, proc.stderr[-2000:]
+        proc = run_scrapy(*args, db_path=tmp_path / "m.db", check=False, MONITOR_REDIS_URL=url)
+        assert proc.returncode != 0, args
+        assert said in proc.stderr, proc.stderr[-2000:]
         assert "s3cret" not in proc.stderr + proc.stdout
         assert time.monotonic() - started < 30
+    for role in ("store", "worker"):
+        started = time.monotonic()
+        proc = run_scrapy(
+            "crawl", "feed", db_path=crawl_copy, check=False, MONITOR_REDIS_URL=url, MONITOR_ROLE=role
+        )
+        assert said in proc.stderr, proc.stderr[-2000:]
+        assert "s3cret" not in proc.stderr + proc.stdout
+        assert time.monotonic() - started < 30
+    with sqlite3.connect(crawl_copy) as conn:
+        last = conn.execute("SELECT finish_reason FROM runs ORDER BY id DESC LIMIT 1").fetchone()[0]
+    assert last == "redis_unreachable"  # the store's run, ended before it seeded anything
     proc = run_scrapy("store", "feed", db_path=tmp_path / "m.db", check=False, MONITOR_REDIS_URL="")
     assert proc.returncode != 0
     assert "set MONITOR_REDIS_URL" in proc.stderr

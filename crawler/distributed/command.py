@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 from typing import ClassVar
-from urllib.parse import urlsplit
 
 from scrapy.commands.crawl import Command as CrawlCommand
 from scrapy.exceptions import UsageError
 
-from crawler.distributed.config import Role, unreachable
+from crawler.distributed.config import Role, unreachable_message
 
 
 class RoleCommand(CrawlCommand):
@@ -26,9 +25,7 @@ class RoleCommand(CrawlCommand):
         url = self.settings.get("MONITOR_REDIS_URL")
         if not url:
             raise UsageError("set MONITOR_REDIS_URL (or -s MONITOR_REDIS_URL=redis://host:6379/0)")
-        why = unreachable(str(url))
-        if why is not None:
-            parts = urlsplit(str(url))
-            shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()  # never the password
-            raise UsageError(f"cannot reach Redis at {shown} ({why}); is redis-server running? (make redis)")
+        problem = unreachable_message(str(url))
+        if problem is not None:
+            raise UsageError(problem)
         self.settings.set("MONITOR_ROLE", self.role.value, priority="cmdline")

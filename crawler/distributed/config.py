@@ -7,6 +7,7 @@ import socket
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis
 from redis.backoff import ExponentialBackoff, NoBackoff
@@ -17,6 +18,20 @@ from redis.retry import Retry
 # a minute, reconnecting each time (the Lua scripts load themselves again after a restart). Past that the
 # command fails, as before. Used by every client of the distributed mode, scrapy-redis' included.
 REDIS_RETRIES = 16
+
+
+def redacted(url: str) -> str:
+    """The Redis URL to show: never its password."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+def unreachable_message(url: str) -> str | None:
+    """What to say when Redis at ``url`` does not answer now, or None when it does."""
+    why = unreachable(url)
+    if why is None:
+        return None
+    return f"cannot reach Redis at {redacted(url)} ({why}); is redis-server running? (make redis)"
 
 
 def unreachable(url: str) -> str | None:

@@ -31,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 SEEDING, CRAWLING, FINISHED = "seeding", "crawling", "finished"
 REDIS_LOST = "redis_lost"  # the close reason of a store whose crawl vanished from Redis
+REDIS_UNREACHABLE = "redis_unreachable"  # ... of a store that found no Redis to seed
 DRAIN_BATCH = 500
 POLL_S = 0.25
 WAITING_LOG_S = 60.0

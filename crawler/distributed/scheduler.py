@@ -21,6 +21,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy_redis.scheduler import Scheduler as RedisScheduler
 
+from crawler.distributed.config import distributed_config, unreachable_message
 from crawler.distributed.queue import LeasedQueue
 
 logger = logging.getLogger(__name__)
@@ -45,6 +46,12 @@ class WorkerScheduler(RedisScheduler):  # type: ignore[misc]
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> WorkerScheduler:
+        # Started by Scrapyd (`scrapy crawl` with MONITOR_ROLE) there was no `scrapy worker` to look first:
+        # say so at once rather than after the minute of retries (scrapy-redis pings Redis here).
+        problem = unreachable_message(distributed_config(crawler).redis_url)
+        if problem is not None:
+            logger.error(problem)
+            raise RuntimeError(problem)
         scheduler: WorkerScheduler = super().from_crawler(crawler)
         scheduler.crawler = crawler
         scheduler.local = []
