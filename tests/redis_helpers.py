@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -56,12 +57,28 @@ def redis_server(tmp: Path) -> Iterator[str]:
         proc.wait(timeout=10)
 
 
+# Every process start_scrapy started: a test that fails midway leaves none running (stop_started).
+STARTED: list[subprocess.Popen[bytes]] = []
+
+
 def start_scrapy(*args: str, db_path: Path, log: Path, **extra: str) -> subprocess.Popen[bytes]:
     """`scrapy ARGS` in the background, its output in ``log``."""
     with log.open("wb") as out:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             [str(BIN / "scrapy"), *args], cwd=ROOT, env=scrapy_env(db_path, **extra), stdout=out, stderr=out
         )
+    STARTED.append(proc)
+    return proc
+
+
+def stop_started() -> None:
+    """Kill what start_scrapy started and is still running (a stopped process is woken to die)."""
+    for proc in STARTED:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGCONT)
+            proc.kill()
+            proc.wait(timeout=10)
+    STARTED.clear()
 
 
 def wait_all(procs: list[subprocess.Popen[bytes]], logs: list[Path], timeout: float = 120) -> None:

@@ -25,9 +25,23 @@ import redis
 
 from tests.conftest import CREDENTIALS, SPIDERS, Crawl
 from tests.helpers import free_port, run_scrapy
-from tests.redis_helpers import REDIS_SERVER, crawl_rows, redis_server, start_redis, start_scrapy, wait_all
+from tests.redis_helpers import (
+    REDIS_SERVER,
+    crawl_rows,
+    redis_server,
+    start_redis,
+    start_scrapy,
+    stop_started,
+    wait_all,
+)
 
 pytestmark = pytest.mark.skipif(not Path(REDIS_SERVER).exists(), reason="redis-server is not installed")
+
+
+@pytest.fixture(autouse=True)
+def _stop_what_the_test_started() -> Iterator[None]:
+    yield
+    stop_started()
 
 
 @pytest.fixture(scope="module")
