@@ -27,16 +27,9 @@ def redacted(url: str) -> str:
 
 
 def unreachable_message(url: str) -> str | None:
-    """What to say when Redis at ``url`` does not answer now, or None when it does."""
-    why = unreachable(url)
-    if why is None:
-        return None
-    return f"cannot reach Redis at {redacted(url)} ({why}); is redis-server running? (make redis)"
-
-
-def unreachable(url: str) -> str | None:
-    """Why Redis at ``url`` does not answer now (one try, 5 s at most), or None when it does. A
-    mistyped address or a Redis that is not running is said at once, not after a minute of retries."""
+    """What to say when Redis at ``url`` does not answer now (one try, 5 s at most), or None when it
+    does: a mistyped address or a Redis that is not running is said at once, not after a minute of
+    retries."""
     try:
         client = redis.Redis.from_url(
             url, socket_connect_timeout=5, socket_timeout=5, retry=Retry(NoBackoff(), 0)
@@ -44,7 +37,8 @@ def unreachable(url: str) -> str | None:
         client.ping()
         client.close()
     except (redis.exceptions.RedisError, ValueError, OSError) as exc:
-        return f"{type(exc).__name__}: {exc}"
+        why = f"{type(exc).__name__}: {exc}"
+        return f"cannot reach Redis at {redacted(url)} ({why}); is redis-server running? (make redis)"
     return None
 
 

@@ -162,12 +162,12 @@ class SharedCrawl:
         once its ticket says it is committed.
         """
         keys = [self.key("items"), self.key("items:taken"), self.key("items:taken:n")]
-        waiting_for = self.waiting_for
+        waiting_for = self.waiting_for  # per chunk handed on: its ticket, its number
         yielded = 0
         drained_at: float | None = None
         said_at = time.monotonic()
         while True:
-            self._forget_stored(waiting_for)
+            self.forget_stored()
             chunk, *raws = self._take(keys=keys, args=[DRAIN_BATCH]) or [None]
             if chunk is not None:
                 for raw in raws:
@@ -198,7 +198,7 @@ class SharedCrawl:
                     # The crawl is declared finished (its lists deleted) only once all it took is on disk.
                     waiting_for.append((ticket(True), ""))
                     while waiting_for:
-                        self._forget_stored(waiting_for)
+                        self.forget_stored()
                         await asyncio.sleep(0.05)
                     never_handed_on = self.give_back()
                     if not never_handed_on:
@@ -215,12 +215,8 @@ class SharedCrawl:
     def forget_stored(self) -> None:
         """Forget the chunks handed on that are committed (at close too: a store stopped with Ctrl-C or
         a service stop has written them by then, and the next store need not drain them again)."""
-        self._forget_stored(self.waiting_for)
-
-    def _forget_stored(self, waiting_for: deque[tuple[Ticket, str]]) -> None:
-        """Forget the chunks that are committed."""
-        while waiting_for and waiting_for[0][0]():
-            chunk = waiting_for.popleft()[1]
+        while self.waiting_for and self.waiting_for[0][0]():
+            chunk = self.waiting_for.popleft()[1]
             if chunk:
                 self._stored(keys=[self.key("items:taken")], args=[chunk])
 
