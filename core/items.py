@@ -74,6 +74,9 @@ class CheckItem:
     error: str | None = None
     within_limit: int | None = None
     checked_at: str | None = None
+    # Distributed mode: the key the relaying worker gave it, so a check drained twice is stored once
+    # (db/migrations/m160_check_relay_key.py). None on a single machine.
+    relay_key: str | None = None
 
 
 @dataclass

@@ -173,10 +173,6 @@ def upsert_post(db: Database, row: dict[str, Any]) -> int:
     return upsert(db, "posts", row, key=("target_id", "post_id"), keep=("first_seen_at",))
 
 
-def insert_check(db: Database, row: dict[str, Any]) -> int:
-    return insert_row(db, "checks", row)
-
-
 def record_account(db: Database, row: dict[str, Any]) -> int:
     """Append an account observation, or extend the latest one when nothing observable changed."""
     seen_at, run_id = row.pop("seen_at"), row.get("run_id")

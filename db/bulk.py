@@ -172,12 +172,17 @@ def signed(h: int) -> int:
     return h - (1 << 64) if h >= 1 << 63 else h
 
 
-def insert_rows(db: Database, table: str, rows: Sequence[dict[str, Any]]) -> None:
-    """INSERT independent rows of one shape in one statement (the caller's transaction)."""
+# A check a distributed worker relayed carries its relay key (m160): drained twice, it is kept once. Any
+# other constraint a check breaks still fails its batch.
+CHECK_ONCE = " ON CONFLICT (relay_key) WHERE relay_key IS NOT NULL DO NOTHING"
+
+
+def insert_checks(db: Database, rows: Sequence[dict[str, Any]]) -> None:
+    """INSERT checks of one shape in one statement, each relayed check once (the caller's transaction)."""
     if not rows:
         return
     cols = tuple(rows[0])
-    db.conn.executemany(_insert_sql(table, cols), [[r.get(c) for c in cols] for r in rows])
+    db.conn.executemany(_insert_sql("checks", cols) + CHECK_ONCE, [[r.get(c) for c in cols] for r in rows])
 
 
 def upsert_rows(db: Database, table: str, rows: Sequence[dict[str, Any]], *, key: Sequence[str]) -> None:

@@ -90,7 +90,8 @@ def _post(database: Database, row: dict[str, Any]) -> int:
 
 
 def _check(database: Database, row: dict[str, Any]) -> int:
-    return store.insert_check(database, _check_row(row))
+    bulk.insert_checks(database, [_check_row(row)])
+    return 0
 
 
 Writer = Callable[[Database, dict[str, Any]], int]
@@ -114,7 +115,7 @@ BULK_WRITERS: dict[type, BulkWriter] = {
     PostItem: lambda d, rows, owner, features: bulk.write_posts(
         d, [_post_row(r) for r in rows], owner=owner, features=features
     ),
-    CheckItem: lambda d, rows, owner, _: bulk.insert_rows(d, "checks", [_check_row(r) for r in rows]),
+    CheckItem: lambda d, rows, owner, _: bulk.insert_checks(d, [_check_row(r) for r in rows]),
     ValidatorItem: lambda d, rows, owner, _: bulk.upsert_rows(
         d, "http_validators", [_validator_row(r) for r in rows], key=("url",)
     ),

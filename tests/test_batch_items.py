@@ -59,8 +59,21 @@ def test_an_item_that_breaks_normalizing_is_lost_alone() -> None:
 
 
 def test_a_batch_travels_between_machines_as_its_items() -> None:
+    """Each check leaves with a relay key of its own (a chunk drained twice stores it once); the rest
+    arrives as it left, and the same raw item decodes to the same key."""
     batch = BatchItem(target_id=7, items=copy.deepcopy(_items()))
-    assert decode_item(encode_item(batch)) == batch
+    raw = encode_item(batch)
+    relayed = decode_item(raw)
+    keys = [one.relay_key for one in relayed.items if isinstance(one, CheckItem)]
+    assert [len(key or "") for key in keys] == [32]
+    assert keys != [
+        one.relay_key for one in decode_item(encode_item(batch)).items if isinstance(one, CheckItem)
+    ]
+    assert [one.relay_key for one in decode_item(raw).items if isinstance(one, CheckItem)] == keys
+    for one in relayed.items:
+        if isinstance(one, CheckItem):
+            one.relay_key = None
+    assert relayed == batch
 
 
 def _feed_page() -> tuple[feed.FeedSpider, TextResponse]:

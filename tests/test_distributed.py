@@ -301,6 +301,35 @@ def test_a_chunk_whose_answer_was_lost_is_drained_again(
     assert_stores_what_a_single_crawl_stores(single_feed, db_path)
 
 
+def test_items_drained_twice_are_stored_once(
+    world_crawl: Crawl, single_feed: Rows, redis_url: str, tmp_path: Path
+) -> None:
+    """What a store drains again (killed before it forgot what it had committed, stopped while handing a
+    chunk on) arrives twice: here every item the worker relayed is queued twice. Posts, accounts and
+    validators are upserts; each check is kept once by the relay key its worker gave it."""
+    db_path = tmp_path / "monitor.db"
+    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
+    prefix = "twice"
+    env = {"MONITOR_REDIS_URL": redis_url, "MONITOR_REDIS_PREFIX": prefix, "MONITOR_LEASE_S": "2"}
+    server = redis.Redis.from_url(redis_url)
+    items = f"{prefix}:feed:items"
+    logs = [tmp_path / "store.log", tmp_path / "worker.log"]
+    store = start_scrapy("store", "feed", db_path=db_path, log=logs[0], **env)
+    _until(lambda: server.get(f"{prefix}:feed:state") == b"crawling", store, logs[0], time.monotonic() + 60)
+    os.kill(store.pid, signal.SIGSTOP)  # the store waits while the worker crawls everything
+    try:
+        worker = start_scrapy("worker", "feed", db_path=db_path, log=logs[1], **env)
+        wait_all([worker], [logs[1]])
+        relayed = server.lrange(items, 0, -1)
+        assert any(b'"CheckItem"' in raw for raw in relayed)
+        server.rpush(items, *relayed)
+    finally:
+        os.kill(store.pid, signal.SIGCONT)
+    wait_all([store], [logs[0]])
+    assert_stores_what_a_single_crawl_stores(single_feed, db_path)
+    assert crawl_rows(db_path)["checks"] == single_feed["checks"]  # none twice
+
+
 @pytest.mark.parametrize("persistent", [True, False], ids=["with-its-data", "empty"])
 def test_redis_restarting_mid_crawl(
     world_crawl: Crawl, single_feed: Rows, tmp_path: Path, persistent: bool

@@ -9,10 +9,6 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
-import redis
-from redis.backoff import ExponentialBackoff, NoBackoff
-from redis.retry import Retry
-
 # Redis restarting (a deploy, a failover, a reboot with persistence) or a dropped connection is waited
 # for, not given up on: every command is retried with backoff — 0.2 s, 0.4 s … then every 5 s — for about
 # a minute, reconnecting each time (the Lua scripts load themselves again after a restart). Past that the
@@ -30,6 +26,10 @@ def unreachable_message(url: str) -> str | None:
     """What to say when Redis at ``url`` does not answer now (one try, 5 s at most), or None when it
     does: a mistyped address or a Redis that is not running is said at once, not after a minute of
     retries."""
+    import redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
     try:
         client = redis.Redis.from_url(
             url, socket_connect_timeout=5, socket_timeout=5, retry=Retry(NoBackoff(), 0)
@@ -43,6 +43,10 @@ def unreachable_message(url: str) -> str | None:
 
 
 def redis_params() -> dict[str, Any]:
+    import redis
+    from redis.backoff import ExponentialBackoff
+    from redis.retry import Retry
+
     return {
         "retry": Retry(ExponentialBackoff(cap=5.0, base=0.1), REDIS_RETRIES),
         "retry_on_error": [redis.exceptions.ConnectionError, redis.exceptions.TimeoutError],
@@ -75,6 +79,8 @@ class DistributedConfig:
         return f"{self.prefix}:{spider}:{name}"
 
     def redis(self) -> Any:
+        import redis
+
         return redis.Redis.from_url(self.redis_url, **redis_params())
 
     def host_limit(self, host: str) -> HostLimit:

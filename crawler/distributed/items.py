@@ -1,14 +1,17 @@
 """Items between machines: a worker pushes each item to a Redis list as JSON; the store process pops them.
 
 The item dataclasses of core.items travel as ``{"type": class name, "fields": {...}}``; only those
-classes are ever rebuilt, never arbitrary objects. A worker's counters (requests per target, new posts
-per target, blocked answers…) travel the same way when it closes, for the store to add to the run.
+classes are ever rebuilt, never arbitrary objects. A check leaves with a relay key of its own (a random
+UUID), so a chunk the store drains again stores it once (db/migrations/m160_check_relay_key.py). A
+worker's counters (requests per target, new posts per target, blocked answers…) travel the same way
+when it closes, for the store to add to the run.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import uuid
 from typing import Any
 
 from scrapy import signals
@@ -38,6 +41,8 @@ def _as_data(item: Any) -> dict[str, Any]:
         fields = {"target_id": item.target_id, "items": [_as_data(one) for one in item.items]}
     else:
         fields = dataclasses.asdict(item)
+    if isinstance(item, item_classes.CheckItem) and fields["relay_key"] is None:
+        fields["relay_key"] = uuid.uuid4().hex
     return {"type": name, "fields": fields}
 
 
