@@ -484,6 +484,7 @@ COLUMN_LABELS: dict[str, str] = {
     "problem": "问题类型",
     "reads": "阅读",
     "reads_count": "阅读数",
+    "relay_key": "转发键",
     "rendered": "浏览器渲染",
     "reply_text": "答复内容",
     "repost_source": "转载来源",
