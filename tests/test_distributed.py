@@ -17,6 +17,8 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -270,6 +272,38 @@ def test_a_store_stopped_with_ctrl_c_leaves_nothing_to_drain_twice(
     assert crawl_rows(db_path)["checks"] == single_feed["checks"]  # none twice
 
 
+@dataclass
+class PausedStore:
+    db_path: Path
+    server: Any
+    items: str  # the crawl's item list in Redis
+    logs: list[Path]
+
+
+@contextmanager
+def store_paused_while_a_worker_crawls(
+    world_crawl: Crawl, redis_url: str, tmp_path: Path, prefix: str
+) -> Iterator[PausedStore]:
+    """A store that has seeded the feed crawl, stopped (SIGSTOP) while one worker crawls everything and
+    ends; the block runs then, with the workers' items queued in Redis. The store goes on (SIGCONT) when
+    the block ends, and is waited for unless the block failed."""
+    db_path = tmp_path / "monitor.db"
+    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
+    env = {"MONITOR_REDIS_URL": redis_url, "MONITOR_REDIS_PREFIX": prefix, "MONITOR_LEASE_S": "2"}
+    server = redis.Redis.from_url(redis_url)
+    logs = [tmp_path / "store.log", tmp_path / "worker.log"]
+    store = start_scrapy("store", "feed", db_path=db_path, log=logs[0], **env)
+    _until(lambda: server.get(f"{prefix}:feed:state") == b"crawling", store, logs[0], time.monotonic() + 60)
+    os.kill(store.pid, signal.SIGSTOP)
+    try:
+        worker = start_scrapy("worker", "feed", db_path=db_path, log=logs[1], **env)
+        wait_all([worker], [logs[1]])
+        yield PausedStore(db_path, server, f"{prefix}:feed:items", logs)
+    finally:
+        os.kill(store.pid, signal.SIGCONT)
+    wait_all([store], [logs[0]])
+
+
 def test_a_chunk_whose_answer_was_lost_is_drained_again(
     world_crawl: Crawl, single_feed: Rows, redis_url: str, tmp_path: Path
 ) -> None:
@@ -278,27 +312,14 @@ def test_a_chunk_whose_answer_was_lost_is_drained_again(
     declares the crawl finished, and drains it again."""
     from crawler.distributed.crawl import TAKE
 
-    db_path = tmp_path / "monitor.db"
-    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
-    prefix = "lostanswer"
-    env = {"MONITOR_REDIS_URL": redis_url, "MONITOR_REDIS_PREFIX": prefix, "MONITOR_LEASE_S": "2"}
-    server = redis.Redis.from_url(redis_url)
-    items = f"{prefix}:feed:items"
-    logs = [tmp_path / "store.log", tmp_path / "worker.log"]
-    store = start_scrapy("store", "feed", db_path=db_path, log=logs[0], **env)
-    _until(lambda: server.get(f"{prefix}:feed:state") == b"crawling", store, logs[0], time.monotonic() + 60)
-    os.kill(store.pid, signal.SIGSTOP)  # the store waits while the worker crawls everything
-    try:
-        worker = start_scrapy("worker", "feed", db_path=db_path, log=logs[1], **env)
-        wait_all([worker], [logs[1]])
-        sent = server.llen(items)
-        taken = server.register_script(TAKE)(keys=[items, f"{items}:taken", f"{items}:taken:n"], args=[sent])
+    with store_paused_while_a_worker_crawls(world_crawl, redis_url, tmp_path, "lostanswer") as paused:
+        items = paused.items
+        sent = paused.server.llen(items)
+        take = paused.server.register_script(TAKE)
+        taken = take(keys=[items, f"{items}:taken", f"{items}:taken:n"], args=[sent])
         assert len(taken) == sent + 1  # the chunk's number, then every item
-    finally:
-        os.kill(store.pid, signal.SIGCONT)
-    wait_all([store], [logs[0]])
-    assert f"{sent} items taken and never handed on are drained again" in logs[0].read_text()
-    assert_stores_what_a_single_crawl_stores(single_feed, db_path)
+    assert f"{sent} items taken and never handed on are drained again" in paused.logs[0].read_text()
+    assert_stores_what_a_single_crawl_stores(single_feed, paused.db_path)
 
 
 def test_items_drained_twice_are_stored_once(
@@ -307,27 +328,12 @@ def test_items_drained_twice_are_stored_once(
     """What a store drains again (killed before it forgot what it had committed, stopped while handing a
     chunk on) arrives twice: here every item the worker relayed is queued twice. Posts, accounts and
     validators are upserts; each check is kept once by the relay key its worker gave it."""
-    db_path = tmp_path / "monitor.db"
-    run_scrapy("import-targets", str(world_crawl.world.targets_file), db_path=db_path)
-    prefix = "twice"
-    env = {"MONITOR_REDIS_URL": redis_url, "MONITOR_REDIS_PREFIX": prefix, "MONITOR_LEASE_S": "2"}
-    server = redis.Redis.from_url(redis_url)
-    items = f"{prefix}:feed:items"
-    logs = [tmp_path / "store.log", tmp_path / "worker.log"]
-    store = start_scrapy("store", "feed", db_path=db_path, log=logs[0], **env)
-    _until(lambda: server.get(f"{prefix}:feed:state") == b"crawling", store, logs[0], time.monotonic() + 60)
-    os.kill(store.pid, signal.SIGSTOP)  # the store waits while the worker crawls everything
-    try:
-        worker = start_scrapy("worker", "feed", db_path=db_path, log=logs[1], **env)
-        wait_all([worker], [logs[1]])
-        relayed = server.lrange(items, 0, -1)
+    with store_paused_while_a_worker_crawls(world_crawl, redis_url, tmp_path, "twice") as paused:
+        relayed = paused.server.lrange(paused.items, 0, -1)
         assert any(b'"CheckItem"' in raw for raw in relayed)
-        server.rpush(items, *relayed)
-    finally:
-        os.kill(store.pid, signal.SIGCONT)
-    wait_all([store], [logs[0]])
-    assert_stores_what_a_single_crawl_stores(single_feed, db_path)
-    assert crawl_rows(db_path)["checks"] == single_feed["checks"]  # none twice
+        paused.server.rpush(paused.items, *relayed)
+    assert_stores_what_a_single_crawl_stores(single_feed, paused.db_path)
+    assert crawl_rows(paused.db_path)["checks"] == single_feed["checks"]  # none twice
 
 
 @pytest.mark.parametrize("persistent", [True, False], ids=["with-its-data", "empty"])
