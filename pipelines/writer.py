@@ -89,12 +89,11 @@ def _post(database: Database, row: dict[str, Any]) -> int:
     return store.upsert_post(database, _post_row(row))
 
 
-def _check(database: Database, row: dict[str, Any]) -> int:
+def _check(database: Database, row: dict[str, Any]) -> None:
     bulk.insert_checks(database, [_check_row(row)])
-    return 0
 
 
-Writer = Callable[[Database, dict[str, Any]], int]
+Writer = Callable[[Database, dict[str, Any]], object]  # what it returns (a row id) is not used
 BulkWriter = Callable[[Database, list[dict[str, Any]], str, bulk.Features], object]
 
 # One item at a time, each in its own savepoint: rows that depend on rows written before them.
