@@ -212,24 +212,34 @@ def mark_judged(
     since: str,
     target_ids: Sequence[int] | None,
     read: int,
-    verdicts: Iterable[tuple[str | None, int]],
-    hashes: Sequence[tuple[int, int]] = (),
+    rowids: tuple[int, int] | None = None,
 ) -> int:
-    """Every unjudged post of the window judged, with the notices found ((notice JSON, rowid)) and the
-    SimHashes computed from the same reading ((unsigned hash, rowid)); return how many were marked. In
-    the write transaction the posts were read in."""
+    """Every unjudged post of the window (of the rowids ``rowids`` only, both ends included) marked
+    judged, as having no notice; return how many. In the write transaction the posts are read in:
+    before they are judged, or while processes judge them (readers on other connections see none of it
+    until it commits). ``store_judgements`` then adds the notices and SimHashes they found."""
     where, params = _scope(target_ids, "target_id")
+    if rowids is not None:
+        where += " AND post_rowid BETWEEN ? AND ?"
+        params = [*params, *rowids]
     with _partial_index_aside(db, "post_features_unjudged", read):
         judged = db.conn.execute(
             f"UPDATE post_features SET notice_checked = 1, notice = NULL WHERE notice_checked = 0 "
             f"AND published_at >= ?{where}",
             [since, *params],
         ).rowcount
+    return int(judged)
+
+
+def store_judgements(
+    db: Database, *, verdicts: Iterable[tuple[str | None, int]], hashes: Sequence[tuple[int, int]] = ()
+) -> None:
+    """The notices found ((notice JSON, rowid)) and the SimHashes computed from the same reading
+    ((unsigned hash, rowid)) of posts ``mark_judged`` marked, in the same write transaction."""
     db.conn.executemany(
         "UPDATE post_features SET notice = ? WHERE post_rowid = ?", [v for v in verdicts if v[0] is not None]
     )
     _write_simhashes(db, hashes)
-    return int(judged)
 
 
 def stored_notices(
@@ -263,16 +273,18 @@ def update_simhashes(
 
 
 def _write_simhashes(db: Database, hashes: Sequence[tuple[int, int]]) -> None:
-    """Store (unsigned SimHash, post rowid) pairs; inside the caller's write transaction."""
-    with _partial_index_aside(db, "post_features_unhashed", len(hashes)):
-        db.conn.executemany(
-            "UPDATE post_features SET simhash = ? WHERE post_rowid = ?",
-            ((signed(h), pid) for h, pid in hashes),
-        )
+    """Store (unsigned SimHash, post rowid) pairs; inside the caller's write transaction. The posts
+    hashed are the duplicate window's, the newest: the tail of ``post_features_unhashed`` (by
+    publication time), whose entries go cheaply. Unlike the unjudged queue it is not set aside for a
+    large write: 173,000 SimHashes of a first run, 0.80 s kept against 0.86 s + 0.60 s to rebuild it."""
+    db.conn.executemany(
+        "UPDATE post_features SET simhash = ? WHERE post_rowid = ?",
+        ((signed(h), pid) for h, pid in hashes),
+    )
 
 
-# Past this many rows leaving a partial index (a first run's mark-judged, its SimHashes), dropping the
-# index and building it again after is 3x faster than deleting its entries one by one.
+# Past this many rows leaving the unjudged queue (a first run's mark-judged: every post of the year),
+# dropping the index and building it again after is 3x faster than deleting its entries one by one.
 REBUILD_FROM = 100_000
 
 
@@ -603,9 +615,11 @@ def sync_findings(
         for key, old in existing.items()
         if old[2] is None and key not in seen and key[1] in scope.get(key[0], ())
     ]
-    db.conn.executemany(
-        "UPDATE findings SET resolved_at = ?, last_run_id = ? WHERE id = ?",
-        [(as_of, run_id, fid) for _, fid in resolved],
+    # One statement over the ids in order, not one per finding: a first run over the desk's database
+    # resolves 44,000, each moving six of the table's indexes (1.4 s as one statement each, 0.8 s so).
+    db.conn.execute(
+        "UPDATE findings SET resolved_at = ?, last_run_id = ? WHERE id IN (SELECT value FROM json_each(?))",
+        [as_of, run_id, json.dumps(sorted(fid for _, fid in resolved))],
     )
     events.extend((fid, *key, "resolved", as_of, run_id, None) for key, fid in resolved)
     counts["resolved"] = len(resolved)

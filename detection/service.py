@@ -161,39 +161,75 @@ def _judge_chunk(task: tuple[str, str, str, Sequence[int] | None, int, int]) -> 
     return out
 
 
-def _judge_new_posts(
-    database: Database, since: str, hash_since: str, ids: Sequence[int] | None, errors: _Errors
-) -> int:
-    """Judge every post of the window not judged yet, once, and mark them; the text read for it also
-    hashes the posts of the duplicate window (from ``hash_since``) that have no SimHash. Return how many
-    posts it hashed."""
-    with database.conn:
-        if not database.conn.in_transaction:
-            database.conn.execute("BEGIN IMMEDIATE")  # no crawl may queue a post between read and mark
-        count, lo, hi = q.unjudged_bounds(database, since=since, target_ids=ids)
-        path = database_file(database)
-        workers = os.cpu_count() or 1
-        if count >= JUDGE_PARALLEL_FROM and workers >= 2 and path:
-            step = (hi - lo) // (workers * 2) + 1
-            tasks = [
-                (str(path), since, hash_since, ids, a, min(a + step - 1, hi)) for a in range(lo, hi + 1, step)
-            ]
-            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-                parts = list(pool.map(_judge_chunk, tasks))
-        else:
-            parts = [_judge_rows(q.unjudged_posts(database, since=since, target_ids=ids), hash_since, errors)]
-        for part in parts:
-            errors.rows.extend(part.errors)
-        hashes = [h for part in parts for h in part.hashes]
-        q.mark_judged(
-            database,
-            since=since,
-            target_ids=ids,
-            read=sum(part.read for part in parts),
-            verdicts=[v for part in parts for v in part.verdicts],
-            hashes=hashes,
-        )
-        return len(hashes)
+def _ready() -> None:
+    """Nothing: a process that ran it has imported what judging needs (this module)."""
+
+
+class _Judging:
+    """Judging every post of the window not judged yet, once, and marking them; the text read for it
+    also hashes the posts of the duplicate window (from ``hash_since``) that have no SimHash.
+
+    A first run's backlog (JUDGE_PARALLEL_FROM posts or more) is judged in processes, each its range of
+    rowids. They are started when this is made, before they are needed: a spawned process spends about
+    half a second importing what judging needs, while the parent reads what the crawls recorded. Once
+    the write lock is held they read their ranges, and the parent marks the same range judged while
+    they read (its uncommitted writes are invisible to their connections). A post queued or edited
+    between the backlog's count and the lock may lie outside the range: it stays for the next run."""
+
+    def __init__(
+        self, database: Database, since: str, hash_since: str, ids: Sequence[int] | None, errors: _Errors
+    ) -> None:
+        self.database, self.since, self.hash_since, self.ids = database, since, hash_since, ids
+        self.errors = errors
+        self.path = database_file(database)
+        self.workers = os.cpu_count() or 1
+        self.pool: ProcessPoolExecutor | None = None
+        if self.workers < 2 or not self.path:
+            return
+        count, self.lo, self.hi = q.unjudged_bounds(database, since=since, target_ids=ids)
+        if count >= JUDGE_PARALLEL_FROM:
+            self.count = count
+            # spawn, not fork: detection also runs inside a crawl, whose reactor has threads
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            for _ in range(self.workers):
+                self.pool.submit(_ready)
+
+    def __enter__(self) -> _Judging:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown()
+
+    def run(self) -> int:
+        """Judge, mark and store, in one write transaction; return how many posts were hashed."""
+        database, since, ids = self.database, self.since, self.ids
+        with database.conn:
+            if not database.conn.in_transaction:
+                database.conn.execute("BEGIN IMMEDIATE")  # no crawl may queue a post between read and mark
+            if self.pool is not None:
+                lo, hi = self.lo, self.hi
+                # Ranges small enough that storing what each found overlaps the judging of the next.
+                step = (hi - lo) // (self.workers * 4) + 1
+                tasks = [
+                    (str(self.path), since, self.hash_since, ids, a, min(a + step - 1, hi))
+                    for a in range(lo, hi + 1, step)
+                ]
+                parts: Iterable[_Judgement] = self.pool.map(_judge_chunk, tasks)  # handed out now
+                q.mark_judged(database, since=since, target_ids=ids, read=self.count, rowids=(lo, hi))
+            else:
+                rows = q.unjudged_posts(database, since=since, target_ids=ids)
+                judgement = _judge_rows(rows, self.hash_since, self.errors)
+                q.mark_judged(database, since=since, target_ids=ids, read=judgement.read)
+                parts = [judgement]
+            hashed = 0
+            for part in parts:  # in order, each as it comes
+                self.errors.rows.extend(part.errors)
+                q.store_judgements(database, verdicts=part.verdicts, hashes=part.hashes)
+                hashed += len(part.hashes)
+            if self.pool is not None:
+                self.pool.shutdown(wait=False)  # they leave while the parent goes on
+            return hashed
 
 
 class _ReadAside:
@@ -416,29 +452,29 @@ def _judge_accounts(
     as_of_iso = iso(as_of)
     lookback = max(s["account.closure_notice"]["lookback_days"] for s in settings.values())
     poster = base["account.poster_only"]
-    list_checks = q.fetch_coverage(database, ACCOUNT_LIST_KINDS, ids)
-    article_checks = q.fetch_coverage(database, [CheckKind.ARTICLE], ids)
-    attempts = q.latest_attempts(database, ACCOUNT_KINDS, ids)
-    states = q.latest_account_states(database, ids)
-    gap_keys = {
-        (x["account.update_gaps"]["window_days"], x["account.update_gaps"]["max_gap_days"])
-        for x in settings.values()
-    }
-    windows = FactWindows(
-        content_days=base["account.repost_heavy"]["window_days"],
-        year_days=base["account.zombie"]["notice_only_window_days"],
-        max_text_length=poster["max_text_length"],
-        meeting_words=tuple(base["account.meeting_heavy"]["title_words"]),
-        gap_keys=tuple(sorted(gap_keys)),
-    )
-    with _ReadAside(database) as aside:
+    since_notice = iso(as_of - timedelta(days=lookback))
+    since_dup = hash_window_start(rules, as_of)
+    # A first run's judging processes start now, while what the crawls recorded is read.
+    with _Judging(database, since_notice, since_dup, ids, errors) as judging, _ReadAside(database) as aside:
+        list_checks = q.fetch_coverage(database, ACCOUNT_LIST_KINDS, ids)
+        article_checks = q.fetch_coverage(database, [CheckKind.ARTICLE], ids)
+        attempts = q.latest_attempts(database, ACCOUNT_KINDS, ids)
+        states = q.latest_account_states(database, ids)
+        gap_keys = {
+            (x["account.update_gaps"]["window_days"], x["account.update_gaps"]["max_gap_days"])
+            for x in settings.values()
+        }
+        windows = FactWindows(
+            content_days=base["account.repost_heavy"]["window_days"],
+            year_days=base["account.zombie"]["notice_only_window_days"],
+            max_text_length=poster["max_text_length"],
+            meeting_words=tuple(base["account.meeting_heavy"]["title_words"]),
+            gap_keys=tuple(sorted(gap_keys)),
+        )
         facts_read = PostFactsRead(
             database, aside.submit, windows, as_of, [t["id"] for t in accounts], ids, full=full
         )
-        since_notice = iso(as_of - timedelta(days=lookback))
-        since_dup = hash_window_start(rules, as_of)
-
-        reads.hashed = _judge_new_posts(database, since_notice, since_dup, ids, errors)
+        reads.hashed = judging.run()
         notices: dict[int, list[tuple[dict[str, Any], Notice]]] = defaultdict(list)
         for post in q.stored_notices(database, since=since_notice, as_of=as_of_iso, target_ids=ids):
             with errors.guard("account.closure_notice", post["target_id"], post["post_id"]):

@@ -676,8 +676,8 @@ def test_meeting_titles_are_counted_in_the_window_only_and_ascii_words_ignore_ca
 def test_a_large_first_run_rebuilds_the_queue_indexes_it_empties(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Past REBUILD_FROM rows the unjudged/unhashed partial indexes are dropped for the update and made
-    again from their stored definitions: same judgements, same indexes after."""
+    """Past REBUILD_FROM rows the unjudged queue's partial index is dropped for the update and made
+    again from its stored definition: same judgements, same indexes after."""
     from db import detection as q
 
     def indexes() -> dict[str, str]:
@@ -759,6 +759,64 @@ def test_a_first_run_judged_in_processes_judges_as_one_process_does(
     one, many = judged(first), judged(second)
     assert sum(1 for _, _, notice in one[0] if notice) == 2
     assert many == one
+
+
+def test_posts_written_between_the_backlog_count_and_the_lock_wait_for_the_next_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first run counts its backlog (and starts its processes) before it takes the write lock, then
+    marks judged only the rowids it handed out. A post a crawl queues in between, past that range, and
+    an edit of an older post, before it, are neither marked judged unread: the next run judges them."""
+    import os
+
+    import detection.service as service
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("one core: detection judges in one process")
+    path = tmp_path / "d.db"
+    db = open_db(path)
+    tid = target(db, "大号")
+    post(db, tid, 0, 50)
+    check(db, tid, "ok")
+    detect(db, as_of=AS_OF)  # post 0 judged, in process
+    for n in range(1, 30):
+        post(db, tid, n, n + 1)
+    monkeypatch.setattr(service, "JUDGE_PARALLEL_FROM", 1)
+    counted = service._Judging.__init__
+
+    def crawl_writes_meanwhile(self: Any, *args: Any, **kwargs: Any) -> None:
+        counted(self, *args, **kwargs)
+        assert self.pool is not None  # the backlog is judged in processes
+        other = open_db(path)
+        with other.conn:
+            closing = {"title": "关于本公众号停止更新的公告", "text": "本公众号自2026年7月1日起停止更新。"}
+            post(other, tid, 99, 0.5, **closing)
+            other.execute(
+                "UPDATE posts SET title = ?, text = ? WHERE post_id = ?",
+                ["账号注销公告", "本账号将于2026年7月15日注销。", f"{tid}-0"],
+            )
+        other.close()
+
+    monkeypatch.setattr(service._Judging, "__init__", crawl_writes_meanwhile)
+
+    def unjudged() -> set[str]:
+        return {
+            r[0]
+            for r in db.execute(
+                "SELECT p.post_id FROM post_features f JOIN posts p ON p.id = f.post_rowid "
+                "WHERE f.notice_checked = 0"
+            )
+        }
+
+    detect(db, as_of=AS_OF)
+    assert unjudged() == {f"{tid}-99", f"{tid}-0"}
+    monkeypatch.setattr(service._Judging, "__init__", counted)
+    detect(db, as_of=AS_OF)
+    assert unjudged() == set()
+    notices = db.execute(
+        "SELECT p.post_id FROM post_features f JOIN posts p ON p.id = f.post_rowid WHERE f.notice IS NOT NULL"
+    ).fetchall()
+    assert sorted(r[0] for r in notices) == sorted([f"{tid}-99", f"{tid}-0"])
 
 
 def test_the_windows_simhashes_are_read_from_an_index_alone(db: Database) -> None:
