@@ -232,13 +232,11 @@ def mark_judged(
 
 
 def store_judgements(
-    db: Database, *, verdicts: Iterable[tuple[str | None, int]], hashes: Sequence[tuple[int, int]] = ()
+    db: Database, *, notices: Iterable[tuple[str, int]], hashes: Sequence[tuple[int, int]] = ()
 ) -> None:
     """The notices found ((notice JSON, rowid)) and the SimHashes computed from the same reading
     ((unsigned hash, rowid)) of posts ``mark_judged`` marked, in the same write transaction."""
-    db.conn.executemany(
-        "UPDATE post_features SET notice = ? WHERE post_rowid = ?", [v for v in verdicts if v[0] is not None]
-    )
+    db.conn.executemany("UPDATE post_features SET notice = ? WHERE post_rowid = ?", notices)
     _write_simhashes(db, hashes)
 
 

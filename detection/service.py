@@ -117,16 +117,16 @@ class _Errors:
 # run over a database filled otherwise reads and judges this many or more in processes, each its range of
 # rowids.
 JUDGE_PARALLEL_FROM = 200_000
-Verdicts = list[tuple[str | None, int]]
+Notices = list[tuple[str, int]]
 Hashes = list[tuple[int, int]]
 
 
 @dataclass
 class _Judgement:
-    """What reading unjudged posts found: notices of the posts the classifier's gate let through, the
-    SimHashes the duplicate window lacked (read from the same text), how many posts were read."""
+    """What reading unjudged posts found: the notices found, the SimHashes the duplicate window lacked
+    (read from the same text), how many posts were read."""
 
-    verdicts: Verdicts = field(default_factory=list)
+    notices: Notices = field(default_factory=list)
     hashes: Hashes = field(default_factory=list)
     read: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -140,7 +140,8 @@ def _judge_rows(rows: Iterable[tuple[Any, ...]], hash_since: str, errors: _Error
             notice = None
             with errors.guard("account.closure_notice", tid, post):
                 notice = notice_of(title, text, at)
-            out.verdicts.append((notice, pid))
+            if notice is not None:  # the others are marked as having none (q.mark_judged)
+                out.notices.append((notice, pid))
         if unhashed and at >= hash_since:
             out.hashes.append((text_simhash(title, text), pid))
     return out
@@ -165,6 +166,14 @@ def _ready() -> None:
     """Nothing: a process that ran it has imported what judging needs (this module)."""
 
 
+def _read_in_process(path: str, query: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    reader = open_db(path, migrate=False)
+    try:
+        return query(reader, **kwargs)
+    finally:
+        reader.close()
+
+
 class _Judging:
     """Judging every post of the window not judged yet, once, and marking them; the text read for it
     also hashes the posts of the duplicate window (from ``hash_since``) that have no SimHash.
@@ -174,7 +183,8 @@ class _Judging:
     half a second importing what judging needs, while the parent reads what the crawls recorded. Once
     the write lock is held they read their ranges, and the parent marks the same range judged while
     they read (its uncommitted writes are invisible to their connections). A post queued or edited
-    between the backlog's count and the lock may lie outside the range: it stays for the next run."""
+    between the backlog's count and the lock may lie outside the range: it stays for the next run.
+    Done judging, the same processes read the facts over posts (``submit``)."""
 
     def __init__(
         self, database: Database, since: str, hash_since: str, ids: Sequence[int] | None, errors: _Errors
@@ -193,6 +203,14 @@ class _Judging:
             self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
             for _ in range(self.workers):
                 self.pool.submit(_ready)
+
+    def submit(self, query: Callable[..., T], **kwargs: Any) -> Callable[[], T]:
+        """``query`` run in one of the processes, once they are done judging (``_ReadAside.submit``'s
+        contract: the function returned gives the result). In a process of its own a query's rows do
+        not wait for the parent's Python work to hand them the interpreter, as a thread's do."""
+        assert self.pool is not None
+        assert self.path is not None
+        return self.pool.submit(_read_in_process, str(self.path), query, kwargs).result
 
     def __enter__(self) -> _Judging:
         return self
@@ -225,10 +243,8 @@ class _Judging:
             hashed = 0
             for part in parts:  # in order, each as it comes
                 self.errors.rows.extend(part.errors)
-                q.store_judgements(database, verdicts=part.verdicts, hashes=part.hashes)
+                q.store_judgements(database, notices=part.notices, hashes=part.hashes)
                 hashed += len(part.hashes)
-            if self.pool is not None:
-                self.pool.shutdown(wait=False)  # they leave while the parent goes on
             return hashed
 
 
@@ -471,10 +487,14 @@ def _judge_accounts(
             meeting_words=tuple(base["account.meeting_heavy"]["title_words"]),
             gap_keys=tuple(sorted(gap_keys)),
         )
-        facts_read = PostFactsRead(
-            database, aside.submit, windows, as_of, [t["id"] for t in accounts], ids, full=full
-        )
-        reads.hashed = judging.run()
+
+        account_ids = [t["id"] for t in accounts]
+        if judging.pool is None:  # the facts over posts are read on threads while a few posts are judged
+            facts_read = PostFactsRead(database, aside.submit, windows, as_of, account_ids, ids, full=full)
+            reads.hashed = judging.run()
+        else:  # a first run's judging keeps both cores busy: its processes read them after, while we cluster
+            reads.hashed = judging.run()
+            facts_read = PostFactsRead(database, judging.submit, windows, as_of, account_ids, ids, full=full)
         notices: dict[int, list[tuple[dict[str, Any], Notice]]] = defaultdict(list)
         for post in q.stored_notices(database, since=since_notice, as_of=as_of_iso, target_ids=ids):
             with errors.guard("account.closure_notice", post["target_id"], post["post_id"]):

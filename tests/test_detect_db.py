@@ -706,8 +706,9 @@ def test_a_large_first_run_rebuilds_the_queue_indexes_it_empties(
 def test_a_first_run_judged_in_processes_judges_as_one_process_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Past JUDGE_PARALLEL_FROM unjudged posts each process reads its own range of rowids: the same
-    notices and the same findings as judged in one process."""
+    """Past JUDGE_PARALLEL_FROM unjudged posts each process reads its own range of rowids, and then
+    the facts over posts: the same notices, facts and findings as judged in one process (the facts
+    read on threads)."""
     import os
     import shutil
 
@@ -728,7 +729,7 @@ def test_a_first_run_judged_in_processes_judges_as_one_process_does(
     second = tmp_path / "processes.db"
     shutil.copy(first, second)
 
-    def judged(path: Path) -> tuple[list[tuple], list[tuple]]:
+    def judged(path: Path) -> tuple[list[tuple], list[tuple], list[tuple]]:
         db = open_db(path)
         try:
             return (
@@ -736,6 +737,7 @@ def test_a_first_run_judged_in_processes_judges_as_one_process_does(
                     "SELECT post_rowid, notice_checked, notice FROM post_features ORDER BY 1"
                 ).fetchall(),
                 db.execute("SELECT target_id, rule, subject FROM findings ORDER BY 1, 2, 3").fetchall(),
+                db.execute("SELECT target_id, aggregates, gaps FROM detect_facts ORDER BY 1").fetchall(),
             )
         finally:
             db.close()
@@ -758,6 +760,7 @@ def test_a_first_run_judged_in_processes_judges_as_one_process_does(
     assert pools  # the processes judged
     one, many = judged(first), judged(second)
     assert sum(1 for _, _, notice in one[0] if notice) == 2
+    assert len(one[2]) == len(tids)
     assert many == one
 
 

@@ -288,6 +288,25 @@ def test_simhash_reads_exactly_its_definition(text: str) -> None:
     assert simhash(text) == _simhash_by_definition(text)
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet=st.sampled_from("关停注销本账号公告迁移更新。，的 abc"), max_size=120), max_size=6
+    )
+)
+def test_simhash_is_its_definition_while_its_gram_cache_fills_and_empties(texts: list[str]) -> None:
+    # The grams' spread hashes are kept in a bounded dict: a text whose grams overflow it empties it
+    # first; whatever the cache holds, every hash is the definition's.
+    from unittest import mock
+
+    from detection.rules import quality
+
+    with mock.patch.object(quality, "_SPREADS_MAX", 40), mock.patch.dict(quality._SPREADS, clear=True):
+        for text in texts:
+            assert simhash(text) == _simhash_by_definition(text)
+            assert len(quality._SPREADS) <= max(40, len(text))
+
+
 def _clusters_by_definition(hashes: list[tuple[int, int]], max_hamming: int) -> set[frozenset[int]]:
     """Components of: keys with equal hashes; and, in each 16-bit band, each distinct hash joined to the
     smallest distinct hash with the same band value, when the two differ in at most ``max_hamming``
