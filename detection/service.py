@@ -14,7 +14,7 @@ import os
 import traceback
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -184,7 +184,7 @@ class _Judging:
     the write lock is held they read their ranges, and the parent marks the same range judged while
     they read (its uncommitted writes are invisible to their connections). A post queued or edited
     between the backlog's count and the lock may lie outside the range: it stays for the next run.
-    Done judging, the same processes read the facts over posts (``submit``)."""
+    The same processes read the facts over posts as they finish (``submit``)."""
 
     def __init__(
         self, database: Database, since: str, hash_since: str, ids: Sequence[int] | None, errors: _Errors
@@ -194,6 +194,7 @@ class _Judging:
         self.path = database_file(database)
         self.workers = os.cpu_count() or 1
         self.pool: ProcessPoolExecutor | None = None
+        self.queued: list[tuple[list[Future[Any]], Callable[..., Any], dict[str, Any]]] = []
         if self.workers < 2 or not self.path:
             return
         count, self.lo, self.hi = q.unjudged_bounds(database, since=since, target_ids=ids)
@@ -205,12 +206,13 @@ class _Judging:
                 self.pool.submit(_ready)
 
     def submit(self, query: Callable[..., T], **kwargs: Any) -> Callable[[], T]:
-        """``query`` run in one of the processes, once they are done judging (``_ReadAside.submit``'s
-        contract: the function returned gives the result). In a process of its own a query's rows do
-        not wait for the parent's Python work to hand them the interpreter, as a thread's do."""
-        assert self.pool is not None
-        assert self.path is not None
-        return self.pool.submit(_read_in_process, str(self.path), query, kwargs).result
+        """``query`` run in one of the processes, handed to them after the ranges ``run`` hands out
+        (``_ReadAside.submit``'s contract: the function returned gives the result). The first process
+        done judging takes it while the other judges the last range. In a process of its own a query's
+        rows do not wait for the parent's Python work to hand them the interpreter, as a thread's do."""
+        slot: list[Future[T]] = []
+        self.queued.append((slot, query, kwargs))
+        return lambda: slot[0].result()
 
     def __enter__(self) -> _Judging:
         return self
@@ -234,6 +236,8 @@ class _Judging:
                     for a in range(lo, hi + 1, step)
                 ]
                 parts: Iterable[_Judgement] = self.pool.map(_judge_chunk, tasks)  # handed out now
+                for slot, query, kwargs in self.queued:  # then what was submitted
+                    slot.append(self.pool.submit(_read_in_process, str(self.path), query, kwargs))
                 q.mark_judged(database, since=since, target_ids=ids, read=self.count, rowids=(lo, hi))
             else:
                 rows = q.unjudged_posts(database, since=since, target_ids=ids)
@@ -488,13 +492,13 @@ def _judge_accounts(
             gap_keys=tuple(sorted(gap_keys)),
         )
 
-        account_ids = [t["id"] for t in accounts]
-        if judging.pool is None:  # the facts over posts are read on threads while a few posts are judged
-            facts_read = PostFactsRead(database, aside.submit, windows, as_of, account_ids, ids, full=full)
-            reads.hashed = judging.run()
-        else:  # a first run's judging keeps both cores busy: its processes read them after, while we cluster
-            reads.hashed = judging.run()
-            facts_read = PostFactsRead(database, judging.submit, windows, as_of, account_ids, ids, full=full)
+        # The facts over posts are read on threads while a few posts are judged here, or by a first
+        # run's judging processes as they finish (threads would wait on the parent's Python every row).
+        submit = aside.submit if judging.pool is None else judging.submit
+        facts_read = PostFactsRead(
+            database, submit, windows, as_of, [t["id"] for t in accounts], ids, full=full
+        )
+        reads.hashed = judging.run()
         notices: dict[int, list[tuple[dict[str, Any], Notice]]] = defaultdict(list)
         for post in q.stored_notices(database, since=since_notice, as_of=as_of_iso, target_ids=ids):
             with errors.guard("account.closure_notice", post["target_id"], post["post_id"]):
