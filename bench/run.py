@@ -25,6 +25,7 @@ from demo.run import wait_for_port
 from demo.server import targets_yaml
 from demo.world import World
 from tests.helpers import free_port
+from tests.redis_helpers import REDIS_SERVER
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -127,6 +128,18 @@ def print_targets(rows: list[dict[str, Any]]) -> None:
         print(f"  {r['target']:<66} {r['wanted']:>8}  {r['figure']!s:>8}  {verdict}")
 
 
+def missing_tools(only: list[str] | None) -> list[str]:
+    """What the benches to run need that this machine lacks."""
+    wanted = set(EXTRA_BENCHES if only is None else only)
+    missing = []
+    if "province" in wanted and not Path(REDIS_SERVER).exists():
+        missing.append(
+            "redis-server, which the province bench's distributed workers share (Debian: apt install "
+            "redis-server; or leave the province out: --only portal accounts datasette detection)"
+        )
+    return missing
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
     parser.add_argument("--accounts", type=int, default=2000)
@@ -138,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         "--province-portals", type=int, default=None, help="portal sites of the province bench"
     )
     args = parser.parse_args(argv)
+    missing = missing_tools(args.only)
+    if missing:  # said now, not after the minutes the benches before it take
+        parser.error("this machine lacks " + "; ".join(missing))
 
     work = Path(tempfile.mkdtemp(prefix="govmedia-bench-"))
     port = free_port()

@@ -229,7 +229,9 @@ def test_closure_links_migration_target_and_checks_it(db: Database) -> None:
     assert db["accounts"].count == 1  # the closure state is extended, not duplicated
 
 
-def test_portal_rules_over_portal_tables(db: Database) -> None:
+def seed_portals(db: Database) -> None:
+    """Three portals with probes, sites, columns, dead links and messages: 好站 passes, 坏站 and 断站
+    break each portal rule."""
     good = target(db, "好站", platform="portal", url="http://good.gov.cn/")
     bad = target(db, "坏站", platform="portal", url="http://bad.gov.cn/")
     down = target(db, "断站", platform="portal", url="http://down.gov.cn/")
@@ -309,6 +311,10 @@ def test_portal_rules_over_portal_tables(db: Database) -> None:
                 "answer_state": state,
             }
         )
+
+
+def test_portal_rules_over_portal_tables(db: Database) -> None:
+    seed_portals(db)
     detect(db, as_of=AS_OF)
     got = findings(db)
     assert {r for n, r in got if n == "好站"} == set()
@@ -707,8 +713,8 @@ def test_a_first_run_judged_in_processes_judges_as_one_process_does(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Past JUDGE_PARALLEL_FROM unjudged posts each process reads its own range of rowids, and then
-    the facts over posts: the same notices, facts and findings as judged in one process (the facts
-    read on threads)."""
+    the facts over posts: the same notices, facts, findings and verdicts as judged in one process (the
+    facts read on threads), portals included."""
     import os
     import shutil
 
@@ -725,11 +731,12 @@ def test_a_first_run_judged_in_processes_judges_as_one_process_does(
         check(db, tid, "ok")
     post(db, tids[2], 99, 3, title="关于本公众号停止更新的公告", text="本公众号自2026年7月1日起停止更新。")
     post(db, tids[4], 98, 5, title="账号迁移公告", text="本账号将于2026年7月15日注销，请关注“临江发布”。")
+    seed_portals(db)
     db.close()
     second = tmp_path / "processes.db"
     shutil.copy(first, second)
 
-    def judged(path: Path) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    def judged(path: Path) -> tuple[list[tuple], ...]:
         db = open_db(path)
         try:
             return (
@@ -738,6 +745,9 @@ def test_a_first_run_judged_in_processes_judges_as_one_process_does(
                 ).fetchall(),
                 db.execute("SELECT target_id, rule, subject FROM findings ORDER BY 1, 2, 3").fetchall(),
                 db.execute("SELECT target_id, aggregates, gaps FROM detect_facts ORDER BY 1").fetchall(),
+                db.execute(
+                    "SELECT target_id, verdict, score, held, note FROM verdicts ORDER BY 1"
+                ).fetchall(),
             )
         finally:
             db.close()
@@ -761,6 +771,7 @@ def test_a_first_run_judged_in_processes_judges_as_one_process_does(
     one, many = judged(first), judged(second)
     assert sum(1 for _, _, notice in one[0] if notice) == 2
     assert len(one[2]) == len(tids)
+    assert {r[1] for r in one[1]} >= {"portal.unreachable", "portal.dead_links", "portal.unanswered_message"}
     assert many == one
 
 
