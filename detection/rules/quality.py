@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -11,7 +10,6 @@ BITS = 64
 BANDS = 4  # 4 bands of 16 bits: two hashes within Hamming 3 share at least one band exactly
 MAX_CHARS = 200  # the hash reads the first 200 characters: at most 198 grams vote
 _LANE = 8  # each bit's votes are summed in its own byte of one big integer (198 votes fit in a byte)
-_SPACE = re.compile(r"\s+")
 # _MAJORITY[n]: a bytes.translate table turning a bit's votes into b"1" when more than half of n grams
 # voted for it, b"0" otherwise: the 64 bytes of votes become the hash's binary digits at once.
 _MAJORITY = [bytes(0x31 if 2 * votes > n else 0x30 for votes in range(256)) for n in range(MAX_CHARS + 1)]
@@ -46,7 +44,7 @@ def _known_spreads(grams: set[str]) -> None:
 def simhash(text: str) -> int:
     """64-bit SimHash over character 3-grams (Chinese has no spaces) of the first 200 characters: bit i
     is set when more than half of the distinct grams' hashes have it set."""
-    text = _SPACE.sub("", text)[:MAX_CHARS]
+    text = "".join(text.split())[:MAX_CHARS]  # str.split's whitespace is \s's: a text without any is kept
     grams = {text[i : i + 3] for i in range(max(len(text) - 2, 1))}
     try:
         total = sum(map(_SPREADS.__getitem__, grams))
