@@ -123,6 +123,9 @@ _MIRROR = re.compile("|".join(MIRROR_WORDS))
 _PINYIN = re.compile(r"[(（][a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜü]{1,6}[)）]")
 _WIDE = "\u3000-\u303f\u4e00-\u9fff\uff00-\uffef“”「」"
 _GAP_CHARS = " \t\u3000\xa0"
+# Besides traditional forms, what to_simplified changes starts at one of these: an inline pinyin's
+# bracket, a gap between characters (a text holding none is plain unless it has a traditional form).
+UNPLAIN_CHARS = "(（" + _GAP_CHARS
 _CJK_SPACE = re.compile(rf"(?<=[{_WIDE}])[{_GAP_CHARS}]+(?=[{_WIDE}])")
 
 

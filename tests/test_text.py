@@ -53,3 +53,18 @@ def test_text_read_twice_reads_as_once_when_it_holds_no_markup(text: str) -> Non
     once = html_to_text(text)
     if "<" not in once and "&" not in once:
         assert html_to_text(once) == once
+
+
+_NOTICE_PIECES = ("关", "停", "關", "帳號", "注销", "公告", "(guān)", "（tíng）", "(", "）", " ", "\t")
+_NOTICE_PIECES += ("\u3000", "\xa0", "\u200b", "\ufeff", "\x07", "\n", "。", "“", "”", "ab", "12")
+
+
+@given(st.lists(st.sampled_from(_NOTICE_PIECES), max_size=12).map("".join) | st.text(max_size=80))
+def test_normalizing_may_join_looks_once_and_means_what_it_says(text: str) -> None:
+    # The one-look fast path (no invisible character, bracket or gap: only a traditional form can
+    # join) must answer as the definition: an invisible character, or a text to_simplified changes.
+    from core.text import is_plain_simplified
+    from detection.rules.notice_claims import _INVISIBLE, normalizing_may_join
+
+    defined = _INVISIBLE.search(text) is not None or not is_plain_simplified(text)
+    assert normalizing_may_join(text) == defined

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from core.clock import CHINA_TZ
 from core.dates import find_dates
-from core.text import is_plain_simplified, to_simplified
+from core.text import UNPLAIN_CHARS, has_traditional, is_plain_simplified, to_simplified
 from detection.rules import notice_words as w
 
 MAX_TEXT = 20000
@@ -45,7 +45,11 @@ _REPORTED = re.compile(
     r"一批|大批|多家|多所|各单位|各部门|等单位|等部门"
 )
 # Control characters and zero-width marks scraped pages carry between words.
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2060\ufeff]")
+_INVISIBLE_CHARS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2060\ufeff"
+_INVISIBLE = re.compile(f"[{_INVISIBLE_CHARS}]")
+# One look for every character besides script around which normalising could join two others: most
+# texts hold none (then only a traditional form could), 1.35 -> 0.83 us a text the gate lets through.
+_MAY_JOIN = re.compile(f"[{_INVISIBLE_CHARS}{UNPLAIN_CHARS}]")
 _OPEN_QUOTES = "「『﹁﹃〝‘"
 _CLOSE_QUOTES = "」』﹂﹄〞’"
 _UNQUOTE_ACTION = re.compile(rf"“(?P<a>(?:{w.ACTION_WORD})+)”")
@@ -87,6 +91,8 @@ def normalizing_may_join(text: str) -> bool:
     """Whether normalize_notice_text could make a word appear that ``text`` does not hold as written
     (script conversion, invisible characters, inline pinyin, spaces between characters); quotes and
     whitespace runs it rewrites never join two characters."""
+    if _MAY_JOIN.search(text) is None:
+        return has_traditional(text)
     return _INVISIBLE.search(text) is not None or not is_plain_simplified(text)
 
 
