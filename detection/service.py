@@ -344,9 +344,17 @@ def detect(
     accounts = [t for t in targets if t["platform"] != Platform.PORTAL]
     portals = [t for t in targets if t["platform"] == Platform.PORTAL]
     reads = _Reads()
+    portals_judged = None
     if accounts:
-        _judge_accounts(database, rules, accounts, as_of, profile, ids, judged, held, errors, reads, full)
-    if portals:
+        portals_judged = _judge_accounts(
+            database, rules, accounts, portals, as_of, profile, ids, judged, held, errors, reads, full
+        )
+    if portals_judged is not None:  # a first run's judging processes judged them
+        portal_judged, portal_held, portal_errors = portals_judged()
+        judged.update(portal_judged)
+        held.update(portal_held)
+        errors.rows.extend(portal_errors)
+    elif portals:
         _judge_portals(database, rules, portals, as_of, profile, ids, judged, held, errors)
     found: list[dict[str, Any]] = []
     scope: dict[int, set[str]] = {}
@@ -453,10 +461,14 @@ def detect(
     return summary
 
 
+PortalsJudged = tuple[dict[int, _Judged], dict[int, str], list[dict[str, Any]]]
+
+
 def _judge_accounts(
     database: Database,
     rules: RuleSet,
     accounts: list[dict[str, Any]],
+    portals: list[dict[str, Any]],
     as_of: datetime,
     override: str | None,
     ids: Sequence[int] | None,
@@ -465,7 +477,9 @@ def _judge_accounts(
     errors: _Errors,
     reads: _Reads,
     full: bool,
-) -> None:
+) -> Callable[[], PortalsJudged] | None:
+    """Judge the accounts; in a first run its judging processes also judge ``portals`` (beside the
+    clustering here): then the function returned gives what they found."""
     base = rules.resolved(rules.default_profile)
     profiles = {t["id"]: rules.profile_for(t, override) for t in accounts}
     settings = {p: rules.resolved(p) for p in set(profiles.values())}
@@ -497,6 +511,13 @@ def _judge_accounts(
         submit = aside.submit if judging.pool is None else judging.submit
         facts_read = PostFactsRead(
             database, submit, windows, as_of, [t["id"] for t in accounts], ids, full=full
+        )
+        portals_judged = (
+            judging.submit(
+                _portals_judged, rules=rules, portals=portals, as_of=as_of, override=override, ids=ids
+            )
+            if portals and judging.pool is not None
+            else None
         )
         reads.hashed = judging.run()
         notices: dict[int, list[tuple[dict[str, Any], Notice]]] = defaultdict(list)
@@ -538,6 +559,7 @@ def _judge_accounts(
             evaluation = evaluate_account(s, as_of=as_of, facts=facts)
             evaluation.judged_run_id = facts.checks.run_id if facts.checks else None
             judged[tid] = _Judged(t, profile, evaluation)
+    return portals_judged
 
 
 def _duplicates(
@@ -635,3 +657,20 @@ def _judge_portals(
             )
             evaluation.judged_run_id = (attempts.get(tid) or {}).get("run_id")
             judged[tid] = _Judged(t, profile, evaluation)
+
+
+def _portals_judged(
+    database: Database,
+    *,
+    rules: RuleSet,
+    portals: list[dict[str, Any]],
+    as_of: datetime,
+    override: str | None,
+    ids: Sequence[int] | None,
+) -> PortalsJudged:
+    """``_judge_portals`` in a judging process: what it found, to add to the parent's."""
+    judged: dict[int, _Judged] = {}
+    held: dict[int, str] = {}
+    errors = _Errors()
+    _judge_portals(database, rules, portals, as_of, override, ids, judged, held, errors)
+    return judged, held, errors.rows
