@@ -166,7 +166,8 @@ def _ready() -> None:
     """Nothing: a process that ran it has imported what judging needs (this module)."""
 
 
-def _read_in_process(path: str, query: Callable[..., T], kwargs: dict[str, Any]) -> T:
+def _read_on_own_connection(path: str, query: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    """``query`` on a connection of its own (a read-aside thread's, or a judging process's)."""
     reader = open_db(path, migrate=False)
     try:
         return query(reader, **kwargs)
@@ -237,7 +238,7 @@ class _Judging:
                 ]
                 parts: Iterable[_Judgement] = self.pool.map(_judge_chunk, tasks)  # handed out now
                 for slot, query, kwargs in self.queued:  # then what was submitted
-                    slot.append(self.pool.submit(_read_in_process, str(self.path), query, kwargs))
+                    slot.append(self.pool.submit(_read_on_own_connection, str(self.path), query, kwargs))
                 q.mark_judged(database, since=since, target_ids=ids, read=self.count, rowids=(lo, hi))
             else:
                 rows = q.unjudged_posts(database, since=since, target_ids=ids)
@@ -269,14 +270,7 @@ class _ReadAside:
             result = query(self.database, **kwargs)
             return lambda: result
 
-        def run() -> T:
-            reader = open_db(path, migrate=False)
-            try:
-                return query(reader, **kwargs)
-            finally:
-                reader.close()
-
-        return self.pool.submit(run).result
+        return self.pool.submit(_read_on_own_connection, str(path), query, kwargs).result
 
     def __enter__(self) -> _ReadAside:
         return self
